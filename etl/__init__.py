@@ -1,0 +1,27 @@
+"""Multi-tenant ETL on Dagster: each tenant folder becomes assets, jobs and schedules.
+
+``build_tenant_definitions("project_01")`` builds one tenant's code location and
+``build_all_definitions()`` every tenant's; nothing is built or read at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+__all__ = ["build_all_definitions", "build_tenant_definitions"]
+
+
+def build_tenant_definitions(tenant_id: str, tenants_dir: Path | None = None) -> dg.Definitions:
+    from etl.factories.definitions_factory import build_tenant_definitions as build
+
+    return build(tenant_id, tenants_dir)
+
+
+def build_all_definitions(tenants_dir: Path | None = None) -> dg.Definitions:
+    from etl.factories.definitions_factory import build_all_definitions as build
+
+    return build(tenants_dir)

@@ -1,0 +1,52 @@
+"""Load: put one day (or the master table) into the warehouse, replacing what was there."""
+
+from __future__ import annotations
+
+import time
+
+from etl import naming
+from etl.common.assets.outcome import StageOutcome
+from etl.config.tenant_config import PipelineAssetConfig
+from etl.resources.s3 import StorageResource
+from etl.utils.validation import Reconciliation
+from etl.warehouse.base import LoadRequest, Warehouse
+
+
+def load_input_stage(pipeline: PipelineAssetConfig) -> naming.Stage:
+    return "transfer" if pipeline.has_transfer else "extract"
+
+
+def run_load(
+    tenant: str,
+    pipeline: PipelineAssetConfig,
+    storage: StorageResource,
+    warehouse: Warehouse,
+    partition_key: str | None,
+) -> tuple[StageOutcome, Reconciliation]:
+    started = time.monotonic()
+    stage = load_input_stage(pipeline)
+    relative = naming.data_file_path(tenant, stage, pipeline.name, partition_key)
+    if not storage.exists(relative):
+        raise FileNotFoundError(
+            f"no {stage} output at {storage.uri(relative)}; materialize "
+            f"{'/'.join(naming.asset_key(tenant, stage, pipeline.name).path)} first"
+        )
+    expected = storage.metadata(relative).num_rows
+    request = LoadRequest(
+        tenant=tenant,
+        table=naming.warehouse_table(pipeline.name),
+        partition_key=partition_key,
+        data=storage.dataset(relative),
+        data_uri=storage.uri(relative),
+        dataset_uri=storage.uri(naming.dataset_path(tenant, stage, pipeline.name)),
+        mode=pipeline.load_mode,
+        schema_drift=pipeline.schema_drift,
+    )
+    result = warehouse.load(request)
+    outcome = StageOutcome(
+        rows=result.rows, uri=result.table, seconds=time.monotonic() - started,
+        schema=request.data.schema,
+        extra={"table": result.table, "added_columns": list(result.added_columns),
+               "input": storage.uri(relative)},
+    )
+    return outcome, Reconciliation(expected=expected, actual=result.rows)

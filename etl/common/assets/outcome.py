@@ -1,0 +1,44 @@
+"""What a stage reports back, turned into Dagster metadata in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    rows: int
+    uri: str
+    seconds: float
+    schema: pa.Schema | None = None
+    bytes: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def metadata(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "dagster/row_count": self.rows,
+            "path": dg.MetadataValue.path(self.uri),
+            "duration_s": round(self.seconds, 3),
+        }
+        if self.bytes is not None:
+            meta["bytes"] = self.bytes
+        if self.schema is not None:
+            meta["dagster/column_schema"] = table_schema(self.schema)
+        meta.update(self.extra)
+        return meta
+
+
+def table_schema(schema: pa.Schema) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=f.name, type=str(f.type),
+                constraints=dg.TableColumnConstraints(nullable=f.nullable),
+            )
+            for f in schema
+        ]
+    )

@@ -1,0 +1,1 @@
+"""Tenant configuration: strict models, the YAML loader and the tenant code loader."""

@@ -1,0 +1,1 @@
+"""Turn validated tenant config into Dagster definitions."""

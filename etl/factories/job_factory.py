@@ -1,0 +1,57 @@
+"""Per-tenant jobs: the daily run, stage reruns and the master-data sync.
+
+Jobs exist only when they would select something, so a tenant without master data has no
+``master_sync_job`` and one without transfers no ``transfer_job``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+from etl import naming
+from etl.config.tenant_config import PipelineAssetConfig
+
+
+def stage_keys(
+    tenant: str, pipelines: Sequence[PipelineAssetConfig], stage: naming.Stage
+) -> list[dg.AssetKey]:
+    enabled = {"extract": lambda p: True, "transfer": lambda p: p.has_transfer,
+               "load": lambda p: p.save_to_trino}[stage]
+    return [naming.asset_key(tenant, stage, p.name) for p in pipelines if enabled(p)]
+
+
+def build_jobs(
+    tenant: str,
+    pipelines: Sequence[PipelineAssetConfig],
+    partitions_def: dg.PartitionsDefinition[str],
+    tags: Mapping[str, str],
+    qualified: bool,
+) -> dict[str, UnresolvedAssetJobDefinition]:
+    """Jobs keyed by their tenant-local name (``daily_etl_job``, ...)."""
+    daily = [p for p in pipelines if p.is_partitioned]
+    master = [p for p in pipelines if not p.is_partitioned]
+    wanted: dict[str, tuple[list[dg.AssetKey], str, bool]] = {}
+    all_daily = [k for stage in naming.STAGES for k in stage_keys(tenant, daily, stage)]
+    if all_daily:
+        wanted[naming.DAILY_ETL_JOB] = (all_daily, "Extract, transfer and load one day.", True)
+    for stage in naming.STAGES:
+        keys = stage_keys(tenant, daily, stage)
+        if keys:
+            wanted[naming.stage_job_name(stage)] = (
+                keys, f"Rerun only the {stage} stage over a day or a range of days.", True)
+    all_master = [k for stage in naming.STAGES for k in stage_keys(tenant, master, stage)]
+    if all_master:
+        wanted[naming.MASTER_SYNC_JOB] = (all_master, "Refresh unpartitioned master data.", False)
+    return {
+        local: dg.define_asset_job(
+            naming.job_name(tenant, local, qualified=qualified),
+            selection=dg.AssetSelection.assets(*keys),
+            description=f"[{tenant}] {about}",
+            partitions_def=partitions_def if partitioned else None,
+            tags={**tags},
+        )
+        for local, (keys, about, partitioned) in wanted.items()
+    }

@@ -1,0 +1,57 @@
+"""Schedules from the tenant's ``schedule`` block.
+
+The daily schedule accepts any cron (not only the partition's own midnight tick): at each tick
+it requests the last complete day as of the scheduled time, in the tenant's time zone.
+"""
+
+
+from collections.abc import Mapping
+
+import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+from etl import naming
+from etl.config.tenant_config import ScheduleConfig
+
+
+def build_schedules(
+    tenant: str,
+    schedule: ScheduleConfig,
+    jobs: Mapping[str, UnresolvedAssetJobDefinition],
+    partitions_def: dg.PartitionsDefinition[str],
+    qualified: bool,
+) -> list[dg.ScheduleDefinition]:
+    status = (
+        dg.DefaultScheduleStatus.RUNNING if schedule.enabled else dg.DefaultScheduleStatus.STOPPED
+    )
+    out: list[dg.ScheduleDefinition] = []
+    daily = jobs.get(naming.DAILY_ETL_JOB)
+    if daily is not None:
+
+        @dg.schedule(
+            name=naming.job_name(tenant, naming.DAILY_SCHEDULE, qualified=qualified),
+            job=daily,
+            cron_schedule=schedule.cron,
+            execution_timezone=schedule.timezone,
+            default_status=status,
+            description=f"[{tenant}] daily_etl_job for the last complete day.",
+        )
+        def _daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+            key = partitions_def.get_last_partition_key(
+                current_time=context.scheduled_execution_time
+            )
+            if key is None:
+                return dg.SkipReason("no complete day since the partition start date")
+            return dg.RunRequest(run_key=key, partition_key=key)
+
+        out.append(_daily)
+    master = jobs.get(naming.MASTER_SYNC_JOB)
+    if master is not None and schedule.master_sync_cron:
+        out.append(dg.ScheduleDefinition(
+            name=naming.job_name(tenant, naming.MASTER_SCHEDULE, qualified=qualified),
+            job=master,
+            cron_schedule=schedule.master_sync_cron,
+            execution_timezone=schedule.timezone,
+            default_status=status,
+        ))
+    return out

@@ -1,0 +1,84 @@
+"""Storage for the lake: any S3 endpoint, or a local folder as the embedded default.
+
+Both go through pyarrow's filesystem layer, so the writer, the transfer and the loaders use one
+code path and the local folder behaves like S3 (same layout, same atomic replace).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+from pydantic import Field, PrivateAttr
+
+from etl.utils.parquet import WriteStats, write_parquet_atomic
+
+
+class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Reads and writes the Parquet files of one tenant's lake."""
+
+    root: str = Field(description="s3://bucket/prefix or a local folder.")
+    endpoint_url: str | None = None
+    region: str | None = None
+    path_style: bool = False
+    access_key: str | None = Field(default=None, json_schema_extra={"dagster__is_secret": True})
+    secret_key: str | None = Field(default=None, json_schema_extra={"dagster__is_secret": True})
+    compression: str = "zstd"
+
+    _fs: Any = PrivateAttr(default=None)
+    _base: str = PrivateAttr(default="")
+
+    @property
+    def is_s3(self) -> bool:
+        return self.root.startswith("s3://")
+
+    def filesystem(self) -> tuple[pafs.FileSystem, str]:
+        """The pyarrow filesystem and the base path inside it (no scheme)."""
+        if self._fs is None:
+            if self.is_s3:
+                scheme, endpoint = "https", None
+                if self.endpoint_url:
+                    scheme, _, endpoint = self.endpoint_url.partition("://")
+                self._fs = pafs.S3FileSystem(
+                    access_key=self.access_key,
+                    secret_key=self.secret_key,
+                    region=self.region or "us-east-1",
+                    endpoint_override=endpoint,
+                    scheme=scheme,
+                    force_virtual_addressing=not self.path_style and endpoint is None,
+                    connect_timeout=10,
+                    request_timeout=60,
+                )
+                self._base = self.root.removeprefix("s3://").rstrip("/")
+            else:
+                self._fs = pafs.LocalFileSystem()
+                self._base = str(Path(self.root).resolve())
+        return self._fs, self._base
+
+    def path(self, relative: str) -> str:
+        _, base = self.filesystem()
+        return f"{base}/{relative}"
+
+    def uri(self, relative: str) -> str:
+        return f"s3://{self.path(relative)}" if self.is_s3 else self.path(relative)
+
+    def write(self, relative: str, reader: pa.RecordBatchReader) -> WriteStats:
+        fs, _ = self.filesystem()
+        return write_parquet_atomic(fs, self.path(relative), reader, self.compression)
+
+    def exists(self, relative: str) -> bool:
+        fs, _ = self.filesystem()
+        return bool(fs.get_file_info(self.path(relative)).type == pafs.FileType.File)
+
+    def dataset(self, relative: str) -> pads.Dataset:
+        fs, _ = self.filesystem()
+        return pads.dataset(self.path(relative), filesystem=fs, format="parquet")
+
+    def metadata(self, relative: str) -> pq.FileMetaData:
+        fs, _ = self.filesystem()
+        return pq.read_metadata(self.path(relative), filesystem=fs)

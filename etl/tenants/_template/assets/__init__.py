@@ -1,0 +1,1 @@
+"""This tenant's custom code: transfer functions referenced from config.yaml."""

@@ -1,0 +1,1 @@
+"""Tenant 'default': the common pipelines only, nothing custom."""

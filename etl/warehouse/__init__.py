@@ -1,0 +1,1 @@
+"""Warehouses the load stage writes to: DuckDB (embedded) and Trino."""
