@@ -106,7 +106,8 @@ def load_tenant_config(
     if not file.is_file():
         raise ConfigError(
             tenant_id,
-            [ConfigIssue(display_path(file), None, "", "file not found; copy etl/tenants/_template")],
+            [ConfigIssue(display_path(file), None, "",
+                         "file not found; copy etl/tenants/_template")],
         )
     doc = _parse(file, tenant=tenant_id)
     common = load_common_pipelines(common_file) if common_file is not None else None

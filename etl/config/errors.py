@@ -38,4 +38,5 @@ class TenantsConfigError(ValueError):
         self.errors = tuple(errors)
         names = ", ".join(repr(e.tenant) for e in self.errors)
         body = "\n".join(str(e) for e in self.errors)
-        super().__init__(f"{len(self.errors)} tenant(s) have invalid configuration: {names}\n{body}")
+        count = len(self.errors)
+        super().__init__(f"{count} tenant(s) have invalid configuration: {names}\n{body}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 from etl.common.assets.transfer import COMMON_TRANSFERS, TransferFunction, sql_transfer
-from etl.config.config_loader import DEFAULT_TENANTS_DIR, CONFIG_FILE_NAME, LoadedTenant
+from etl.config.config_loader import CONFIG_FILE_NAME, DEFAULT_TENANTS_DIR, LoadedTenant
 from etl.config.errors import ConfigError
 from etl.config.tenant_config import (
     COMMON_TRANSFER_PREFIX,

@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from etl.factories.definitions_factory import tenant_definitions
 from etl.sources.dispatch import resolve_url
 from etl.warehouse.duckdb import DuckDBWarehouse
 
+Say = Callable[[str], None]
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -47,7 +48,7 @@ def instance() -> dg.DagsterInstance:
 
 def run_demo(tenants: Sequence[str] | None = None, days: int = 3, out: object = sys.stdout) -> int:
     def say(text: str) -> None:
-        print(text, file=out, flush=True)  # type: ignore[call-overload]  # noqa: T201
+        print(text, file=out, flush=True)  # type: ignore[call-overload]
 
     inst = instance()
     summaries: dict[str, tuple[TenantConfig, SeedSummary, list[str]]] = {}
@@ -76,7 +77,7 @@ def run_demo(tenants: Sequence[str] | None = None, days: int = 3, out: object = 
     return 1 if failed else 0
 
 
-def _run(say: object, defs: dg.Definitions, job_name: str, inst: dg.DagsterInstance,
+def _run(say: Say, defs: dg.Definitions, job_name: str, inst: dg.DagsterInstance,
          partition_key: str | None) -> int:
     job = defs.resolve_job_def(job_name)
     started = time.monotonic()
@@ -86,18 +87,19 @@ def _run(say: object, defs: dg.Definitions, job_name: str, inst: dg.DagsterInsta
     )
     count = len(result.get_asset_materialization_events())
     status = "ok" if result.success else "FAILED"
-    say(f"   {label:<36} {status:<6} {count:>2} assets  {time.monotonic() - started:5.1f}s")  # type: ignore[operator]
+    say(f"   {label:<36} {status:<6} {count:>2} assets  {time.monotonic() - started:5.1f}s")
     if not result.success:
         for event in result.all_events:
             if event.is_failure and event.step_failure_data:
-                say(f"      {event.step_failure_data.error}")  # type: ignore[operator]
+                say(f"      {event.step_failure_data.error}")
     return 0 if result.success else 1
 
 
-def _report(say: object, summaries: dict[str, tuple[TenantConfig, SeedSummary, list[str]]]) -> None:
-    header = f"{'tenant':<12} {'pipeline':<20} {'source':>8} {'extract':>8} {'transfer':>9} {'load':>8}"
-    say(header)  # type: ignore[operator]
-    say("-" * len(header))  # type: ignore[operator]
+def _report(say: Say, summaries: dict[str, tuple[TenantConfig, SeedSummary, list[str]]]) -> None:
+    header = (f"{'tenant':<12} {'pipeline':<20} {'source':>8} {'extract':>8} {'transfer':>9} "
+              f"{'load':>8}")
+    say(header)
+    say("-" * len(header))
     for tenant, (config, summary, keys) in summaries.items():
         wh = config.warehouse
         warehouse = (
@@ -123,11 +125,11 @@ def _report(say: object, summaries: dict[str, tuple[TenantConfig, SeedSummary, l
                 if warehouse and pipeline.save_to_trino else None
             )
             cells = [_cell(c) for c in (*counts, loaded)]
-            say(f"{tenant:<12} {pipeline.name:<20} {source:>8} {cells[0]:>8} {cells[1]:>9} "  # type: ignore[operator]
+            say(f"{tenant:<12} {pipeline.name:<20} {source:>8} {cells[0]:>8} {cells[1]:>9} "
                 f"{cells[2]:>8}")
-        say(f"  files: {lake.resolve() / tenant}")  # type: ignore[operator]
+        say(f"  files: {lake.resolve() / tenant}")
         if warehouse:
-            say(f"  warehouse: {warehouse.path} (schema {warehouse.schema})")  # type: ignore[operator]
+            say(f"  warehouse: {warehouse.path} (schema {warehouse.schema})")
 
 
 def _parquet_rows(lake: Path, tenant: str, stage: naming.Stage, pipeline: str,

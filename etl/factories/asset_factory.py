@@ -46,7 +46,8 @@ def pipeline_specs(ctx: TenantContext, pipeline: PipelineAssetConfig) -> list[dg
     about = pipeline.description or f"{name} from {pipeline.table or 'a source query'}"
     specs = [
         dg.AssetSpec(
-            extract_key, description=f"Extract: {about}", group_name=naming.group_name(tenant, "extract"),
+            extract_key, description=f"Extract: {about}",
+            group_name=naming.group_name(tenant, "extract"),
             kinds={"sql", "parquet"}, tags=ctx.tags, skippable=True,
             metadata={"source": pipeline.table or pipeline.query or "",
                       "date_column": pipeline.date_column or "(unpartitioned)"},

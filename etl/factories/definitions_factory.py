@@ -24,11 +24,11 @@ def tenant_definitions(loaded: LoadedTenant, qualified: bool) -> dg.Definitions:
     tags = {"tenant": tenant, **config.tags}
     ctx = TenantContext(config=config, partitions_def=partitions, tags=tags)
     pipelines = enabled_pipelines(loaded)
-    jobs = build_jobs(tenant, pipelines, partitions, tags, qualified)
+    jobs = build_jobs(tenant, pipelines, tags, qualified)
     return dg.Definitions(
         assets=build_tenant_assets(ctx, pipelines, transfers),
         jobs=list(jobs.values()),
-        schedules=build_schedules(tenant, config.schedule, jobs, partitions, qualified),
+        schedules=build_schedules(tenant, config.schedule, jobs, qualified),
         resources=build_resources(config),
     )
 

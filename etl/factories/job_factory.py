@@ -18,40 +18,44 @@ from etl.config.tenant_config import PipelineAssetConfig
 def stage_keys(
     tenant: str, pipelines: Sequence[PipelineAssetConfig], stage: naming.Stage
 ) -> list[dg.AssetKey]:
-    enabled = {"extract": lambda p: True, "transfer": lambda p: p.has_transfer,
-               "load": lambda p: p.save_to_trino}[stage]
-    return [naming.asset_key(tenant, stage, p.name) for p in pipelines if enabled(p)]
+    return [naming.asset_key(tenant, stage, p.name) for p in pipelines if has_stage(p, stage)]
+
+
+def has_stage(pipeline: PipelineAssetConfig, stage: naming.Stage) -> bool:
+    if stage == "transfer":
+        return pipeline.has_transfer
+    if stage == "load":
+        return pipeline.save_to_trino
+    return True
 
 
 def build_jobs(
     tenant: str,
     pipelines: Sequence[PipelineAssetConfig],
-    partitions_def: dg.PartitionsDefinition[str],
     tags: Mapping[str, str],
     qualified: bool,
 ) -> dict[str, UnresolvedAssetJobDefinition]:
     """Jobs keyed by their tenant-local name (``daily_etl_job``, ...)."""
     daily = [p for p in pipelines if p.is_partitioned]
     master = [p for p in pipelines if not p.is_partitioned]
-    wanted: dict[str, tuple[list[dg.AssetKey], str, bool]] = {}
+    wanted: dict[str, tuple[list[dg.AssetKey], str]] = {}
     all_daily = [k for stage in naming.STAGES for k in stage_keys(tenant, daily, stage)]
     if all_daily:
-        wanted[naming.DAILY_ETL_JOB] = (all_daily, "Extract, transfer and load one day.", True)
+        wanted[naming.DAILY_ETL_JOB] = (all_daily, "Extract, transfer and load one day.")
     for stage in naming.STAGES:
         keys = stage_keys(tenant, daily, stage)
         if keys:
             wanted[naming.stage_job_name(stage)] = (
-                keys, f"Rerun only the {stage} stage over a day or a range of days.", True)
+                keys, f"Rerun only the {stage} stage over a day or a range of days.")
     all_master = [k for stage in naming.STAGES for k in stage_keys(tenant, master, stage)]
     if all_master:
-        wanted[naming.MASTER_SYNC_JOB] = (all_master, "Refresh unpartitioned master data.", False)
+        wanted[naming.MASTER_SYNC_JOB] = (all_master, "Refresh unpartitioned master data.")
     return {
         local: dg.define_asset_job(
             naming.job_name(tenant, local, qualified=qualified),
             selection=dg.AssetSelection.assets(*keys),
             description=f"[{tenant}] {about}",
-            partitions_def=partitions_def if partitioned else None,
             tags={**tags},
         )
-        for local, (keys, about, partitioned) in wanted.items()
+        for local, (keys, about) in wanted.items()
     }

@@ -5,6 +5,7 @@ it requests the last complete day as of the scheduled time, in the tenant's time
 """
 
 
+import datetime as dt
 from collections.abc import Mapping
 
 import dagster as dg
@@ -12,13 +13,13 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 
 from etl import naming
 from etl.config.tenant_config import ScheduleConfig
+from etl.partitions.daily import last_complete_day
 
 
 def build_schedules(
     tenant: str,
     schedule: ScheduleConfig,
     jobs: Mapping[str, UnresolvedAssetJobDefinition],
-    partitions_def: dg.PartitionsDefinition[str],
     qualified: bool,
 ) -> list[dg.ScheduleDefinition]:
     status = (
@@ -37,9 +38,8 @@ def build_schedules(
             description=f"[{tenant}] daily_etl_job for the last complete day.",
         )
         def _daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-            key = partitions_def.get_last_partition_key(
-                current_time=context.scheduled_execution_time
-            )
+            now = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
+            key = last_complete_day(now, schedule.timezone, schedule.start_date)
             if key is None:
                 return dg.SkipReason("no complete day since the partition start date")
             return dg.RunRequest(run_key=key, partition_key=key)

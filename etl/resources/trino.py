@@ -36,7 +36,7 @@ class TrinoResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             auth = trino.auth.BasicAuthentication(self.user, self.password)
         elif self.jwt:
             auth = trino.auth.JWTAuthentication(self.jwt)
-        return trino.dbapi.connect(
+        return trino.dbapi.connect(  # type: ignore[no-untyped-call]
             host=self.host,
             port=self.port,
             user=self.user,

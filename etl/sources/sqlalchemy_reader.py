@@ -8,6 +8,7 @@ so memory is bounded by the batch, not the table.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -22,9 +23,13 @@ from etl.sources.base import ExtractRequest, SourceError
 
 def read_sqlalchemy(engine: Engine, request: ExtractRequest) -> pa.RecordBatchReader:
     statement, schema, converters = _statement(engine, request)
-    return pa.RecordBatchReader.from_batches(
-        schema, _batches(engine, statement, schema, converters, request)
-    )
+    batches = _batches(engine, statement, schema, converters, request)
+    if schema is None:
+        # A query's types are known only from its rows: peek at the first batch.
+        first = next(batches)
+        schema = first.schema
+        batches = itertools.chain([first], batches)
+    return pa.RecordBatchReader.from_batches(schema, batches)
 
 
 def _statement(
@@ -59,7 +64,9 @@ def _statement(
             start, end = _window_params(engine, request.window, date_col.type)
             stmt = stmt.where(date_col >= start, date_col < end)
         fields = [pa.field(c.name, arrow_type(c.type)) for c in cols]
-        converters = [needs_text_conversion(f.type, c.type) for f, c in zip(fields, cols, strict=True)]
+        converters = [
+            needs_text_conversion(f.type, c.type) for f, c in zip(fields, cols, strict=True)
+        ]
         return stmt, pa.schema(fields), converters
     assert request.query is not None
     sql = request.query
@@ -109,6 +116,9 @@ def _batches(
                     )
                 ]
                 yield pa.RecordBatch.from_arrays(arrays, schema=inferred)
+            if inferred is None:
+                empty = pa.schema([pa.field(n, pa.string()) for n in names])
+                yield pa.RecordBatch.from_pylist([], schema=empty)
     except sa.exc.SQLAlchemyError as e:
         raise SourceError(_describe(e)) from None
 

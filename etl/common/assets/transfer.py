@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import duckdb
 import pyarrow as pa
@@ -21,7 +22,7 @@ from etl.common.assets.outcome import StageOutcome
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.s3 import StorageResource
 
-TransferOutput = duckdb.DuckDBPyRelation | pa.Table | pa.RecordBatchReader
+TransferOutput: TypeAlias = duckdb.DuckDBPyRelation | pa.Table | pa.RecordBatchReader
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ def _as_reader(output: TransferOutput) -> pa.RecordBatchReader:
     if isinstance(output, pa.Table):
         return output.to_reader()
     if isinstance(output, duckdb.DuckDBPyRelation):
-        return output.fetch_record_batch(100_000)
+        reader: pa.RecordBatchReader = output.to_arrow_reader(100_000)
+        return reader
     raise TypeError(
         "a transfer must return a DuckDB relation, a pyarrow.Table or a pyarrow.RecordBatchReader, "
         f"not {type(output).__name__}"

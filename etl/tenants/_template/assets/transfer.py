@@ -12,6 +12,8 @@ import duckdb
 from etl.common.assets.transfer import TransferContext, standardize
 
 
-def example_transfer(source: duckdb.DuckDBPyRelation, ctx: TransferContext) -> duckdb.DuckDBPyRelation:
+def example_transfer(
+    source: duckdb.DuckDBPyRelation, ctx: TransferContext
+) -> duckdb.DuckDBPyRelation:
     """Start from the common transfer and add tenant-specific columns."""
     return standardize(source, ctx)

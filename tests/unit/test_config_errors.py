@@ -1,0 +1,55 @@
+"""Every invalid config in ``invalid_configs/`` fails with the message its folder is named for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from etl import build_all_definitions, build_tenant_definitions
+from etl.config.errors import ConfigError, TenantsConfigError
+
+CASES_DIR = Path(__file__).parent / "invalid_configs"
+CASES = sorted(p.name for p in CASES_DIR.iterdir() if (p / "config.yaml").is_file())
+
+
+def expected_lines(case: str) -> list[str]:
+    return [ln for ln in (CASES_DIR / case / "expected.txt").read_text().splitlines() if ln]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_invalid_config_message(case: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        build_tenant_definitions(case, tenants_dir=CASES_DIR)
+    message = str(info.value)
+    assert message.startswith(f"Invalid configuration for tenant {case!r}:")
+    for line in expected_lines(case):
+        assert line in message, f"expected {line!r} in:\n{message}"
+
+
+def test_every_case_names_file_and_line() -> None:
+    for case in CASES:
+        with pytest.raises(ConfigError) as info:
+            build_tenant_definitions(case, tenants_dir=CASES_DIR)
+        assert all(issue.line for issue in info.value.issues), case
+        assert all(issue.file.endswith("config.yaml") for issue in info.value.issues), case
+
+
+def test_all_reports_every_broken_tenant_at_once() -> None:
+    with pytest.raises(TenantsConfigError) as info:
+        build_all_definitions(tenants_dir=CASES_DIR)
+    assert {e.tenant for e in info.value.errors} == set(CASES)
+    for case in CASES:
+        assert f"Invalid configuration for tenant {case!r}" in str(info.value)
+
+
+def test_invalid_tenant_ids_are_rejected_with_the_rule(tmp_path: Path) -> None:
+    for bad in ("all", "Project", "9lives", "common"):
+        with pytest.raises(ConfigError, match=r"must match \^\[a-z\]"):
+            build_tenant_definitions(bad, tenants_dir=tmp_path)
+
+
+def test_missing_config_file_says_how_to_start(tmp_path: Path) -> None:
+    (tmp_path / "newsite").mkdir()
+    with pytest.raises(ConfigError, match="file not found; copy etl/tenants/_template"):
+        build_tenant_definitions("newsite", tenants_dir=tmp_path)

@@ -1,0 +1,179 @@
+"""The common extract, transfer and load stages on the embedded defaults."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+import pytest
+import sqlalchemy as sa
+
+from etl.common.assets.extract import run_extract
+from etl.common.assets.load import run_load
+from etl.common.assets.transfer import TransferContext, run_transfer, sql_transfer, standardize
+from etl.config.tenant_config import PipelineAssetConfig
+from etl.resources.duckdb import DuckDBWarehouseResource
+from etl.resources.rdb import SourceDatabaseResource
+from etl.resources.s3 import StorageResource
+from etl.sources import SourceError
+from etl.utils.parquet import STAGING_PREFIX, write_parquet_atomic
+from etl.warehouse.base import LoadRequest, SchemaDriftError
+from tests.helpers import DAYS, seed_tenant
+
+DAY = DAYS[0].isoformat()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> tuple[SourceDatabaseResource, StorageResource, DuckDBWarehouseResource]:
+    seed_tenant(tmp_path, "t1")
+    source = SourceDatabaseResource(url=f"sqlite:///{tmp_path}/.etl/sources/t1.db",
+                                    batch_size=1000)
+    storage = StorageResource(root=str(tmp_path / "lake"))
+    warehouse = DuckDBWarehouseResource(path=str(tmp_path / "wh.duckdb"), schema_name="t1")
+    return source, storage, warehouse
+
+
+def pipeline(**kw: object) -> PipelineAssetConfig:
+    base: dict[str, object] = {"name": "production_result", "table": "production_result",
+                               "date_column": "produced_at", "primary_key": ["id"],
+                               "has_transfer": True, "save_to_trino": True}
+    return PipelineAssetConfig.model_validate({**base, **kw})
+
+
+def test_extract_writes_one_day_with_exact_types(env: tuple) -> None:  # type: ignore[type-arg]
+    source, storage, _ = env
+    outcome = run_extract("t1", pipeline(), source, storage, DAY)
+    table = pq.read_table(outcome.uri)
+    assert outcome.rows == table.num_rows > 0
+    assert table.schema.field("unit_cost").type == pa.decimal128(12, 4)
+    assert table.schema.field("produced_at").type == pa.timestamp("us")
+    days = {v.date() for v in table.column("produced_at").to_pylist()}
+    assert days == {DAYS[0]}
+    assert outcome.uri.endswith(f"t1/extract/production_result/dt={DAY}/data.parquet")
+    meta = outcome.metadata()
+    assert meta["dagster/row_count"] == outcome.rows and meta["bytes"] > 0
+
+
+def test_extract_of_a_query_and_selected_columns(env: tuple) -> None:  # type: ignore[type-arg]
+    source, storage, _ = env
+    by_query = pipeline(table=None, query="SELECT id, produced_qty, produced_at FROM "
+                        "production_result WHERE defect_qty >= 0")
+    rows_q = run_extract("t1", by_query, source, storage, DAY).rows
+    by_cols = pipeline(columns=["id", "produced_at"])
+    outcome = run_extract("t1", by_cols, source, storage, DAY)
+    assert outcome.rows == rows_q
+    assert pq.read_schema(outcome.uri).names == ["id", "produced_at"]
+
+
+def test_missing_table_and_column_errors_are_clear(env: tuple) -> None:  # type: ignore[type-arg]
+    source, storage, _ = env
+    with pytest.raises(SourceError, match="table 'nope' does not exist in the source"):
+        run_extract("t1", pipeline(table="nope"), source, storage, DAY)
+    with pytest.raises(SourceError, match=r"column\(s\) \['nope'\] do not exist"):
+        run_extract("t1", pipeline(columns=["nope", "produced_at"]), source, storage, DAY)
+
+
+def test_failed_write_keeps_the_previous_partition(tmp_path: Path) -> None:
+    fs = pafs.LocalFileSystem()
+    target = f"{tmp_path}/t/dt=2026-03-01/data.parquet"
+    schema = pa.schema([("x", pa.int64())])
+    first = pa.table({"x": [1, 2, 3]})
+    write_parquet_atomic(fs, target, first.to_reader())
+
+    def failing() -> Iterator[pa.RecordBatch]:
+        yield pa.record_batch({"x": [7, 8]}, schema=schema)
+        raise RuntimeError("connection lost mid-stream")
+
+    with pytest.raises(RuntimeError, match="connection lost"):
+        write_parquet_atomic(fs, target, pa.RecordBatchReader.from_batches(schema, failing()))
+    assert pq.read_table(target).column("x").to_pylist() == [1, 2, 3]
+    assert not [p for p in Path(target).parent.iterdir() if p.name.startswith(STAGING_PREFIX)]
+
+
+def test_writer_normalises_types(tmp_path: Path) -> None:
+    fs = pafs.LocalFileSystem()
+    table = pa.table({
+        "ts": pa.array([dt.datetime(2026, 1, 1, 1, 2, 3, 456789)], pa.timestamp("ns")),
+        "u32": pa.array([4_000_000_000], pa.uint32()),
+        "u64": pa.array([2**64 - 1], pa.uint64()),
+        "cat": pa.array(["a"]).dictionary_encode(),
+    })
+    write_parquet_atomic(fs, f"{tmp_path}/x.parquet", table.to_reader())
+    out = pq.read_table(f"{tmp_path}/x.parquet")
+    assert out.schema.field("ts").type == pa.timestamp("us")
+    assert out.schema.field("u32").type == pa.int64()
+    assert out.schema.field("u64").type == pa.decimal128(20, 0)
+    assert out.column("u64").to_pylist() == [Decimal(2**64 - 1)]
+    assert out.schema.field("cat").type == pa.string()
+
+
+def test_standardize_snake_cases_and_dedupes() -> None:
+    con = duckdb.connect()
+    source = con.from_arrow(pa.table({
+        "ItemCode": ["A", "A", "B"], "UpdatedAt": [1, 2, 1], "Qty": [1, 2, 3]}))
+    p = pipeline(primary_key=["ItemCode"], date_column="UpdatedAt")
+    out = standardize(source, TransferContext("t1", p, None, con)).arrow()
+    out_table = out.read_all() if isinstance(out, pa.RecordBatchReader) else out
+    rows = sorted(out_table.to_pylist(), key=lambda r: r["item_code"])
+    assert rows == [{"item_code": "A", "updated_at": 2, "qty": 2},
+                    {"item_code": "B", "updated_at": 1, "qty": 3}]
+
+
+def test_transfer_and_load_replace_a_day(env: tuple) -> None:  # type: ignore[type-arg]
+    source, storage, warehouse = env
+    p = pipeline(transfer={"sql": "SELECT id, produced_qty * 2 AS doubled FROM source"})
+    extracted = run_extract("t1", p, source, storage, DAY)
+    transferred = run_transfer("t1", p, sql_transfer("SELECT id, produced_qty * 2 AS doubled "
+                                                     "FROM source"), storage, DAY)
+    assert transferred.rows == extracted.rows
+    for _ in range(2):
+        outcome, recon = run_load("t1", p, storage, warehouse, DAY)
+        assert recon.passed and outcome.rows == extracted.rows
+    assert warehouse.count_rows("t1", "production_result", DAY, None) == extracted.rows
+
+
+def test_load_before_extract_names_the_missing_asset(env: tuple) -> None:  # type: ignore[type-arg]
+    _, storage, warehouse = env
+    with pytest.raises(FileNotFoundError, match="materialize t1/transfer/production_result"):
+        run_load("t1", pipeline(), storage, warehouse, DAY)
+
+
+def _load(warehouse: DuckDBWarehouseResource, table: pa.Table, day: str,
+          policy: str = "add_columns") -> None:
+    warehouse.load(LoadRequest(
+        tenant="t1", table="drift", partition_key=day, data=pads.dataset(table),
+        data_uri="mem", dataset_uri="mem", mode=None, schema_drift=policy,  # type: ignore[arg-type]
+    ))
+
+
+def test_duckdb_schema_drift(env: tuple) -> None:  # type: ignore[type-arg]
+    _, _, warehouse = env
+    _load(warehouse, pa.table({"id": [1], "qty": pa.array([1], pa.int32())}), "2026-03-01")
+    _load(warehouse, pa.table({"id": [2], "qty": pa.array([2], pa.int32()), "note": ["n"]}),
+          "2026-03-02")
+    with duckdb.connect(warehouse.path) as con:
+        assert con.sql('SELECT note FROM t1.drift ORDER BY id').fetchall() == [(None,), ("n",)]
+    with pytest.raises(SchemaDriftError, match="column 'qty' is INTEGER in the table but VARCHAR"):
+        _load(warehouse, pa.table({"id": [3], "qty": ["x"], "note": ["n"]}), "2026-03-03")
+    dropped = r"column\(s\) \['note'\] exist in the table but not"
+    with pytest.raises(SchemaDriftError, match=dropped):
+        _load(warehouse, pa.table({"id": [3], "qty": pa.array([2], pa.int32())}), "2026-03-03")
+    with pytest.raises(SchemaDriftError, match="schema_drift is 'fail'"):
+        _load(warehouse, pa.table({"id": [3], "qty": pa.array([2], pa.int32()), "note": ["n"],
+                                   "extra": [1]}), "2026-03-03", policy="fail")
+    assert warehouse.count_rows("t1", "drift", "2026-03-03", None) == 0
+
+
+def test_sqlite_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    source = SourceDatabaseResource(url=f"sqlite:///{tmp_path}/none.db")
+    storage = StorageResource(root=str(tmp_path / "lake"))
+    with pytest.raises(SourceError, match=r"none\.db does not exist"):
+        run_extract("t1", pipeline(), source, storage, DAY)
+    assert sa  # the engine module is importable without a database
