@@ -34,10 +34,19 @@ class YamlDocument:
         return path in self.lines
 
 
+# libyaml when present: hundreds of tenant files are parsed on every code-server start.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_yaml(file: Path) -> YamlDocument:
+    """Parse once: compose the node tree, index its lines, then construct the data from it."""
     text = file.read_text(encoding="utf-8")
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
-    data = yaml.safe_load(text) if node is not None else None
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
     lines: dict[PathKey, int] = {(): 1}
     if node is not None:
         _index(node, (), lines)

@@ -24,12 +24,18 @@ def tenant_definitions(loaded: LoadedTenant, qualified: bool) -> dg.Definitions:
     tags = {"tenant": tenant, **config.tags}
     ctx = TenantContext(config=config, partitions_def=partitions, tags=tags)
     pipelines = enabled_pipelines(loaded)
-    jobs = build_jobs(tenant, pipelines, tags, qualified)
+    assets = build_tenant_assets(ctx, pipelines, transfers)
+    resources = build_resources(config)
+    unresolved = build_jobs(tenant, pipelines, tags, qualified)
+    # Resolve jobs against this tenant's assets only: resolving them later inside a merged
+    # location walks every tenant's asset graph per job, which grows with tenants squared.
+    own = dg.Definitions(assets=assets, jobs=list(unresolved.values()), resources=resources)
+    jobs = {local: own.resolve_job_def(job.name) for local, job in unresolved.items()}
     return dg.Definitions(
-        assets=build_tenant_assets(ctx, pipelines, transfers),
+        assets=assets,
         jobs=list(jobs.values()),
         schedules=build_schedules(tenant, config.schedule, jobs, qualified),
-        resources=build_resources(config),
+        resources=resources,
     )
 
 

@@ -9,7 +9,6 @@ import datetime as dt
 from collections.abc import Mapping
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from etl import naming
 from etl.config.tenant_config import ScheduleConfig
@@ -19,7 +18,7 @@ from etl.partitions.daily import last_complete_day
 def build_schedules(
     tenant: str,
     schedule: ScheduleConfig,
-    jobs: Mapping[str, UnresolvedAssetJobDefinition],
+    jobs: Mapping[str, dg.JobDefinition],
     qualified: bool,
 ) -> list[dg.ScheduleDefinition]:
     status = (
