@@ -18,6 +18,8 @@ from pydantic import Field, PrivateAttr
 
 from etl.utils.parquet import WriteStats, write_parquet_atomic
 
+STAGING_DIR = "_staging"  # under the lake root, outside every table's folder
+
 
 class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Reads and writes the Parquet files of one tenant's lake."""
@@ -68,8 +70,9 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return f"s3://{self.path(relative)}" if self.is_s3 else self.path(relative)
 
     def write(self, relative: str, reader: pa.RecordBatchReader) -> WriteStats:
-        fs, _ = self.filesystem()
-        return write_parquet_atomic(fs, self.path(relative), reader, self.compression)
+        fs, base = self.filesystem()
+        staging = f"{base}/{STAGING_DIR}" if self.is_s3 else None
+        return write_parquet_atomic(fs, self.path(relative), reader, self.compression, staging)
 
     def exists(self, relative: str) -> bool:
         fs, _ = self.filesystem()

@@ -63,11 +63,18 @@ def write_parquet_atomic(
     final_path: str,
     reader: pa.RecordBatchReader,
     compression: str = "zstd",
+    staging_dir: str | None = None,
 ) -> WriteStats:
-    """Stream ``reader`` into ``final_path``; readers see the old file or the whole new one."""
+    """Stream ``reader`` into ``final_path``; readers see the old file or the whole new one.
+
+    Locally the staging file sits beside the target so the final rename is atomic. On S3 the
+    final step is a server-side copy, and staging lives under ``staging_dir`` (outside every
+    table folder) because pyarrow leaves a folder-marker object where it deletes a file.
+    """
     directory, _, _ = final_path.rpartition("/")
-    fs.create_dir(directory, recursive=True)
-    staging = f"{directory}/{STAGING_PREFIX}{uuid.uuid4().hex}.parquet"
+    if isinstance(fs, pafs.LocalFileSystem):
+        fs.create_dir(directory, recursive=True)
+    staging = f"{staging_dir or directory}/{STAGING_PREFIX}{uuid.uuid4().hex}.parquet"
     target = normalize_schema(reader.schema)
     rows = 0
     try:

@@ -15,8 +15,9 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
-import pymysql
+import pymysql  # type: ignore[import-untyped,unused-ignore]
 
 from tools.services.base import (
     LOOPBACK,
@@ -154,10 +155,8 @@ def _create_user(socket_path: Path) -> None:
         conn.close()
 
 
-def connect(svc: Service, database: str | None = None) -> pymysql.connections.Connection[
-    pymysql.cursors.Cursor
-]:
-    """Autocommit pymysql connection over TCP as `etl`."""
+def connect(svc: Service, database: str | None = None) -> Any:
+    """Autocommit pymysql connection over TCP as `etl` (a pymysql Connection)."""
     return pymysql.connect(
         host=svc.host,
         port=svc.port,

@@ -112,7 +112,7 @@ def _http_ok(url: str) -> bool:
 def client(svc: Service) -> Any:
     """boto3 S3 client for the test server (path-style, dummy credentials)."""
     import boto3
-    from botocore.config import Config
+    from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
 
     return boto3.client(
         "s3",
