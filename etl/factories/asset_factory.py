@@ -1,26 +1,24 @@
-"""One Dagster multi-asset per pipeline: ``extract`` always, ``transfer`` and ``load`` by config.
+"""Assets of a tenant: ``extract`` always, ``transfer`` and ``load`` by pipeline config.
 
-A pipeline's stages share one op with ``can_subset=True``: Dagster still shows and selects
-``<tenant>/extract/<name>``, ``<tenant>/transfer/<name>`` and ``<tenant>/load/<name>`` as
-separate assets (a stage job reruns only its stage), while definitions stay cheap to build at
-hundreds of tenants (one op per pipeline instead of three).
+Every stage of every pipeline is its own asset (``<tenant>/<stage>/<name>``) with its own
+materializations, metadata and checks. They are grouped into at most two subsettable
+multi-assets per tenant (daily and master data), the way dagster-sling and dagster-dbt group a
+whole replication or project: a stage job subsets one of them, and definitions for hundreds of
+tenants build in seconds instead of minutes.
 """
 
-
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 
 from etl import naming
-from etl.common.assets.extract import run_extract
-from etl.common.assets.load import load_input_stage, run_load
-from etl.common.assets.transfer import TransferFunction, run_transfer
+from etl.common.assets.transfer import TransferFunction
 from etl.config.tenant_config import PipelineAssetConfig, TenantConfig, TrinoWarehouseConfig
+from etl.factories.pipeline_runner import RECONCILE_CHECK, StepInputs, run_pipelines
 
-RECONCILE_CHECK = "row_count_matches_parquet"
-RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL)
+__all__ = ["RECONCILE_CHECK", "TenantContext", "build_tenant_assets", "pipeline_specs"]
 
 
 @dataclass(frozen=True)
@@ -74,62 +72,56 @@ def pipeline_specs(ctx: TenantContext, pipeline: PipelineAssetConfig) -> list[dg
     return specs
 
 
-def build_pipeline_asset(
-    ctx: TenantContext, pipeline: PipelineAssetConfig, transfer: TransferFunction | None
+def check_specs(ctx: TenantContext, pipelines: Sequence[PipelineAssetConfig]
+                ) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            RECONCILE_CHECK, asset=naming.asset_key(ctx.tenant, "load", p.name), blocking=True,
+            description="Warehouse rows for the partition equal the Parquet rows loaded.",
+        )
+        for p in pipelines if p.save_to_trino
+    ]
+
+
+def build_step_asset(
+    ctx: TenantContext,
+    kind: str,
+    pipelines: Sequence[PipelineAssetConfig],
+    transfers: Mapping[str, TransferFunction],
+    partitioned: bool,
 ) -> dg.AssetsDefinition:
-    tenant, name = ctx.tenant, pipeline.name
-    keys = {stage: naming.asset_key(tenant, stage, name) for stage in naming.STAGES}
+    """One multi-asset over many pipelines, like dagster-sling's and dagster-dbt's."""
+    tenant = ctx.tenant
     source_key = naming.resource_key(tenant, "source")
     storage_key = naming.resource_key(tenant, "storage")
     warehouse_key = naming.resource_key(tenant, "warehouse")
-    check_specs = (
-        [dg.AssetCheckSpec(
-            RECONCILE_CHECK, asset=keys["load"], blocking=True,
-            description="Warehouse rows for the partition equal the Parquet rows loaded.",
-        )]
-        if pipeline.save_to_trino else []
-    )
+    max_parallel = ctx.config.source.max_parallel
 
     @dg.multi_asset(
-        name=f"{tenant}__{name}",
-        specs=pipeline_specs(ctx, pipeline),
-        check_specs=check_specs,
+        name=f"{tenant}__{kind}",
+        specs=[s for p in pipelines for s in pipeline_specs(ctx, p)],
+        check_specs=check_specs(ctx, pipelines),
         can_subset=True,
-        partitions_def=ctx.partitions_def if pipeline.is_partitioned else None,
+        partitions_def=ctx.partitions_def if partitioned else None,
         required_resource_keys={source_key, storage_key, warehouse_key},
         pool=naming.pool_name(tenant),
-        retry_policy=RETRY_POLICY,
         op_tags={"tenant": tenant},
+        description=f"[{tenant}] {kind} pipelines: extract, transfer and load what is selected.",
     )
-    def _pipeline(context: dg.AssetExecutionContext) -> Iterator[Any]:
-        selected = context.selected_asset_keys
-        partition = context.partition_key if pipeline.is_partitioned else None
+    def _step(context: dg.AssetExecutionContext) -> Iterator[Any]:
         resources = context.resources
-        storage = getattr(resources, storage_key)
-        if keys["extract"] in selected:
-            outcome = run_extract(tenant, pipeline, getattr(resources, source_key), storage,
-                                  partition)
-            context.log.info(f"extract {name} [{partition or 'latest'}]: {outcome.rows} rows")
-            yield dg.MaterializeResult(asset_key=keys["extract"], metadata=outcome.metadata())
-        if pipeline.has_transfer and keys["transfer"] in selected:
-            assert transfer is not None
-            outcome = run_transfer(tenant, pipeline, transfer, storage, partition)
-            context.log.info(f"transfer {name} [{partition or 'latest'}]: {outcome.rows} rows")
-            yield dg.MaterializeResult(asset_key=keys["transfer"], metadata=outcome.metadata())
-        if pipeline.save_to_trino and keys["load"] in selected:
-            outcome, recon = run_load(tenant, pipeline, storage, getattr(resources, warehouse_key),
-                                      partition)
-            context.log.info(f"load {name} [{partition or 'latest'}] from "
-                             f"{load_input_stage(pipeline)}: {outcome.rows} rows")
-            yield dg.MaterializeResult(asset_key=keys["load"], metadata=outcome.metadata())
-            if dg.AssetCheckKey(keys["load"], RECONCILE_CHECK) in context.selected_asset_check_keys:
-                yield dg.AssetCheckResult(
-                    asset_key=keys["load"], check_name=RECONCILE_CHECK, passed=recon.passed,
-                    description=recon.description,
-                    metadata={"parquet_rows": recon.expected, "warehouse_rows": recon.actual},
-                )
+        inputs = StepInputs(
+            tenant=tenant,
+            partition_key=context.partition_key if partitioned else None,
+            selected=frozenset(context.selected_asset_keys),
+            selected_checks=frozenset(context.selected_asset_check_keys),
+            source=getattr(resources, source_key),
+            storage=getattr(resources, storage_key),
+            warehouse=getattr(resources, warehouse_key),
+        )
+        yield from run_pipelines(inputs, pipelines, transfers, max_parallel, context.log)
 
-    return _pipeline
+    return _step
 
 
 def build_tenant_assets(
@@ -137,4 +129,16 @@ def build_tenant_assets(
     pipelines: tuple[PipelineAssetConfig, ...],
     transfers: Mapping[str, TransferFunction],
 ) -> list[dg.AssetsDefinition]:
-    return [build_pipeline_asset(ctx, p, transfers.get(p.name)) for p in pipelines]
+    """At most two multi-assets per tenant: its daily pipelines and its master-data ones.
+
+    Definitions then cost two assets definitions per tenant instead of one per pipeline, and a
+    stage job subsets one of them, so hundreds of tenants load in seconds.
+    """
+    daily = [p for p in pipelines if p.is_partitioned]
+    master = [p for p in pipelines if not p.is_partitioned]
+    out = []
+    if daily:
+        out.append(build_step_asset(ctx, "daily", daily, transfers, partitioned=True))
+    if master:
+        out.append(build_step_asset(ctx, "master", master, transfers, partitioned=False))
+    return out

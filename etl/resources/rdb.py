@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pyarrow as pa
 from pydantic import Field
 
-from etl.sources import ExtractRequest, open_reader
-from etl.sources.dispatch import resolve_url
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from etl.sources import ExtractRequest
 
 
 class SourceDatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -27,11 +29,12 @@ class SourceDatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     batch_size: int = 100_000
     timezone: str = "UTC"
 
-    @property
-    def backend(self) -> str:
-        return resolve_url(self.url, None).get_backend_name()
-
     @contextmanager
     def read(self, request: ExtractRequest) -> Iterator[pa.RecordBatchReader]:
+        # Readers pull in SQLAlchemy, pyarrow and DuckDB: imported when a run reads, not when a
+        # code location loads.
+        from etl.sources import open_reader
+        from etl.sources.dispatch import resolve_url
+
         with open_reader(resolve_url(self.url, self.password), request, self.engine) as reader:
             yield reader

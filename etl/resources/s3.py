@@ -7,16 +7,18 @@ code path and the local folder behaves like S3 (same layout, same atomic replace
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import pyarrow as pa
-import pyarrow.dataset as pads
-import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 from pydantic import Field, PrivateAttr
 
-from etl.utils.parquet import WriteStats, write_parquet_atomic
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.dataset as pads
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    from etl.utils.parquet import WriteStats
 
 STAGING_DIR = "_staging"  # under the lake root, outside every table's folder
 
@@ -32,8 +34,8 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     secret_key: str | None = Field(default=None, json_schema_extra={"dagster__is_secret": True})
     compression: str = "zstd"
 
-    _fs: Any = PrivateAttr(default=None)
-    _base: str = PrivateAttr(default="")
+    # (filesystem, base path), built once; one tuple so threads never see half of it.
+    _fs_base: Any = PrivateAttr(default=None)
 
     @property
     def is_s3(self) -> bool:
@@ -41,12 +43,15 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     def filesystem(self) -> tuple[pafs.FileSystem, str]:
         """The pyarrow filesystem and the base path inside it (no scheme)."""
-        if self._fs is None:
+        import pyarrow.fs as pafs  # imported by runs only, not by every code location
+
+        if self._fs_base is None:
+            fs: pafs.FileSystem
             if self.is_s3:
                 scheme, endpoint = "https", None
                 if self.endpoint_url:
                     scheme, _, endpoint = self.endpoint_url.partition("://")
-                self._fs = pafs.S3FileSystem(
+                fs = pafs.S3FileSystem(
                     access_key=self.access_key,
                     secret_key=self.secret_key,
                     region=self.region or "us-east-1",
@@ -56,11 +61,13 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
                     connect_timeout=10,
                     request_timeout=60,
                 )
-                self._base = self.root.removeprefix("s3://").rstrip("/")
+                base = self.root.removeprefix("s3://").rstrip("/")
             else:
-                self._fs = pafs.LocalFileSystem()
-                self._base = str(Path(self.root).resolve())
-        return self._fs, self._base
+                fs = pafs.LocalFileSystem()
+                base = str(Path(self.root).resolve())
+            self._fs_base = (fs, base)
+        fs_base: tuple[pafs.FileSystem, str] = self._fs_base
+        return fs_base
 
     def path(self, relative: str) -> str:
         _, base = self.filesystem()
@@ -70,18 +77,26 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return f"s3://{self.path(relative)}" if self.is_s3 else self.path(relative)
 
     def write(self, relative: str, reader: pa.RecordBatchReader) -> WriteStats:
+        from etl.utils.parquet import write_parquet_atomic
+
         fs, base = self.filesystem()
         staging = f"{base}/{STAGING_DIR}" if self.is_s3 else None
         return write_parquet_atomic(fs, self.path(relative), reader, self.compression, staging)
 
     def exists(self, relative: str) -> bool:
+        import pyarrow.fs as pafs
+
         fs, _ = self.filesystem()
         return bool(fs.get_file_info(self.path(relative)).type == pafs.FileType.File)
 
     def dataset(self, relative: str) -> pads.Dataset:
+        import pyarrow.dataset as pads
+
         fs, _ = self.filesystem()
         return pads.dataset(self.path(relative), filesystem=fs, format="parquet")
 
     def metadata(self, relative: str) -> pq.FileMetaData:
+        import pyarrow.parquet as pq
+
         fs, _ = self.filesystem()
         return pq.read_metadata(self.path(relative), filesystem=fs)

@@ -7,7 +7,9 @@ day or the new day and a rerun never duplicates rows.
 from __future__ import annotations
 
 import random
+import threading
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import duckdb
@@ -23,6 +25,15 @@ from etl.warehouse.base import (
 )
 
 LOCK_WAIT_S = 300.0
+# DuckDB has one writer per file: loads from threads of one process take turns here, other
+# processes wait on DuckDB's own file lock in ``connect``.
+_WRITERS: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_lock(path: str) -> threading.Lock:
+    with _WRITERS_GUARD:
+        return _WRITERS[path]
 
 
 def quote(identifier: str) -> str:
@@ -53,6 +64,10 @@ class DuckDBWarehouse:
 
     def load(self, request: LoadRequest) -> LoadResult:
         check_no_partition_column(request.table, request.data.schema)
+        with _writer_lock(self.path):
+            return self._load(request)
+
+    def _load(self, request: LoadRequest) -> LoadResult:
         target = self.qualified(request.table)
         con = self.connect()
         try:

@@ -64,3 +64,24 @@ def test_stage_job_reruns_only_its_stage(tmp_path: Path) -> None:
     result = run_job(defs, "load_job", key, instance)
     keys = {tuple(e.asset_key.path) for e in result.get_asset_materialization_events()}
     assert keys == {("default", "load", t) for t in TABLES}
+
+
+def test_a_failing_pipeline_does_not_stop_the_others(tmp_path: Path) -> None:
+    tenants_dir = copy_tenants(tmp_path, ("default",))
+    config = tenants_dir / "default" / "config.yaml"
+    config.write_text(config.read_text() + (
+        "assets:\n  pipelines:\n    - name: quality_inspection\n      table: qc_missing\n"))
+    seed_tenant(tmp_path, "default")
+    defs = build_tenant_definitions("default", tenants_dir=tenants_dir)
+    result = defs.resolve_job_def("daily_etl_job").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), partition_key=DAYS[0].isoformat(),
+        raise_on_error=False)
+    assert not result.success
+    done = {tuple(e.asset_key.path) for e in result.get_asset_materialization_events()}
+    assert done == {("default", s, p) for s in ("extract", "transfer", "load")
+                    for p in ("work_order", "production_result")}
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = str(failure.step_failure_data.error)
+    assert "1 of 3 pipeline(s) of tenant 'default' failed" in message
+    assert "extract of default/quality_inspection: SourceError: table 'qc_missing' does not " \
+        "exist in the source" in message

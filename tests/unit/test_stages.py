@@ -177,3 +177,13 @@ def test_sqlite_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"none\.db does not exist"):
         run_extract("t1", pipeline(), source, storage, DAY)
     assert sa  # the engine module is importable without a database
+
+
+def test_storage_is_safe_to_share_between_threads(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    for _ in range(20):
+        store = StorageResource(root=str(tmp_path / "lake"))
+        with ThreadPoolExecutor(8) as pool:
+            bases = {f.result()[1] for f in [pool.submit(store.filesystem) for _ in range(32)]}
+        assert bases == {str((tmp_path / "lake").resolve())}
