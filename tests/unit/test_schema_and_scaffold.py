@@ -1,0 +1,66 @@
+"""Generated JSON Schemas stay current; the scaffold produces a tenant that loads."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from etl import build_tenant_definitions
+from etl.config.config_loader import DEFAULT_TENANTS_DIR
+from etl.config.json_schema import TENANT_SCHEMA, expected_schemas
+from etl.config.tenant_config import TenantConfig
+from etl.scaffold import create_tenant
+
+
+def test_committed_json_schemas_match_the_models() -> None:
+    for path, text in expected_schemas().items():
+        assert path.read_text(encoding="utf-8") == text, f"{path} is stale: run `etl schema`"
+
+
+def test_every_config_field_is_documented_in_the_schema() -> None:
+    def walk(model: type) -> list[str]:
+        missing = []
+        for name, info in model.model_fields.items():  # type: ignore[attr-defined]
+            if not info.description:
+                missing.append(f"{model.__name__}.{name}")
+        return missing
+
+    from etl.config import tenant_config as tc
+
+    models = [tc.TenantInfo, tc.SourceConfig, tc.StorageConfig, tc.DuckDBWarehouseConfig,
+              tc.TrinoWarehouseConfig, tc.ScheduleConfig, tc.TransferConfig,
+              tc.PipelineAssetConfig, tc.AssetsConfig, tc.TenantConfig]
+    assert [m for model in models for m in walk(model)] == []
+
+
+def test_configs_reference_the_schema() -> None:
+    for tenant in ("_template", "default", "project_01"):
+        first = (DEFAULT_TENANTS_DIR / tenant / "config.yaml").read_text().splitlines()[0]
+        assert first == f"# yaml-language-server: $schema=../../config/{TENANT_SCHEMA.name}"
+
+
+def test_scaffold_creates_a_loadable_tenant(tmp_path: Path) -> None:
+    tenants = tmp_path / "tenants"
+    shutil.copytree(DEFAULT_TENANTS_DIR / "_template", tenants / "_template")
+    package = tmp_path / "pkg"
+    package.mkdir()
+    workspace = tmp_path / "workspace.yaml"
+    workspace.write_text("load_from:\n")
+    lines = create_tenant("site_42", "Site 42", tenants_dir=tenants, package_dir=package,
+                          workspace=workspace)
+    assert any("next: edit" in line for line in lines)
+    config = yaml.safe_load((tenants / "site_42" / "config.yaml").read_text())
+    assert TenantConfig.model_validate(config).tenant.name == "Site 42"
+    assert 'build_tenant_definitions("site_42")' in (package / "site_42.py").read_text()
+    listed = yaml.safe_load(workspace.read_text())["load_from"]
+    assert listed == [{"python_module": {"module_name": "etl.site_42",
+                                         "location_name": "site_42"}}]
+    repo = build_tenant_definitions("site_42", tenants_dir=tenants).get_repository_def()
+    assert len(repo.asset_graph.get_all_asset_keys()) == 9  # the common pipelines
+    with pytest.raises(FileExistsError):
+        create_tenant("site_42", tenants_dir=tenants, package_dir=package, workspace=workspace)
+    with pytest.raises(ValueError, match="not allowed"):
+        create_tenant("All", tenants_dir=tenants, package_dir=package, workspace=workspace)
