@@ -1,12 +1,11 @@
 """The Trino warehouse: Parquet on S3 exposed as Hive external tables or loaded into Iceberg.
 
 ``external`` (zero copy). A Hive external table over the pipeline stage's folder, one
-registered partition per day (``dt varchar``, last). A load unregisters the day if present and
-registers it again at ``dt=<day>/``; the writer already replaced that folder's single file
-atomically, so the table points at complete files only. Trino has no "alter partition location",
-so between the unregister and register calls (milliseconds, metadata only) a reader sees that
-one day empty; other days are untouched. Master data is an unpartitioned table over ``latest/``,
-whose file the writer swaps atomically, so readers see the old or the new snapshot.
+registered partition per day (``dt varchar``, last) at its canonical ``dt=<day>/`` folder. The
+writer replaces that folder's single file atomically, so the first load registers the day and
+a rerun only flushes Trino's metadata cache: readers see the old file or the new one, never an
+empty or partial day, and other days are untouched. Master data is an unpartitioned table over
+``latest/``, whose file the writer swaps atomically, so readers see the old or the new snapshot.
 
 ``iceberg`` (managed copy). The day's Parquet is read through a Hive staging table over that
 exact folder and written into an Iceberg table partitioned by ``dt date``. Trino cannot
@@ -19,14 +18,21 @@ The cost: old rows are removed with position-delete files, so run ``optimize`` a
 ``expire_snapshots`` as maintenance. Master data uses ``CREATE OR REPLACE TABLE ... AS``, one
 atomic snapshot of the same table (history kept).
 
+Parallel loads (a backfill's days side by side, or a rerun overlapping a scheduled run of the
+same day) are safe: creating schemas and tables tolerates losing the race, each Iceberg load has
+its own staging table, and a conflicting Iceberg commit is retried.
+
 Timestamps are pinned to microseconds and UTC on the server (``hive.timestamp-precision``,
 ``hive.parquet.time-zone``); the S3 endpoint and keys are catalog properties, not ours.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import random
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -51,7 +57,7 @@ from etl.warehouse.trino_types import (
 
 STAGING_INFIX: Final = "__staging_"
 MERGE_MARKER: Final = "__etl_replace_day"
-COMMIT_RETRIES: Final = 3
+COMMIT_RETRIES: Final = 5
 _PARTITION = quote(PARTITION_COLUMN)
 _PARTITION_LIST = f"ARRAY[{literal(PARTITION_COLUMN)}]"
 
@@ -113,45 +119,66 @@ class TrinoWarehouse:
 
     def _load_external(self, s: TrinoSession, request: LoadRequest, table: str, day: str | None,
                        folder: str) -> tuple[str, ...]:
-        target = self.qualified("external", table)
-        incoming = column_types(request.data.schema, "hive", target)
+        target, label = self.qualified("external", table), self.display("external", table)
+        incoming = column_types(request.data.schema, "hive", label)
         location = request.dataset_uri.rstrip("/") + "/" if day else folder
         self._ensure_schema(s, self.catalog)
         existing = self._columns(s, self.catalog, table)
-        added: list[str] = []
-        if existing and day is None and self._location(s, table) != location:
-            # Master data moved (e.g. a transfer stage was added): re-point, metadata only.
-            s.run(f"DROP TABLE {target}", what=f"re-pointing {target} at {location}")
-            existing = {}
         if not existing:
-            self._create_external(s, target, incoming, location, partitioned=day is not None)
+            self._create_external(s, table, incoming, location, partitioned=day is not None)
+            existing = self._columns(s, self.catalog, table)  # ours, or a parallel loader's
+        added = self._plan(label, existing, incoming, request, day)
+        if day is None and self._location(s, table) != location:
+            # Master data moved (e.g. a transfer stage was added): re-point, metadata only;
+            # readers see no table for the moment between the two statements.
+            s.run(f"DROP TABLE {target}", what=f"re-pointing {label} at {location}")
+            self._create_external(s, table, incoming, location, partitioned=False)
         else:
-            _check_partitioning(target, existing, day)
-            added = plan_columns(target, _data_columns(existing), incoming, request.schema_drift)
             self._add_columns(s, target, added, incoming)
         if day is None:
             self._call(s, "flush_metadata_cache", table)
             return tuple(added)
-        present = s.run(
-            f'SELECT count(*) FROM {quote(self.catalog)}.{quote(self.schema)}.'
-            f'{quote(table + "$partitions")} WHERE {_PARTITION} = ?', [day],
-            what=f"looking up partition {day} of {target}",
-        )
-        if int(present[0][0]):
-            self._call(s, "unregister_partition", table, day)
-        self._call(s, "register_partition", table, day, folder)
+        self._register_day(s, table, day, folder)
         self._call(s, "flush_metadata_cache", table, day)
         return tuple(added)
 
-    def _create_external(self, s: TrinoSession, target: str, columns: Mapping[str, str],
+    def _register_day(self, s: TrinoSession, table: str, day: str, folder: str) -> None:
+        """Register partition ``day`` at ``folder`` unless it is registered already.
+
+        A day always lives at its canonical ``dt=<day>/`` folder, whose single file the writer
+        replaces atomically, so a rerun needs no metadata change at all: readers switch from
+        the old file to the new one and never see the day empty. A register that loses a race
+        with a parallel load of the same day counts as done.
+        """
+        if self._has_partition(s, table, day):
+            return
+        try:
+            self._call(s, "register_partition", table, day, folder)
+        except TrinoStatementError:
+            if not self._has_partition(s, table, day):
+                raise
+
+    def _has_partition(self, s: TrinoSession, table: str, day: str) -> bool:
+        rows = s.run(
+            f'SELECT count(*) FROM {quote(self.catalog)}.{quote(self.schema)}.'
+            f'{quote(table + "$partitions")} WHERE {_PARTITION} = ?', [day],
+            what=f"looking up partition {day} of {self.display('external', table)}",
+        )
+        return bool(rows[0][0])
+
+    def _create_external(self, s: TrinoSession, name: str, columns: Mapping[str, str],
                          location: str, *, partitioned: bool) -> None:
+        target = self.qualified("external", name)
         cols = [f"{quote(c)} {t}" for c, t in columns.items()]
         props = ["format = 'PARQUET'", f"external_location = {literal(location)}"]
         if partitioned:
             cols.append(f"{_PARTITION} varchar")
             props.append(f"partitioned_by = {_PARTITION_LIST}")
-        s.run(f"CREATE TABLE {target} ({', '.join(cols)}) WITH ({', '.join(props)})",
-              what=f"creating external table {target} over {location}")
+        _create(s, f"CREATE TABLE IF NOT EXISTS {target} ({', '.join(cols)}) "
+                   f"WITH ({', '.join(props)})",
+                lambda: bool(self._columns(s, self.catalog, name)),
+                what=f"creating external table {self.display('external', name)} over "
+                     f"{location}")
 
     def _call(self, s: TrinoSession, procedure: str, table: str, day: str | None = None,
               location: str | None = None) -> None:
@@ -180,43 +207,48 @@ class TrinoWarehouse:
 
     def _load_iceberg(self, s: TrinoSession, request: LoadRequest, table: str, day: str | None,
                       folder: str) -> tuple[str, ...]:
-        target = self.qualified("iceberg", table)
+        target, label = self.qualified("iceberg", table), self.display("iceberg", table)
         schema = request.data.schema
-        incoming = column_types(schema, "iceberg", target)
+        incoming = column_types(schema, "iceberg", label)
         if MERGE_MARKER in incoming:
-            raise WarehouseError(f"table {target}: column name {MERGE_MARKER!r} is reserved")
+            raise WarehouseError(f"table {label}: column name {MERGE_MARKER!r} is reserved")
         self._ensure_schema(s, self.catalog)
         self._ensure_schema(s, self.iceberg_catalog)
-        stage_name = f"{table}{STAGING_INFIX}{(day or 'latest').replace('-', '')}"
-        stage = self.qualified("external", stage_name)
-        s.run(f"DROP TABLE IF EXISTS {stage}", what=f"dropping staging table {stage}")
-        self._create_external(s, stage, column_types(schema, "hive", stage), folder,
+        # One staging table per load, so parallel loads (even of one day) never share one.
+        stage_name = f"{table}{STAGING_INFIX}{(day or 'latest').replace('-', '')}_{_token()}"
+        stage, stage_label = (self.qualified("external", stage_name),
+                              self.display("external", stage_name))
+        drop_stage = f"DROP TABLE IF EXISTS {stage}"
+        self._create_external(s, stage_name, column_types(schema, "hive", stage_label), folder,
                               partitioned=False)
         try:
             existing = self._columns(s, self.iceberg_catalog, table)
-            if existing:
-                _check_partitioning(target, existing, day)
-            added = plan_columns(target, _data_columns(existing), incoming,
-                                 request.schema_drift) if existing else []
             select = ", ".join(
                 f"{iceberg_expression(quote(f.name.lower()), f.type)} AS {quote(f.name.lower())}"
                 for f in schema
             )
             if day is None:
+                added = self._plan(label, existing, incoming, request, day) if existing else []
                 s.run(f"CREATE OR REPLACE TABLE {target} WITH (format = 'PARQUET') AS "
                       f"SELECT {select} FROM {stage}",
-                      what=f"replacing master table {target}")
+                      what=f"replacing master table {label}")
                 return tuple(added)
             if not existing:
                 cols = ", ".join(f"{quote(c)} {t}" for c, t in incoming.items())
-                s.run(f"CREATE TABLE IF NOT EXISTS {target} ({cols}, {_PARTITION} date) "
-                      f"WITH (format = 'PARQUET', partitioning = {_PARTITION_LIST})",
-                      what=f"creating Iceberg table {target}")
+                _create(s, f"CREATE TABLE IF NOT EXISTS {target} ({cols}, {_PARTITION} date) "
+                           f"WITH (format = 'PARQUET', partitioning = {_PARTITION_LIST})",
+                        lambda: bool(self._columns(s, self.iceberg_catalog, table)),
+                        what=f"creating Iceberg table {label}")
+                existing = self._columns(s, self.iceberg_catalog, table)
+            added = self._plan(label, existing, incoming, request, day)
             self._add_columns(s, target, added, incoming)
             self._merge_day(s, target, stage, list(incoming), select, day)
             return tuple(added)
         finally:
-            s.run(f"DROP TABLE IF EXISTS {stage}", what=f"dropping staging table {stage}")
+            # Dropping an external table never deletes its files. One left behind by a killed
+            # load is harmless metadata; never let dropping it hide the error that got us here.
+            with contextlib.suppress(WarehouseError):
+                s.run(drop_stage, what=f"dropping staging table {stage_label}")
 
     def _merge_day(self, s: TrinoSession, target: str, stage: str, columns: list[str],
                    select: str, day: str) -> None:
@@ -236,19 +268,23 @@ class TrinoWarehouse:
         )
         for attempt in range(1, COMMIT_RETRIES + 1):
             try:
-                s.run(sql, [day, day, day], what=f"replacing day {day} of {target}")
+                s.run(sql, [day, day, day], what=f"replacing day {day} of {_plain(target)}")
                 return
             except TrinoStatementError as e:
-                # Parallel days of one table race on the Iceberg commit; the loser retries.
+                # Parallel loads of the same day conflict on the Iceberg commit (different days
+                # do not); the loser runs again on the winner's snapshot.
                 if e.error_name != "ICEBERG_COMMIT_ERROR" or attempt == COMMIT_RETRIES:
                     raise
-                time.sleep(attempt)
+                time.sleep(attempt + random.random())
 
     # --- shared -----------------------------------------------------------------------------
 
     def _ensure_schema(self, s: TrinoSession, catalog: str) -> None:
-        s.run(f"CREATE SCHEMA IF NOT EXISTS {quote(catalog)}.{quote(self.schema)}",
-              what=f"creating schema {catalog}.{self.schema}")
+        _create(s, f"CREATE SCHEMA IF NOT EXISTS {quote(catalog)}.{quote(self.schema)}",
+                lambda: bool(s.run(
+                    f"SELECT 1 FROM {quote(catalog)}.information_schema.schemata "
+                    "WHERE schema_name = ?", [self.schema], what="checking the schema")),
+                what=f"creating schema {catalog}.{self.schema}")
 
     def _columns(self, s: TrinoSession, catalog: str, table: str) -> dict[str, str]:
         rows = s.run(
@@ -258,11 +294,16 @@ class TrinoWarehouse:
         )
         return {str(name): spelling(str(typ)) for name, typ in rows}
 
+    def _plan(self, label: str, existing: Mapping[str, str], incoming: Mapping[str, str],
+              request: LoadRequest, day: str | None) -> list[str]:
+        _check_partitioning(label, existing, day)
+        return plan_columns(label, _data_columns(existing), incoming, request.schema_drift)
+
     def _add_columns(self, s: TrinoSession, target: str, added: list[str],
                      types: Mapping[str, str]) -> None:
         for name in added:
             s.run(f"ALTER TABLE {target} ADD COLUMN {quote(name)} {types[name]}",
-                  what=f"adding column {name} to {target}")
+                  what=f"adding column {name} to {_plain(target)}")
 
     def _count(self, s: TrinoSession, mode: LoadMode, table: str, day: str | None) -> int:
         catalog = self.iceberg_catalog if mode == "iceberg" else self.catalog
@@ -275,6 +316,30 @@ class TrinoWarehouse:
             sql += f" WHERE {_PARTITION} = {value}"
             params.append(day)
         return int(s.run(sql, params, what=f"counting rows of {self.display(mode, table)}")[0][0])
+
+
+def _create(s: TrinoSession, sql: str, exists: Callable[[], bool], *, what: str) -> None:
+    """``CREATE ... IF NOT EXISTS`` that also tolerates losing a race to a parallel load.
+
+    Trino checks existence and then creates; when a parallel load creates the same schema or
+    table in between, the Hive metastore answers ALREADY_EXISTS and the Iceberg JDBC catalog a
+    GENERIC_INTERNAL_ERROR (duplicate key) despite the IF NOT EXISTS. So on any failure, the
+    create counts as done when the object exists now.
+    """
+    try:
+        s.run(sql, what=what)
+    except TrinoStatementError:
+        if not exists():
+            raise
+
+
+def _token() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def _plain(qualified: str) -> str:
+    """A quoted name as people read it; names are validated, so no quote is ever doubled."""
+    return qualified.replace('"', "")
 
 
 def _day(partition_key: str | None) -> str | None:

@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import requests
 import trino.exceptions
 
 from etl.warehouse.base import WarehouseError
@@ -84,7 +83,8 @@ class TrinoSession:
                 f"{what}: Trino at {self.address} refused the request: {e}; check warehouse "
                 "user, http_scheme and the password/JWT environment variable"
             )) from e
-        except (trino.exceptions.TrinoConnectionError, requests.RequestException, OSError) as e:
+        # requests' errors are OSErrors; the client wraps most in TrinoConnectionError.
+        except (trino.exceptions.TrinoConnectionError, OSError) as e:
             raise WarehouseError(self._redact(
                 f"{what}: cannot reach Trino at {self.address}: {_cause(e)}; is the coordinator "
                 "running, and are warehouse.host and warehouse.port right?"
@@ -102,7 +102,7 @@ def _cause(error: BaseException) -> str:
     found = _ERRNO_RE.search(text)
     if found:
         return found.group(0).strip()
-    if isinstance(error, requests.Timeout) or "timed out" in text.lower():
+    if "timed out" in text.lower():
         return "timed out"
     return f"{type(error).__name__}: {text[:300]}"
 
