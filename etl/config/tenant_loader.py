@@ -14,7 +14,12 @@ from pathlib import Path
 from types import ModuleType
 
 from etl.common.assets.transfer import COMMON_TRANSFERS, TransferFunction, sql_transfer
-from etl.config.config_loader import CONFIG_FILE_NAME, DEFAULT_TENANTS_DIR, LoadedTenant
+from etl.config.config_loader import (
+    CONFIG_FILE_NAME,
+    DEFAULT_TENANTS_DIR,
+    LoadedTenant,
+    display_path,
+)
 from etl.config.errors import ConfigError
 from etl.config.tenant_config import (
     COMMON_TRANSFER_PREFIX,
@@ -77,6 +82,14 @@ def _tenant_module(loaded: LoadedTenant, path: tuple[str | int, ...]) -> ModuleT
         raise ConfigError(loaded.tenant_id, [loaded.issue(path, (
             f"refers to tenant code but {file} does not exist; copy it from "
             "etl/tenants/_template/assets/transfer.py"))])
+    try:
+        return _import(loaded, file)
+    except Exception as e:  # a tenant's broken code must not hide the other tenants' errors
+        raise ConfigError(loaded.tenant_id, [loaded.issue(path, (
+            f"importing {display_path(file)} failed: {type(e).__name__}: {e}"))]) from e
+
+
+def _import(loaded: LoadedTenant, file: Path) -> ModuleType:
     if loaded.folder.parent.resolve() == DEFAULT_TENANTS_DIR.resolve():
         return importlib.import_module(f"etl.tenants.{loaded.tenant_id}.assets.transfer")
     digest = hashlib.sha1(str(file.resolve()).encode()).hexdigest()[:10]
@@ -86,8 +99,8 @@ def _tenant_module(loaded: LoadedTenant, path: tuple[str | int, ...]) -> ModuleT
     spec = importlib.util.spec_from_file_location(name, file)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
     spec.loader.exec_module(module)
+    sys.modules[name] = module
     return module
 
 

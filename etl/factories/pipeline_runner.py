@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import dagster as dg
 
@@ -102,7 +103,9 @@ def _secrets(inputs: StepInputs) -> list[str | None]:
     """Every secret the step's resources hold, so an error echoing one can be masked."""
     resources = [inputs.source, inputs.storage, inputs.warehouse]
     resources += [r.trino for r in resources if getattr(r, "trino", None) is not None]
-    return [getattr(r, name, None) for r in resources for name in SECRET_FIELDS]
+    found = [getattr(r, name, None) for r in resources for name in SECRET_FIELDS]
+    url = getattr(inputs.source, "url", None)  # may come whole from `url_env`, password included
+    return [*found, urlsplit(url).password if isinstance(url, str) else None]
 
 
 def _run_one(
