@@ -97,7 +97,9 @@ def ensure_table(server_url: str, rows: int, days: int) -> BenchTable:
     return BenchTable(url=url, rows=rows, days=days)
 
 
-def _generate(conn: psycopg.Connection[tuple[object, ...]], rows: int, days: int, marker: str) -> None:
+def _generate(
+    conn: psycopg.Connection[tuple[object, ...]], rows: int, days: int, marker: str
+) -> None:
     started = time.monotonic()
     table = sql.Identifier(TABLE)
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))

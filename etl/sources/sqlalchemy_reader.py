@@ -1,149 +1,124 @@
 """The generic reader: any SQLAlchemy dialect, streamed with a server-side cursor.
 
 This is the path for SQLite (the embedded default) and for dialects without a faster reader
-(MSSQL, Oracle, ...). Rows are fetched ``batch_size`` at a time and turned into Arrow batches,
-so memory is bounded by the batch, not the table.
+(MSSQL, Oracle, ...), and the fallback for PostgreSQL/MySQL (``engine: sqlalchemy``). Rows are
+fetched ``batch_size`` at a time and turned into Arrow batches, so memory is bounded by the
+batch, not the table. The schema comes from the plan (the same one the DuckDB reader uses);
+only queries on dialects we do not describe infer it from the first batch.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from etl.sources.arrow_types import arrow_type, needs_text_conversion
-from etl.sources.base import ExtractRequest, SourceError
+from etl.sources.arrow_types import DEFAULT_DECIMAL
+from etl.sources.base import SourceError
+from etl.sources.errors import describe_db_error
+from etl.sources.plan import ReadPlan
 
 
-def read_sqlalchemy(engine: Engine, request: ExtractRequest) -> pa.RecordBatchReader:
-    statement, schema, converters = _statement(engine, request)
-    batches = _batches(engine, statement, schema, converters, request)
-    if schema is None:
-        # A query's types are known only from its rows: peek at the first batch.
-        first = next(batches)
-        schema = first.schema
-        batches = itertools.chain([first], batches)
-    return pa.RecordBatchReader.from_batches(schema, batches)
+@contextmanager
+def open_sqlalchemy_reader(
+    engine: Engine, plan: ReadPlan, batch_size: int, secret: str | None = None
+) -> Iterator[pa.RecordBatchReader]:
+    """Yield a reader over ``plan``; its cursor and connection are closed on exit.
 
-
-def _statement(
-    engine: Engine, request: ExtractRequest
-) -> tuple[sa.Executable, pa.Schema | None, list[bool]]:
-    if request.table is not None:
-        schema_name, _, name = request.table.rpartition(".")
-        metadata = sa.MetaData()
-        try:
-            table = sa.Table(
-                name, metadata, autoload_with=engine, schema=schema_name or request.db_schema
-            )
-        except sa.exc.NoSuchTableError as e:
-            raise SourceError(f"table {request.table!r} does not exist in the source") from e
-        cols = list(table.columns)
-        if request.columns is not None:
-            missing = [c for c in request.columns if c not in table.columns]
-            if missing:
-                raise SourceError(
-                    f"column(s) {missing} do not exist in table {request.table!r}; "
-                    f"it has {[c.name for c in cols]}"
-                )
-            cols = [table.columns[c] for c in request.columns]
-        stmt: Any = sa.select(*cols)
-        if request.window is not None and request.date_column is not None:
-            if request.date_column not in table.columns:
-                raise SourceError(
-                    f"date_column {request.date_column!r} does not exist in table "
-                    f"{request.table!r}"
-                )
-            date_col = table.columns[request.date_column]
-            start, end = _window_params(engine, request.window, date_col.type)
-            stmt = stmt.where(date_col >= start, date_col < end)
-        fields = [pa.field(c.name, arrow_type(c.type)) for c in cols]
-        converters = [
-            needs_text_conversion(f.type, c.type) for f, c in zip(fields, cols, strict=True)
-        ]
-        return stmt, pa.schema(fields), converters
-    assert request.query is not None
-    sql = request.query
-    params: dict[str, Any] = {}
-    if request.window is not None and request.date_column is not None:
-        quoted = engine.dialect.identifier_preparer.quote(request.date_column)
-        sql = f"SELECT * FROM ({request.query}) q WHERE q.{quoted} >= :start AND q.{quoted} < :end"
-        start, end = request.window
-        if engine.dialect.name == "sqlite":
-            params = {"start": start.date().isoformat(), "end": end.date().isoformat()}
-        else:
-            params = {"start": start, "end": end}
-    return sa.text(sql).bindparams(**params), None, []
-
-
-def _window_params(
-    engine: Engine, window: tuple[dt.datetime, dt.datetime], col_type: Any
-) -> tuple[Any, Any]:
-    start, end = window
-    if isinstance(col_type, sa.Date) and not isinstance(col_type, sa.DateTime):
-        return start.date(), end.date()
-    return start, end
+    Closing explicitly matters when the consumer fails mid-stream: otherwise the server-side
+    cursor stays open ("idle in transaction") until the generator is garbage-collected.
+    """
+    source = _batches(engine, plan, batch_size, secret)
+    try:
+        batches: Iterator[pa.RecordBatch] = source
+        schema = plan.schema
+        if schema is None:  # not known before the rows: take it from the first batch
+            first = next(source)
+            schema = first.schema
+            batches = itertools.chain([first], source)
+        yield pa.RecordBatchReader.from_batches(schema, batches)
+    finally:
+        source.close()
 
 
 def _batches(
-    engine: Engine,
-    statement: sa.Executable,
-    schema: pa.Schema | None,
-    converters: list[bool],
-    request: ExtractRequest,
-) -> Iterator[pa.RecordBatch]:
+    engine: Engine, plan: ReadPlan, batch_size: int, secret: str | None
+) -> Generator[pa.RecordBatch, None, None]:
     try:
         with engine.connect().execution_options(
-            stream_results=True, yield_per=request.batch_size
+            stream_results=True, yield_per=batch_size
         ) as conn:
-            result = conn.execute(statement)
+            result = conn.execute(plan.statement)
             names = list(result.keys())
-            inferred = schema
-            for rows in result.partitions(request.batch_size):
-                columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-                if inferred is None:
-                    inferred = _infer_schema(names, columns)
-                arrays = [
-                    pa.array(_to_text(col) if conv else col, type=field.type)
-                    for col, field, conv in zip(
-                        columns, inferred, converters or [False] * len(names), strict=True
-                    )
-                ]
-                yield pa.RecordBatch.from_arrays(arrays, schema=inferred)
-            if inferred is None:
-                empty = pa.schema([pa.field(n, pa.string()) for n in names])
-                yield pa.RecordBatch.from_pylist([], schema=empty)
+            schema = plan.schema
+            empty = True
+            for rows in result.partitions(batch_size):
+                columns = list(zip(*rows, strict=True))
+                if schema is None:
+                    schema = _infer_schema(names, columns, plan)
+                yield _to_batch(columns, schema)
+                empty = False
+            if empty:
+                schema = schema or _infer_schema(names, [() for _ in names], plan)
+                yield _to_batch([() for _ in names], schema)
     except sa.exc.SQLAlchemyError as e:
-        raise SourceError(_describe(e)) from None
+        # from None: the chained driver error may echo SQL and connection details.
+        cause = describe_db_error(e, secret)
+        raise SourceError(f"reading {plan.label!r} failed: {cause}") from None
 
 
-def _infer_schema(names: list[str], columns: list[tuple[Any, ...]]) -> pa.Schema:
+def _to_batch(columns: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays(
+        [_to_array(values, field) for values, field in zip(columns, schema, strict=True)],
+        schema=schema,
+    )
+
+
+def _to_array(values: Sequence[Any], field: pa.Field) -> pa.Array:
+    try:
+        return pa.array(values, type=field.type)
+    except (pa.ArrowTypeError, pa.ArrowInvalid) as e:
+        if pa.types.is_string(field.type):  # UUID, JSON, ... objects of undescribed dialects
+            return pa.array(_to_text(values), type=field.type)
+        if pa.types.is_boolean(field.type):  # MySQL BIT(1) arrives as 0/1
+            return pa.array([None if v is None else bool(v) for v in values], type=field.type)
+        raise SourceError(
+            f"column {field.name!r}: source values do not fit {field.type}: {e}"
+        ) from None
+
+
+def _infer_schema(names: list[str], columns: list[tuple[Any, ...]], plan: ReadPlan) -> pa.Schema:
+    known = {c.name: c.arrow for c in plan.columns or ()}
     fields = []
     for name, values in zip(names, columns, strict=True):
-        typ = pa.array(values).type
-        if pa.types.is_null(typ):
-            typ = pa.string()
-        elif pa.types.is_timestamp(typ) and typ.unit == "ns":
-            typ = pa.timestamp("us", tz=typ.tz)
+        typ = known.get(name) or _infer_type(values)
         fields.append(pa.field(name, typ))
     return pa.schema(fields)
 
 
-def _to_text(values: tuple[Any, ...]) -> list[str | None]:
+def _infer_type(values: Sequence[Any]) -> pa.DataType:
+    try:
+        typ = pa.array(values).type
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.string()
+    if pa.types.is_null(typ):
+        return pa.string()
+    if pa.types.is_timestamp(typ) and typ.unit == "ns":
+        return pa.timestamp("us", tz=typ.tz)
+    if pa.types.is_decimal(typ):  # later batches may need more digits than the first
+        scale = max(typ.scale, DEFAULT_DECIMAL.scale)
+        return pa.decimal128(DEFAULT_DECIMAL.precision, scale)
+    return typ
+
+
+def _to_text(values: Sequence[Any]) -> list[str | None]:
     return [
         None if v is None else (json.dumps(v) if isinstance(v, dict | list) else str(v))
         for v in values
     ]
-
-
-def _describe(error: sa.exc.SQLAlchemyError) -> str:
-    """The driver's own message without the SQL echo, parameters or connection URL."""
-    orig = getattr(error, "orig", None)
-    text = str(orig) if orig is not None else type(error).__name__
-    return text.strip().splitlines()[0] if text.strip() else type(error).__name__

@@ -1,0 +1,1 @@
+"""Benchmarks; run with `uv run --group bench python -m bench.extract`."""
