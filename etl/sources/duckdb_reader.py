@@ -43,9 +43,10 @@ import pyarrow as pa
 from sqlalchemy.engine import URL
 
 from etl.sources.base import SourceError
-from etl.sources.errors import first_line, redact, where
+from etl.sources.errors import first_line, where
 from etl.sources.plan import ReadPlan, render_sql
 from etl.sources.prefetch import Prefetcher
+from etl.utils.logging import redact
 
 CONNECT_TIMEOUT_S = 15
 # One batch decoded ahead while the writer encodes the current one: on the bench table this
@@ -243,7 +244,7 @@ def _clean(error: BaseException, secret: str | None, sql: str | None = None) -> 
     The scanners wrap the source's own error ("ERROR:  permission denied ...") after an echo
     of the statement, which may span lines; the source's error is what names the cause.
     """
-    text = redact(_CONNINFO_ECHO.sub("", str(error)), secret)
+    text = redact(_CONNINFO_ECHO.sub("", str(error)), [secret])
     if sql:
         text = text.replace(sql, "<query>")
     if _SERVER_ERROR in text:

@@ -1,7 +1,8 @@
-"""Logging that never prints a secret.
+"""Logging and messages that never carry a secret.
 
 Secrets reach the process only as resource fields filled from environment variables; any text
-that may echo them (driver errors, URLs) passes through ``redact`` before it is logged or raised.
+that may echo them (driver errors, DuckDB's echo of a connection string, URLs) passes through
+``redact`` before it is logged, stored as metadata or raised.
 """
 
 from __future__ import annotations
@@ -9,18 +10,27 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
 
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+):[^@\s]+@")
 MASK = "***"
+_SECRET_KEYS = re.compile(r"(?i)\b(password|passwd|pwd)\s*=\s*('(?:[^'\\]|\\.)*'|\"[^\"]*\"|\S+)")
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*):[^@\s]*@")
+_MIN_SECRET_LEN = 3  # masking "a" or "12" everywhere would garble messages, not protect
 
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """Mask the given secret values and any password embedded in a URL."""
-    out = _URL_PASSWORD.sub(rf"\g<scheme>:{MASK}@", text)
-    for secret in secrets:
-        if secret and len(secret) >= 3:
-            out = out.replace(secret, MASK)
-    return out
+    """Mask the secrets (also quoted or URL-encoded), ``password=...`` and URL passwords."""
+    forms = {form for s in secrets if s and len(s) >= _MIN_SECRET_LEN for form in _forms(s)}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, MASK)
+    text = _SECRET_KEYS.sub(lambda m: f"{m.group(1)}={MASK}", text)
+    return _URL_PASSWORD.sub(rf"\1:{MASK}@", text)
+
+
+def _forms(secret: str) -> set[str]:
+    escaped = secret.replace("\\", "\\\\").replace("'", "\\'")
+    return {secret, escaped, secret.replace("'", "''"), quote(secret, safe=""),
+            quote_plus(secret)} - {""}
 
 
 def get_logger(name: str) -> logging.Logger:

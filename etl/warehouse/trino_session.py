@@ -14,6 +14,7 @@ from typing import Any
 
 import trino.exceptions
 
+from etl.utils.logging import redact
 from etl.warehouse.base import WarehouseError
 
 _ERRNO_RE = re.compile(r"\[Errno -?\d+\] [^'\")\]]+")
@@ -91,9 +92,7 @@ class TrinoSession:
             )) from e
 
     def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return redact(text, self._secrets)
 
 
 def _cause(error: BaseException) -> str:
