@@ -4,10 +4,14 @@ Each pipeline runs its stages in order (extract, transfer, load) on a worker thr
 ``source.max_parallel`` pipelines run at once, which also bounds the load on the customer's
 database. A failing pipeline does not stop the others: their results are reported, and the
 step fails at the end with one message naming every failed tenant/pipeline/stage and cause.
+When the run is terminated, queued pipelines are cancelled and running ones stop at their next
+stage, so nothing keeps hitting the source after Dagster shows the run as stopped.
 """
 
 from __future__ import annotations
 
+import threading
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -24,11 +28,16 @@ if TYPE_CHECKING:
     from etl.common.assets.transfer import TransferFunction
 
 RECONCILE_CHECK = "row_count_matches_parquet"
+SECRET_FIELDS = ("password", "secret_key", "access_key", "jwt")
 Result = dg.MaterializeResult[Any] | dg.AssetCheckResult
 
 
 class PipelineFailures(RuntimeError):
     """One or more pipelines of a step failed; the message lists each with its cause."""
+
+
+class Cancelled(RuntimeError):
+    """The run was stopped before this pipeline's next stage."""
 
 
 @dataclass
@@ -56,6 +65,15 @@ class StepInputs:
     source: Any
     storage: Any
     warehouse: Any
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def wants(self, pipeline: PipelineAssetConfig, stage: naming.Stage) -> bool:
+        return naming.asset_key(self.tenant, stage, pipeline.name) in self.selected
+
+    def wants_check(self, pipeline: PipelineAssetConfig) -> bool:
+        key = dg.AssetCheckKey(naming.asset_key(self.tenant, "load", pipeline.name),
+                               RECONCILE_CHECK)
+        return key in self.selected_checks
 
 
 def run_pipelines(
@@ -66,12 +84,12 @@ def run_pipelines(
     log: dg.DagsterLogManager,
 ) -> Iterator[Result]:
     """Yield every result as its pipeline finishes; raise ``PipelineFailures`` at the end."""
-    todo = [p for p in pipelines if any(
-        naming.asset_key(inputs.tenant, stage, p.name) in inputs.selected for stage in naming.STAGES
-    )]
+    todo = [p for p in pipelines
+            if any(inputs.wants(p, s) for s in naming.STAGES) or inputs.wants_check(p)]
     failures: list[StageFailure] = []
-    workers = max(1, min(max_parallel, len(todo)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=inputs.tenant) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(todo))),
+                              thread_name_prefix=inputs.tenant)
+    try:
         futures: dict[Future[PipelineRun], PipelineAssetConfig] = {
             pool.submit(_run_one, inputs, p, transfers.get(p.name)): p for p in todo
         }
@@ -82,7 +100,12 @@ def run_pipelines(
             yield from run.results
             if run.failure is not None:
                 failures.append(run.failure)
-                log.error(_describe(inputs, run.failure))
+                log.error(_describe(inputs, run.failure, with_traceback=True))
+    finally:
+        # Normal end: all done already. Termination (an exception thrown into this generator):
+        # stop queued pipelines now and running ones at their next stage; do not wait for them.
+        inputs.stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
     if failures:
         listed = "\n".join(f"  - {_describe(inputs, f)}" for f in failures)
         raise PipelineFailures(
@@ -91,12 +114,15 @@ def run_pipelines(
         )
 
 
-def _describe(inputs: StepInputs, failure: StageFailure) -> str:
-    cause = redact(f"{type(failure.error).__name__}: {failure.error}", _secrets(inputs))
-    return f"{failure.stage} of {inputs.tenant}/{failure.pipeline}: {cause}"
-
-
-SECRET_FIELDS = ("password", "secret_key", "access_key", "jwt")
+def _describe(inputs: StepInputs, failure: StageFailure, with_traceback: bool = False) -> str:
+    error = failure.error
+    text = (
+        "".join(traceback.format_exception(error)).rstrip() if with_traceback
+        else f"{type(error).__name__}: {error}"
+    )
+    return f"{failure.stage} of {inputs.tenant}/{failure.pipeline}: " + redact(
+        text, _secrets(inputs)
+    )
 
 
 def _secrets(inputs: StepInputs) -> list[str | None]:
@@ -114,7 +140,7 @@ def _run_one(
     # The stage modules pull in pyarrow, DuckDB and SQLAlchemy: needed by runs, not by the
     # code location that only lists the assets.
     from etl.common.assets.extract import run_extract
-    from etl.common.assets.load import load_input_stage, run_load
+    from etl.common.assets.load import load_input_stage, reconcile, run_load
     from etl.common.assets.transfer import run_transfer
 
     run = PipelineRun()
@@ -124,33 +150,45 @@ def _run_one(
     def key(stage: naming.Stage) -> dg.AssetKey:
         return naming.asset_key(tenant, stage, name)
 
+    def begin(stage: naming.Stage) -> naming.Stage:
+        if inputs.stop.is_set():
+            raise Cancelled(f"run stopped before the {stage} stage")
+        return stage
+
     stage: naming.Stage = "extract"
     try:
-        if key("extract") in inputs.selected:
+        if inputs.wants(pipeline, "extract"):
+            stage = begin("extract")
             out = run_extract(tenant, pipeline, inputs.source, inputs.storage, part)
             run.lines.append(f"extract {name} [{label}]: {out.rows} rows in {out.seconds:.2f}s")
             run.results.append(dg.MaterializeResult(asset_key=key("extract"),
                                                     metadata=out.metadata()))
-        stage = "transfer"
-        if pipeline.has_transfer and key("transfer") in inputs.selected:
+        if pipeline.has_transfer and inputs.wants(pipeline, "transfer"):
+            stage = begin("transfer")
             assert transfer is not None
             out = run_transfer(tenant, pipeline, transfer, inputs.storage, part)
             run.lines.append(f"transfer {name} [{label}]: {out.rows} rows in {out.seconds:.2f}s")
             run.results.append(dg.MaterializeResult(asset_key=key("transfer"),
                                                     metadata=out.metadata()))
-        stage = "load"
-        if pipeline.save_to_trino and key("load") in inputs.selected:
+        if not pipeline.save_to_trino:
+            return run
+        stage = begin("load")
+        if inputs.wants(pipeline, "load"):
             out, recon = run_load(tenant, pipeline, inputs.storage, inputs.warehouse, part)
             run.lines.append(f"load {name} [{label}] from {load_input_stage(pipeline)}: "
                              f"{out.rows} rows in {out.seconds:.2f}s")
             run.results.append(dg.MaterializeResult(asset_key=key("load"),
                                                     metadata=out.metadata()))
-            if dg.AssetCheckKey(key("load"), RECONCILE_CHECK) in inputs.selected_checks:
-                run.results.append(dg.AssetCheckResult(
-                    asset_key=key("load"), check_name=RECONCILE_CHECK, passed=recon.passed,
-                    description=recon.description,
-                    metadata={"parquet_rows": recon.expected, "warehouse_rows": recon.actual},
-                ))
+        elif inputs.wants_check(pipeline):
+            recon = reconcile(tenant, pipeline, inputs.storage, inputs.warehouse, part)
+        else:
+            return run
+        if inputs.wants_check(pipeline):
+            run.results.append(dg.AssetCheckResult(
+                asset_key=key("load"), check_name=RECONCILE_CHECK, passed=recon.passed,
+                description=recon.description,
+                metadata={"parquet_rows": recon.expected, "warehouse_rows": recon.actual},
+            ))
     except Exception as error:  # reported with the others once every pipeline has finished
         run.failure = StageFailure(name, stage, error)
     return run

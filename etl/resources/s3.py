@@ -89,6 +89,10 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         fs, _ = self.filesystem()
         return bool(fs.get_file_info(self.path(relative)).type == pafs.FileType.File)
 
+    def size(self, relative: str) -> int:
+        fs, _ = self.filesystem()
+        return int(fs.get_file_info(self.path(relative)).size or 0)
+
     def dataset(self, relative: str) -> pads.Dataset:
         import pyarrow.dataset as pads
 

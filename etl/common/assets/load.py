@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from etl import naming
+from etl.common.assets.inputs import require_stage_output
 from etl.common.assets.outcome import StageOutcome
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.s3 import StorageResource
@@ -25,12 +26,7 @@ def run_load(
 ) -> tuple[StageOutcome, Reconciliation]:
     started = time.monotonic()
     stage = load_input_stage(pipeline)
-    relative = naming.data_file_path(tenant, stage, pipeline.name, partition_key)
-    if not storage.exists(relative):
-        raise FileNotFoundError(
-            f"no {stage} output at {storage.uri(relative)}; materialize "
-            f"{'/'.join(naming.asset_key(tenant, stage, pipeline.name).path)} first"
-        )
+    relative = require_stage_output(storage, tenant, stage, pipeline.name, partition_key)
     expected = storage.metadata(relative).num_rows
     request = LoadRequest(
         tenant=tenant,
@@ -44,9 +40,27 @@ def run_load(
     )
     result = warehouse.load(request)
     outcome = StageOutcome(
-        rows=result.rows, uri=result.table, seconds=time.monotonic() - started,
-        schema=request.data.schema,
-        extra={"table": result.table, "added_columns": list(result.added_columns),
-               "input": storage.uri(relative)},
+        rows=result.rows, uri=storage.uri(relative), seconds=time.monotonic() - started,
+        schema=request.data.schema, bytes=storage.size(relative),
+        extra={"table": result.table, "added_columns": list(result.added_columns)},
     )
     return outcome, Reconciliation(expected=expected, actual=result.rows)
+
+
+def reconcile(
+    tenant: str,
+    pipeline: PipelineAssetConfig,
+    storage: StorageResource,
+    warehouse: Warehouse,
+    partition_key: str | None,
+) -> Reconciliation:
+    """Compare the warehouse with the Parquet it was loaded from, without loading anything.
+
+    This is what the row-count check runs when it is executed on its own from the UI.
+    """
+    stage = load_input_stage(pipeline)
+    relative = require_stage_output(storage, tenant, stage, pipeline.name, partition_key)
+    actual = warehouse.count_rows(
+        tenant, naming.warehouse_table(pipeline.name), partition_key, pipeline.load_mode
+    )
+    return Reconciliation(expected=storage.metadata(relative).num_rows, actual=actual)

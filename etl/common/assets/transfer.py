@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from etl import naming
+from etl.common.assets.inputs import require_stage_output
 from etl.common.assets.outcome import StageOutcome
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.s3 import StorageResource
@@ -84,13 +85,8 @@ def run_transfer(
     partition_key: str | None,
 ) -> StageOutcome:
     started = time.monotonic()
-    source_rel = naming.data_file_path(tenant, "extract", pipeline.name, partition_key)
+    source_rel = require_stage_output(storage, tenant, "extract", pipeline.name, partition_key)
     target_rel = naming.data_file_path(tenant, "transfer", pipeline.name, partition_key)
-    if not storage.exists(source_rel):
-        raise FileNotFoundError(
-            f"no extracted data at {storage.uri(source_rel)}; materialize "
-            f"{'/'.join(naming.asset_key(tenant, 'extract', pipeline.name).path)} first"
-        )
     dataset = storage.dataset(source_rel)
     with duckdb.connect() as con:
         con.execute("SET preserve_insertion_order = false")
