@@ -21,6 +21,7 @@ from etl.config.errors import ConfigError, ConfigIssue
 from etl.config.tenant_config import CommonPipelines, TenantConfig
 from etl.config.yaml_lines import PathKey, YamlDocument, load_yaml
 from etl.naming import IDENTIFIER_PATTERN, IDENTIFIER_RE, RESERVED_TENANT_IDS
+from etl.utils.logging import redact
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_TENANTS_DIR = PACKAGE_DIR / "tenants"
@@ -87,10 +88,13 @@ def validate_tenant_id(tenant_id: str, folder: Path) -> None:
 
 def load_common_pipelines(file: Path = COMMON_PIPELINES_FILE) -> YamlDocument:
     doc = _parse(file, tenant="common")
+    duplicates = _duplicate_names(doc, ("pipelines",))
+    if duplicates:
+        raise ConfigError("common", duplicates)
     try:
         CommonPipelines.model_validate(doc.data)
     except ValidationError as e:
-        raise ConfigError("common", _issues(e, doc, None, (), CommonPipelines)) from e
+        raise ConfigError("common", _issues(e, doc, None, (), CommonPipelines, doc.data)) from e
     return doc
 
 
@@ -113,11 +117,16 @@ def load_tenant_config(
     common = load_common_pipelines(common_file) if common_file is not None else None
     if not isinstance(doc.data, dict):
         raise ConfigError(tenant_id, [ConfigIssue(display_path(file), 1, "", "expected a mapping")])
+    duplicates = _duplicate_names(doc, PIPELINES_PATH)
+    if duplicates:
+        raise ConfigError(tenant_id, duplicates)
     merged, origins = _merge_pipelines(doc, common, tenant_id)
     try:
         config = TenantConfig.model_validate(merged)
     except ValidationError as e:
-        raise ConfigError(tenant_id, _issues(e, doc, common, origins, TenantConfig)) from e
+        raise ConfigError(
+            tenant_id, _issues(e, doc, common, origins, TenantConfig, merged)
+        ) from e
     loaded = LoadedTenant(tenant_id, folder, config, doc, common, origins)
     if config.tenant.id != tenant_id:
         raise ConfigError(
@@ -131,12 +140,43 @@ def load_tenant_config(
 def _parse(file: Path, tenant: str) -> YamlDocument:
     try:
         return load_yaml(file)
+    except UnicodeDecodeError as e:
+        raise ConfigError(tenant, [ConfigIssue(
+            display_path(file), None, "",
+            f"not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}); save the file "
+            "as UTF-8",
+        )]) from e
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
         raise ConfigError(
             tenant, [ConfigIssue(display_path(file), line, "", f"invalid YAML: {e.problem}")]
         ) from e
+
+
+def _duplicate_names(doc: YamlDocument, at: PathKey) -> list[ConfigIssue]:
+    """A pipeline listed twice in one file: merging would silently keep only the last."""
+    node: Any = doc.data
+    for part in at:
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, list):
+        return []
+    first_line: dict[str, int | None] = {}
+    issues = []
+    for i, item in enumerate(node):
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str):
+            continue
+        path = (*at, i, "name")
+        if name in first_line:
+            issues.append(ConfigIssue(
+                display_path(doc.file), doc.line_of(path), _dotted(path),
+                f"pipeline {name!r} is listed twice (first at line {first_line[name]}); "
+                "merge the two entries",
+            ))
+        else:
+            first_line[name] = doc.line_of(path)
+    return issues
 
 
 def _merge_pipelines(
@@ -186,12 +226,14 @@ def _issues(
     common: YamlDocument | None,
     origins: tuple[PipelineOrigin, ...],
     model: type[BaseModel],
+    data: Any,
 ) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
     for err in error.errors(include_url=False):
-        loc = _strip_union_tags(tuple(err["loc"]), doc.data)
+        loc = _strip_union_tags(tuple(err["loc"]), data)
         where = _locate(loc, doc, common, origins)
-        issues.append(ConfigIssue(where.file, where.line, where.path, _message(err, loc, model)))
+        message = _message(err, loc, model, data)
+        issues.append(ConfigIssue(where.file, where.line, where.path, message))
     return issues
 
 
@@ -245,25 +287,32 @@ def _dotted(path: PathKey) -> str:
     return out
 
 
-def _message(err: Mapping[str, Any], loc: PathKey, model: type[BaseModel]) -> str:
+def _message(err: Mapping[str, Any], loc: PathKey, model: type[BaseModel], data: Any) -> str:
     kind = err["type"]
     msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind == "extra_forbidden":
-        allowed = _allowed_fields(model, loc[:-1])
+        allowed = _allowed_fields(model, loc[:-1], data)
         hint = f"; allowed fields: {', '.join(allowed)}" if allowed else ""
         return f"unknown field {loc[-1]!r}{hint}"
     if kind == "missing":
         return "required field is missing"
     value = err.get("input")
-    if isinstance(value, str | int | float | bool) or value is None:
-        return f"{msg} (got {value!r})"
-    return msg
+    if (isinstance(value, str | int | float | bool) or value is None) and repr(value) not in msg:
+        msg = f"{msg} (got {value!r})"
+    return redact(msg)  # a rejected URL may carry the very password it is rejected for
 
 
-def _allowed_fields(model: Any, loc: PathKey) -> list[str]:
-    """Field names valid at ``loc``, found by walking the model's annotations."""
+def _allowed_fields(model: Any, loc: PathKey, data: Any) -> list[str]:
+    """Field names valid at ``loc``, found by walking the model's annotations.
+
+    For a discriminated union (``warehouse``) only the variant named by ``type`` counts.
+    """
     candidates: list[Any] = [model]
+    node = data
     for part in loc:
+        node = node.get(part) if isinstance(node, dict) and isinstance(part, str) else (
+            node[part] if isinstance(node, list) and isinstance(part, int) and part < len(node)
+            else None)
         nxt: list[Any] = []
         for cand in candidates:
             for typ in _unwrap(cand):
@@ -275,12 +324,20 @@ def _allowed_fields(model: Any, loc: PathKey) -> list[str]:
                     if info is not None:
                         nxt.append(info.annotation)
         candidates = nxt
+    models = [t for c in candidates for t in _unwrap(c)
+              if isinstance(t, type) and issubclass(t, BaseModel)]
+    kind = node.get("type") if isinstance(node, dict) else None
+    chosen = [m for m in models if kind in _literal_values(m, "type")] or models
     names: list[str] = []
-    for cand in candidates:
-        for typ in _unwrap(cand):
-            if isinstance(typ, type) and issubclass(typ, BaseModel):
-                names.extend(n for n in typ.model_fields if n not in names)
+    for typ in chosen:
+        names.extend(n for n in typ.model_fields if n not in names)
     return names
+
+
+def _literal_values(model: type[BaseModel], field_name: str) -> tuple[Any, ...]:
+    """The values a ``Literal`` field allows (a discriminated union's tag)."""
+    info = model.model_fields.get(field_name)
+    return get_args(info.annotation) if info is not None else ()
 
 
 def _unwrap(typ: Any) -> Sequence[Any]:

@@ -36,6 +36,8 @@ COMMON_TRANSFER_PREFIX: Final = "common:"
 TENANT_TRANSFER_PREFIX: Final = "tenant:"
 DEFAULT_TRANSFER: Final = "common:standardize"
 _TRANSFER_REF = re.compile(r"^(common|tenant):[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_QUERY = re.compile(r"(?i)(^|&)(password|passwd|pwd)=")
+TagValue = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{0,63}$")]
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\+[A-Za-z0-9_]+)?://")
 
 
@@ -90,18 +92,25 @@ class SourceConfig(StrictModel):
     def _one_url(self) -> SourceConfig:
         if (self.url is None) == (self.url_env is None):
             raise ValueError("set exactly one of 'url' or 'url_env'")
-        if self.url is not None:
-            # Parsed without SQLAlchemy: importing it would cost every code location ~1 s.
-            if not _URL_SCHEME.match(self.url):
-                raise ValueError(
-                    "'url' is not a SQLAlchemy URL; expected dialect+driver://user@host:port/db"
-                )
-            if urlsplit(self.url).password is not None:
-                raise ValueError(
-                    "'url' contains a password; remove it and name an environment variable "
-                    "in 'password_env' instead"
-                )
         return self
+
+    @field_validator("url")
+    @classmethod
+    def _no_secret_in_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return url
+        # Parsed without SQLAlchemy: importing it would cost every code location ~1 s.
+        if not _URL_SCHEME.match(url):
+            raise ValueError(
+                "not a SQLAlchemy URL; expected dialect+driver://user@host:port/database"
+            )
+        parts = urlsplit(url)
+        if parts.password is not None or _SECRET_QUERY.search(parts.query):
+            raise ValueError(
+                "the URL contains a password; remove it and name an environment variable "
+                "in 'password_env' instead"
+            )
+        return url
 
 
 class StorageConfig(StrictModel):
@@ -203,7 +212,9 @@ class ScheduleConfig(StrictModel):
         from dagster._utils.schedules import is_valid_cron_string
 
         if value is not None and not is_valid_cron_string(value):
-            raise ValueError(f"not a valid cron expression: {value!r}")
+            raise ValueError(
+                "not a valid cron expression; use five fields, e.g. '0 2 * * *' (02:00 daily)"
+            )
         return value
 
     @field_validator("timezone")
@@ -334,8 +345,12 @@ class TenantConfig(StrictModel):
     storage: StorageConfig = Field(description="Where Parquet files are written.")
     warehouse: WarehouseConfig = Field(description="Where loaded tables live.")
     schedule: ScheduleConfig = Field(description="Daily schedule and partition start.")
-    tags: dict[Identifier, str] = Field(
-        default_factory=dict, description="Tags put on every asset and job of the tenant."
+    tags: dict[Identifier, TagValue] = Field(
+        default_factory=dict,
+        description=(
+            "Tags put on every asset and job of the tenant; values are up to 63 letters, "
+            "digits, '_', '.' or '-' (Dagster's rule for tag values)."
+        ),
     )
     assets: AssetsConfig = Field(default_factory=AssetsConfig, description="Pipelines.")
 

@@ -6,8 +6,16 @@ from pathlib import Path
 
 import dagster as dg
 
-from etl.config.config_loader import COMMON_PIPELINES_FILE, LoadedTenant, load_tenant_config
-from etl.config.errors import ConfigError, TenantsConfigError
+from etl.config.config_loader import (
+    COMMON_PIPELINES_FILE,
+    CONFIG_FILE_NAME,
+    DEFAULT_TENANTS_DIR,
+    LoadedTenant,
+    display_path,
+    load_tenant_config,
+)
+from etl.config.errors import ConfigError, ConfigIssue, TenantsConfigError
+from etl.config.tenant_config import DuckDBWarehouseConfig, TenantConfig
 from etl.config.tenant_loader import discover_tenants, enabled_pipelines, resolve_transfers
 from etl.factories.asset_factory import TenantContext, build_tenant_assets
 from etl.factories.job_factory import build_jobs
@@ -55,12 +63,45 @@ def build_all_definitions(
     """Every tenant in one location, job names prefixed by tenant; all broken tenants reported."""
     built: list[dg.Definitions] = []
     errors: list[ConfigError] = []
+    loaded_all: list[LoadedTenant] = []
     for tenant_id in discover_tenants(tenants_dir):
         try:
             loaded = load_tenant_config(tenant_id, tenants_dir, common_file)
             built.append(tenant_definitions(loaded, qualified=True))
+            loaded_all.append(loaded)
         except ConfigError as e:
             errors.append(e)
+        except Exception as e:  # one tenant's surprise must not hide the others' errors
+            folder = (tenants_dir or DEFAULT_TENANTS_DIR) / tenant_id / CONFIG_FILE_NAME
+            errors.append(ConfigError(tenant_id, [ConfigIssue(
+                display_path(folder), None, "",
+                f"building its definitions failed: {type(e).__name__}: {e}")]))
+    errors.extend(shared_warehouse_schemas(loaded_all))
     if errors:
         raise TenantsConfigError(errors)
     return dg.Definitions.merge(*built)
+
+
+def warehouse_identity(config: TenantConfig) -> tuple[str, ...]:
+    """Where a tenant's tables live; two tenants there would overwrite each other's days."""
+    wh = config.warehouse
+    schema = wh.schema_name or config.tenant.id
+    if isinstance(wh, DuckDBWarehouseConfig):
+        return ("duckdb", str(Path(wh.path).resolve()), schema)
+    return ("trino", wh.host.lower(), str(wh.port), schema)
+
+
+def shared_warehouse_schemas(tenants: list[LoadedTenant]) -> list[ConfigError]:
+    owner: dict[tuple[str, ...], str] = {}
+    errors = []
+    for loaded in tenants:
+        identity = warehouse_identity(loaded.config)
+        first = owner.setdefault(identity, loaded.tenant_id)
+        if first != loaded.tenant_id:
+            errors.append(ConfigError(loaded.tenant_id, [loaded.issue(
+                ("warehouse", "schema_name"),
+                f"schema {identity[-1]!r} is already used by tenant {first!r} in the same "
+                "warehouse; their tables would overwrite each other: set a distinct "
+                "warehouse.schema_name",
+            )]))
+    return errors

@@ -13,7 +13,9 @@ from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
-_SECRET_KEYS = re.compile(r"(?i)\b(password|passwd|pwd)\s*=\s*('(?:[^'\\]|\\.)*'|\"[^\"]*\"|\S+)")
+_SECRET_KEYS = re.compile(
+    r"(?i)\b(password|passwd|pwd)\s*=\s*('(?:[^'\\]|\\.)*'|\"[^\"]*\"|[^&\s'\";]+)"
+)
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*):[^@\s]*@")
 _MIN_SECRET_LEN = 3  # masking "a" or "12" everywhere would garble messages, not protect
 

@@ -53,3 +53,18 @@ def test_missing_config_file_says_how_to_start(tmp_path: Path) -> None:
     (tmp_path / "newsite").mkdir()
     with pytest.raises(ConfigError, match="file not found; copy etl/tenants/_template"):
         build_tenant_definitions("newsite", tenants_dir=tmp_path)
+
+
+def test_all_rejects_two_tenants_sharing_a_warehouse_schema(tmp_path: Path) -> None:
+    from tests.helpers import copy_tenants
+
+    tenants = copy_tenants(tmp_path)
+    config = tenants / "project_01" / "config.yaml"
+    config.write_text(config.read_text().replace(
+        "  path: ", "  schema_name: default\n  path: "))
+    with pytest.raises(TenantsConfigError) as info:
+        build_all_definitions(tenants_dir=tenants)
+    (error,) = info.value.errors
+    assert error.tenant == "project_01"
+    assert "warehouse.schema_name: schema 'default' is already used by tenant 'default'" in str(
+        error)
