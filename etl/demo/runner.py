@@ -28,6 +28,7 @@ from etl.sources.dispatch import resolve_url
 from etl.warehouse.duckdb import DuckDBWarehouse
 
 Say = Callable[[str], None]
+DEMO_AREA = Path(".etl")  # relative to the working directory, like the sample configs' paths
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -60,7 +61,12 @@ def run_demo(tenants: Sequence[str] | None = None, days: int = 3, out: object = 
         if url is None or url.get_backend_name() != "sqlite":
             say(f"- {tenant}: source is not an embedded SQLite file; skipped by the demo")
             continue
-        Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
+        database = Path(url.database or "")
+        if not database.is_relative_to(DEMO_AREA.resolve()):
+            # Seeding drops and recreates the sample tables: never outside the demo's folder.
+            say(f"- {tenant}: {database} is outside {DEMO_AREA}/; the demo seeds only there")
+            continue
+        database.parent.mkdir(parents=True, exist_ok=True)
         day_list = demo_days(config, days)
         summary = seed(sa.create_engine(url), day_list)
         keys = [d.isoformat() for d in day_list]

@@ -13,7 +13,6 @@ import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
-import sqlalchemy as sa
 
 from etl.common.assets.extract import run_extract
 from etl.common.assets.load import run_load
@@ -176,7 +175,6 @@ def test_sqlite_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     storage = StorageResource(root=str(tmp_path / "lake"))
     with pytest.raises(SourceError, match=r"none\.db does not exist"):
         run_extract("t1", pipeline(), source, storage, DAY)
-    assert sa  # the engine module is importable without a database
 
 
 def test_storage_is_safe_to_share_between_threads(tmp_path: Path) -> None:
@@ -187,3 +185,16 @@ def test_storage_is_safe_to_share_between_threads(tmp_path: Path) -> None:
         with ThreadPoolExecutor(8) as pool:
             bases = {f.result()[1] for f in [pool.submit(store.filesystem) for _ in range(32)]}
         assert bases == {str((tmp_path / "lake").resolve())}
+
+
+def test_standardize_is_deterministic_without_a_date_and_rejects_name_clashes() -> None:
+    con = duckdb.connect()
+    p = pipeline(primary_key=["Code"], date_column=None, table="m")
+    rows = {"Code": ["A", "A", "A"], "Name": ["z", "b", "m"]}
+    for order in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
+        source = con.from_arrow(pa.table({k: [v[i] for i in order] for k, v in rows.items()}))
+        kept = standardize(source, TransferContext("t1", p, None, con)).fetchall()
+        assert kept == [("A", "b")]
+    clash = con.from_arrow(pa.table({"ItemCode": [1], "item_code": [2]}))
+    with pytest.raises(ValueError, match=r"all become \['item_code'\] in snake_case"):
+        standardize(clash, TransferContext("t1", p, None, con))

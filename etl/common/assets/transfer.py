@@ -49,16 +49,29 @@ def snake_case(name: str) -> str:
 
 
 def standardize(source: duckdb.DuckDBPyRelation, ctx: TransferContext) -> duckdb.DuckDBPyRelation:
-    """Snake-case column names and keep one row per primary key (the latest by date_column)."""
-    renamed = ", ".join(f"{quote(c)} AS {quote(snake_case(c))}" for c in source.columns)
+    """Snake-case column names and keep one row per primary key.
+
+    The row kept is the latest by ``date_column``; ties (and master data, which has no date
+    column) are broken by every other column, so a rerun keeps the same row.
+    """
+    names = [snake_case(c) for c in source.columns]
+    clashes = sorted({n for n in names if names.count(n) > 1})
+    if clashes:
+        raise ValueError(
+            f"columns {[c for c in source.columns if snake_case(c) in clashes]} all become "
+            f"{clashes} in snake_case; rename them in the source query or use another transfer"
+        )
+    renamed = ", ".join(f"{quote(c)} AS {quote(n)}" for c, n in zip(source.columns, names,
+                                                                      strict=True))
     relation = source.select(renamed)
     key = [snake_case(c) for c in ctx.pipeline.primary_key]
     if not key:
         return relation
-    order = (
-        f"ORDER BY {quote(snake_case(ctx.pipeline.date_column))} DESC"
-        if ctx.pipeline.date_column else ""
-    )
+    date = snake_case(ctx.pipeline.date_column) if ctx.pipeline.date_column else None
+    ordering = ([f"{quote(date)} DESC NULLS LAST"] if date else []) + [
+        quote(n) for n in names if n not in key and n != date
+    ]
+    order = f"ORDER BY {', '.join(ordering)}" if ordering else ""
     partition = ", ".join(quote(c) for c in key)
     ctx.connection.register("standardized", relation)
     return ctx.connection.sql(
