@@ -122,8 +122,17 @@ class StorageConfig(StrictModel):
     endpoint_url: str | None = Field(
         default=None, description="S3-compatible endpoint, e.g. http://127.0.0.1:9000."
     )
-    region: str | None = Field(default=None, description="S3 region.")
-    path_style: bool = Field(default=False, description="Path-style S3 addressing.")
+    region: str | None = Field(
+        default=None,
+        description="S3 region (default: AWS_REGION, then the AWS config file, else us-east-1).",
+    )
+    path_style: bool | None = Field(
+        default=None,
+        description=(
+            "Path-style addressing (bucket in the path, not the host name). Default: on when "
+            "endpoint_url is set (MinIO, moto, Ceph...), off for AWS."
+        ),
+    )
     access_key_env: EnvVarName | None = Field(
         default=None, description="Env var with the S3 access key (default: AWS credential chain)."
     )
@@ -137,6 +146,13 @@ class StorageConfig(StrictModel):
     @property
     def is_s3(self) -> bool:
         return self.root.startswith("s3://")
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://, e.g. http://minio:9000")
+        return value
 
     @model_validator(mode="after")
     def _keys_together(self) -> StorageConfig:

@@ -29,7 +29,7 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     root: str = Field(description="s3://bucket/prefix or a local folder.")
     endpoint_url: str | None = None
     region: str | None = None
-    path_style: bool = False
+    path_style: bool | None = None
     access_key: str | None = Field(default=None, json_schema_extra={"dagster__is_secret": True})
     secret_key: str | None = Field(default=None, json_schema_extra={"dagster__is_secret": True})
     compression: str = "zstd"
@@ -54,10 +54,11 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
                 fs = pafs.S3FileSystem(
                     access_key=self.access_key,
                     secret_key=self.secret_key,
-                    region=self.region or "us-east-1",
+                    region=self.region or _default_region(),
                     endpoint_override=endpoint,
                     scheme=scheme,
-                    force_virtual_addressing=not self.path_style and endpoint is None,
+                    # Path style by default where an endpoint is given (S3-compatible stores).
+                    force_virtual_addressing=self.path_style is False,
                     connect_timeout=10,
                     request_timeout=60,
                 )
@@ -80,7 +81,9 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         from etl.utils.parquet import write_parquet_atomic
 
         fs, base = self.filesystem()
-        staging = f"{base}/{STAGING_DIR}" if self.is_s3 else None
+        # Staged under the root, outside every table folder, on S3 and locally alike: a file
+        # a killed run leaves behind is then never matched by a reader's ``dt=*/*.parquet``.
+        staging = f"{base}/{STAGING_DIR}"
         return write_parquet_atomic(fs, self.path(relative), reader, self.compression, staging)
 
     def exists(self, relative: str) -> bool:
@@ -104,3 +107,23 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
         fs, _ = self.filesystem()
         return pq.read_metadata(self.path(relative), filesystem=fs)
+
+
+def _default_region() -> str:
+    """The region the AWS SDKs would pick: environment, then the shared config, else us-east-1.
+
+    pyarrow's S3 client does not read the profile's region itself, and guessing wrong turns
+    every request to a bucket elsewhere (e.g. ap-northeast-2) into a redirect error.
+    """
+    import configparser
+    import os
+
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        if os.environ.get(name):
+            return os.environ[name]
+    config = Path(os.environ.get("AWS_CONFIG_FILE", Path.home() / ".aws" / "config"))
+    profile = os.environ.get("AWS_PROFILE", "default")
+    parser = configparser.ConfigParser()
+    parser.read(config)
+    section = profile if profile == "default" else f"profile {profile}"
+    return parser.get(section, "region", fallback="us-east-1")
