@@ -43,8 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         defs = build_all_definitions()
         repo = defs.get_repository_def()
+        jobs = [j for j in repo.get_all_jobs() if not j.name.startswith("__")]
         print(f"ok: {len(repo.asset_graph.get_all_asset_keys())} assets, "  # noqa: T201
-              f"{len(repo.get_all_jobs()) - 1} jobs, {len(repo.schedule_defs)} schedules")
+              f"{len(jobs)} jobs, {len(repo.schedule_defs)} schedules")
         return 0
     except (ConfigError, TenantsConfigError, FileExistsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)  # noqa: T201

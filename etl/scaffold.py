@@ -6,14 +6,17 @@ Copies ``_template``, fills in the id and name, writes the code-location module 
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import yaml
+
 from etl.config.config_loader import DEFAULT_TENANTS_DIR, validate_tenant_id
+from etl.config.tenant_config import TenantConfig
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
-TEMPLATE_DIR = DEFAULT_TENANTS_DIR / "_template"
 
 LOCATION_MODULE = '''"""Code location of tenant '{tenant}' (`dagster dev -m etl.{tenant}`)."""
 
@@ -44,18 +47,22 @@ def create_tenant(
     module = package_dir / f"{tenant}.py"
     if folder.exists() or module.exists():
         raise FileExistsError(f"tenant {tenant!r} already exists ({folder} or {module})")
-    shutil.copytree(TEMPLATE_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    config = folder / "config.yaml"
-    text = config.read_text(encoding="utf-8")
+    template = tenants_dir / "_template"
+    text = (template / "config.yaml").read_text(encoding="utf-8")
+    # The name goes in as a JSON string, which is valid YAML whatever it contains (": #").
     text = (text.replace("__TENANT_ID__", tenant)
-            .replace("__TENANT_NAME__", name or tenant.replace("_", " ").title())
+            .replace("__TENANT_NAME__", json.dumps(name or tenant.replace("_", " ").title(),
+                                                   ensure_ascii=False))
             .replace("__TENANT_ENV__", tenant.upper()))
-    config.write_text(text, encoding="utf-8")
+    TenantConfig.model_validate(yaml.safe_load(text))  # fail before anything is written
+    shutil.copytree(template, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "config.yaml").write_text(text, encoding="utf-8")
     module.write_text(LOCATION_MODULE.format(tenant=tenant), encoding="utf-8")
     done = [f"created {folder}", f"created {module}"]
     if workspace.exists():
         with workspace.open("a", encoding="utf-8") as f:
             f.write(location_entry(tenant))
         done.append(f"added etl.{tenant} to {workspace}")
-    done.append(f"next: edit {config} (source url, password_env, storage, warehouse)")
+    done.append(f"next: edit {folder / 'config.yaml'} (source url, password_env, storage, "
+                "warehouse)")
     return done

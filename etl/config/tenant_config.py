@@ -225,12 +225,16 @@ class ScheduleConfig(StrictModel):
     @field_validator("cron", "master_sync_cron")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
-        from dagster._utils.schedules import is_valid_cron_string
+        import dagster as dg  # the schedule itself is the judge of what cron Dagster accepts
 
-        if value is not None and not is_valid_cron_string(value):
+        if value is None:
+            return value
+        try:
+            dg.ScheduleDefinition(name="cron_check", cron_schedule=value, job_name="cron_check")
+        except dg.DagsterInvalidDefinitionError:
             raise ValueError(
                 "not a valid cron expression; use five fields, e.g. '0 2 * * *' (02:00 daily)"
-            )
+            ) from None
         return value
 
     @field_validator("timezone")

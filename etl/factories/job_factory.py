@@ -7,12 +7,17 @@ Jobs exist only when they would select something, so a tenant without master dat
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from etl import naming
 from etl.config.tenant_config import PipelineAssetConfig
+
+if TYPE_CHECKING:  # define_asset_job's return type has no public name
+    from dagster._core.definitions.unresolved_asset_job_definition import (
+        UnresolvedAssetJobDefinition,
+    )
 
 
 def stage_keys(

@@ -49,11 +49,11 @@ def test_scaffold_creates_a_loadable_tenant(tmp_path: Path) -> None:
     package.mkdir()
     workspace = tmp_path / "workspace.yaml"
     workspace.write_text("load_from:\n")
-    lines = create_tenant("site_42", "Site 42", tenants_dir=tenants, package_dir=package,
-                          workspace=workspace)
+    lines = create_tenant("site_42", "Plant: Busan #2", tenants_dir=tenants,
+                          package_dir=package, workspace=workspace)
     assert any("next: edit" in line for line in lines)
     config = yaml.safe_load((tenants / "site_42" / "config.yaml").read_text())
-    assert TenantConfig.model_validate(config).tenant.name == "Site 42"
+    assert TenantConfig.model_validate(config).tenant.name == "Plant: Busan #2"
     assert 'build_tenant_definitions("site_42")' in (package / "site_42.py").read_text()
     listed = yaml.safe_load(workspace.read_text())["load_from"]
     assert listed == [{"python_module": {"module_name": "etl.site_42",
