@@ -41,6 +41,11 @@ def asset_key(tenant: str, stage: Stage, pipeline: str) -> dg.AssetKey:
     return dg.AssetKey([tenant, stage, pipeline])
 
 
+def step_asset_name(tenant: str, kind: str) -> str:
+    """The multi-asset (and op) running a tenant's ``daily`` or ``master`` pipelines."""
+    return f"{tenant}__{kind}"
+
+
 def group_name(tenant: str, stage: Stage) -> str:
     return f"{tenant}_{stage}"
 

@@ -321,6 +321,11 @@ class PipelineAssetConfig(StrictModel):
     def is_partitioned(self) -> bool:
         return self.date_column is not None
 
+    def has_stage(self, stage: str) -> bool:
+        """Whether this pipeline has the ``extract``, ``transfer`` or ``load`` stage."""
+        return {"extract": True, "transfer": self.has_transfer,
+                "load": self.save_to_trino}[stage]
+
     @property
     def transfer_ref(self) -> TransferConfig:
         return self.transfer or TransferConfig(function=DEFAULT_TRANSFER)

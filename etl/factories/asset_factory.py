@@ -98,7 +98,7 @@ def build_step_asset(
     max_parallel = ctx.config.source.max_parallel
 
     @dg.multi_asset(
-        name=f"{tenant}__{kind}",
+        name=naming.step_asset_name(tenant, kind),
         specs=[s for p in pipelines for s in pipeline_specs(ctx, p)],
         check_specs=check_specs(ctx, pipelines),
         can_subset=True,

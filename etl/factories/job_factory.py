@@ -23,15 +23,7 @@ if TYPE_CHECKING:  # define_asset_job's return type has no public name
 def stage_keys(
     tenant: str, pipelines: Sequence[PipelineAssetConfig], stage: naming.Stage
 ) -> list[dg.AssetKey]:
-    return [naming.asset_key(tenant, stage, p.name) for p in pipelines if has_stage(p, stage)]
-
-
-def has_stage(pipeline: PipelineAssetConfig, stage: naming.Stage) -> bool:
-    if stage == "transfer":
-        return pipeline.has_transfer
-    if stage == "load":
-        return pipeline.save_to_trino
-    return True
+    return [naming.asset_key(tenant, stage, p.name) for p in pipelines if p.has_stage(stage)]
 
 
 def build_jobs(

@@ -68,7 +68,9 @@ class StepInputs:
     stop: threading.Event = field(default_factory=threading.Event)
 
     def wants(self, pipeline: PipelineAssetConfig, stage: naming.Stage) -> bool:
-        return naming.asset_key(self.tenant, stage, pipeline.name) in self.selected
+        return pipeline.has_stage(stage) and (
+            naming.asset_key(self.tenant, stage, pipeline.name) in self.selected
+        )
 
     def wants_check(self, pipeline: PipelineAssetConfig) -> bool:
         key = dg.AssetCheckKey(naming.asset_key(self.tenant, "load", pipeline.name),
@@ -163,7 +165,7 @@ def _run_one(
             run.lines.append(f"extract {name} [{label}]: {out.rows} rows in {out.seconds:.2f}s")
             run.results.append(dg.MaterializeResult(asset_key=key("extract"),
                                                     metadata=out.metadata()))
-        if pipeline.has_transfer and inputs.wants(pipeline, "transfer"):
+        if inputs.wants(pipeline, "transfer"):
             stage = begin("transfer")
             assert transfer is not None
             out = run_transfer(tenant, pipeline, transfer, inputs.storage, part)

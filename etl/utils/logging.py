@@ -1,4 +1,4 @@
-"""Logging and messages that never carry a secret.
+"""Messages that never carry a secret.
 
 Secrets reach the process only as resource fields filled from environment variables; any text
 that may echo them (driver errors, DuckDB's echo of a connection string, URLs) passes through
@@ -7,7 +7,6 @@ that may echo them (driver errors, DuckDB's echo of a connection string, URLs) p
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
@@ -33,7 +32,3 @@ def _forms(secret: str) -> set[str]:
     escaped = secret.replace("\\", "\\\\").replace("'", "\\'")
     return {secret, escaped, secret.replace("'", "''"), quote(secret, safe=""),
             quote_plus(secret)} - {""}
-
-
-def get_logger(name: str) -> logging.Logger:
-    return logging.getLogger(f"etl.{name}")

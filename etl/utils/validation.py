@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pyarrow as pa
-
 
 @dataclass(frozen=True)
 class Reconciliation:
@@ -23,7 +21,3 @@ class Reconciliation:
         if self.passed:
             return f"warehouse holds {self.actual} rows, as the Parquet input"
         return f"warehouse holds {self.actual} rows but the Parquet input has {self.expected}"
-
-
-def missing_columns(schema: pa.Schema, required: tuple[str, ...]) -> list[str]:
-    return [c for c in required if c not in schema.names]

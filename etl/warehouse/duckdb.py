@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from etl.utils.sql import quote
 from etl.warehouse.base import (
     PARTITION_COLUMN,
     LoadMode,
@@ -34,10 +35,6 @@ _WRITERS_GUARD = threading.Lock()
 def _writer_lock(path: str) -> threading.Lock:
     with _WRITERS_GUARD:
         return _WRITERS[path]
-
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 class DuckDBWarehouse:

@@ -36,6 +36,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from etl.utils.sql import literal, quote
 from etl.warehouse.base import (
     PARTITION_COLUMN,
     LoadMode,
@@ -50,8 +51,6 @@ from etl.warehouse.trino_types import (
     check_name,
     column_types,
     iceberg_expression,
-    literal,
-    quote,
     spelling,
 )
 

@@ -46,15 +46,6 @@ def check_name(kind: str, name: str) -> str:
     return name
 
 
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def literal(value: str) -> str:
-    """A SQL string literal, for the few places Trino takes no parameters (CALL arguments)."""
-    return "'" + value.replace("'", "''") + "'"
-
-
 def spelling(trino_type: str) -> str:
     """Canonical spelling: lower case and no blanks after commas, as information_schema has it."""
     return re.sub(r"\s*,\s*", ",", trino_type.strip().lower())

@@ -22,6 +22,7 @@ from etl.common.assets.inputs import require_stage_output
 from etl.common.assets.outcome import StageOutcome
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.s3 import StorageResource
+from etl.utils.sql import quote
 
 TransferOutput: TypeAlias = duckdb.DuckDBPyRelation | pa.Table | pa.RecordBatchReader
 
@@ -37,10 +38,6 @@ class TransferContext:
 
 
 TransferFunction = Callable[[duckdb.DuckDBPyRelation, TransferContext], TransferOutput]
-
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def snake_case(name: str) -> str:
