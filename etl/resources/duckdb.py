@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
 from pydantic import Field
 
-from etl.warehouse.base import LoadMode, LoadRequest, LoadResult
-from etl.warehouse.duckdb import DuckDBWarehouse
+if TYPE_CHECKING:  # DuckDB is imported by runs, not by every code location
+    from etl.warehouse.base import LoadMode, LoadRequest, LoadResult
+    from etl.warehouse.duckdb import DuckDBWarehouse
 
 
 class DuckDBWarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -16,6 +19,8 @@ class DuckDBWarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg
     schema_name: str = Field(description="Schema holding the tenant's tables.")
 
     def warehouse(self) -> DuckDBWarehouse:
+        from etl.warehouse.duckdb import DuckDBWarehouse
+
         return DuckDBWarehouse(self.path, self.schema_name)
 
     def load(self, request: LoadRequest) -> LoadResult:

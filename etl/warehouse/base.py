@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
-import pyarrow as pa
-import pyarrow.dataset as pads
+if TYPE_CHECKING:  # code locations import this module; pyarrow is needed by runs only
+    import pyarrow as pa
+    import pyarrow.dataset as pads
 
 PARTITION_COLUMN = "dt"
 LoadMode = Literal["external", "iceberg"]

@@ -12,10 +12,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeAlias
-
-import duckdb
-import pyarrow as pa
+from typing import TYPE_CHECKING, TypeAlias
 
 from etl import naming
 from etl.common.assets.inputs import require_stage_output
@@ -24,7 +21,11 @@ from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.s3 import StorageResource
 from etl.utils.sql import quote
 
-TransferOutput: TypeAlias = duckdb.DuckDBPyRelation | pa.Table | pa.RecordBatchReader
+if TYPE_CHECKING:  # code locations import this module to resolve transfers: keep it light
+    import duckdb
+    import pyarrow as pa
+
+TransferOutput: TypeAlias = "duckdb.DuckDBPyRelation | pa.Table | pa.RecordBatchReader"
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class TransferContext:
     connection: duckdb.DuckDBPyConnection
 
 
-TransferFunction = Callable[[duckdb.DuckDBPyRelation, TransferContext], TransferOutput]
+TransferFunction: TypeAlias = Callable[["duckdb.DuckDBPyRelation", TransferContext], TransferOutput]
 
 
 def snake_case(name: str) -> str:
@@ -98,6 +99,8 @@ def run_transfer(
     source_rel = require_stage_output(storage, tenant, "extract", pipeline.name, partition_key)
     target_rel = naming.data_file_path(tenant, "transfer", pipeline.name, partition_key)
     dataset = storage.dataset(source_rel)
+    import duckdb
+
     with duckdb.connect() as con:
         con.execute("SET preserve_insertion_order = false")
         source = con.from_arrow(dataset)
@@ -111,6 +114,9 @@ def run_transfer(
 
 
 def _as_reader(output: TransferOutput) -> pa.RecordBatchReader:
+    import duckdb
+    import pyarrow as pa
+
     if isinstance(output, pa.RecordBatchReader):
         return output
     if isinstance(output, pa.Table):
