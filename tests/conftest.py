@@ -2,7 +2,7 @@
 
 Servers start lazily (the first test that asks for one) and stop at session end. A server that
 cannot be installed or started skips its tests with the reason, or fails them when
-ETL_TEST_STRICT=1 (CI, `make test`), so a missing dependency is never silently green there.
+ETL_TEST_STRICT=1 (set by `.ci/run`), so a missing dependency is never silently green there.
 """
 
 from __future__ import annotations

@@ -73,7 +73,10 @@ class SourceConfig(StrictModel):
     )
     batch_size: int = Field(
         default=100_000, ge=1_000, le=5_000_000,
-        description="Rows per Arrow record batch; peak memory scales with it, not the table.",
+        description=(
+            "Rows per Arrow record batch; peak memory scales with it times max_parallel, "
+            "not with the table."
+        ),
     )
     max_parallel: int = Field(
         default=4, ge=1, le=32,

@@ -96,8 +96,10 @@ def _run(say: Say, defs: dg.Definitions, job_name: str, inst: dg.DagsterInstance
     say(f"   {label:<36} {status:<6} {count:>2} assets  {time.monotonic() - started:5.1f}s")
     if not result.success:
         for event in result.all_events:
-            if event.is_failure and event.step_failure_data:
-                say(f"      {event.step_failure_data.error}")
+            if event.is_step_failure:
+                error = event.step_failure_data.error
+                cause = error.cause if error and error.cause else error
+                say(f"      {cause.message.strip() if cause else 'step failed'}")
     return 0 if result.success else 1
 
 

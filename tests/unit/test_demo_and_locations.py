@@ -42,3 +42,23 @@ def test_workspace_and_all_pass_dagster_validation() -> None:
         )
         assert done.returncode == 0, done.stderr[-2000:]
         assert "All code locations passed validation" in done.stderr + done.stdout
+
+
+def test_demo_prints_the_cause_of_a_failed_run(tmp_path: Path) -> None:
+    import dagster as dg
+
+    from etl import build_tenant_definitions
+    from etl.demo.runner import _run
+    from tests.helpers import DAYS, copy_tenants, seed_tenant
+
+    tenants = copy_tenants(tmp_path, ("default",))
+    config = tenants / "default" / "config.yaml"
+    config.write_text(config.read_text() + (
+        "assets:\n  pipelines:\n    - name: work_order\n      table: wo_missing\n"))
+    seed_tenant(tmp_path, "default")
+    lines: list[str] = []
+    failed = _run(lines.append, build_tenant_definitions("default", tenants_dir=tenants),
+                  "daily_etl_job", dg.DagsterInstance.ephemeral(), DAYS[0].isoformat())
+    assert failed == 1
+    assert "FAILED" in lines[0]
+    assert any("table 'wo_missing' does not exist in the source" in line for line in lines[1:])
