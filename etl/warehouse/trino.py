@@ -241,7 +241,10 @@ class TrinoWarehouse:
                 existing = self._columns(s, self.iceberg_catalog, table)
             added = self._plan(label, existing, incoming, request, day)
             self._add_columns(s, target, added, incoming)
+            replacing = self._count(s, "iceberg", table, day) > 0
             self._merge_day(s, target, stage, list(incoming), select, day)
+            if replacing:
+                self._compact_day(s, target, day)
             return tuple(added)
         finally:
             # Dropping an external table never deletes its files. One left behind by a killed
@@ -275,6 +278,16 @@ class TrinoWarehouse:
                 if e.error_name != "ICEBERG_COMMIT_ERROR" or attempt == COMMIT_RETRIES:
                     raise
                 time.sleep(attempt + random.random())
+
+    def _compact_day(self, s: TrinoSession, target: str, day: str) -> None:
+        """Rewrite a replaced day without its delete files, so reruns do not slow reads down.
+
+        A second commit after the MERGE; readers see the same rows before and after it.
+        Expiring old snapshots (``expire_snapshots``, at least 7 days by default) stays a
+        periodic maintenance task of the warehouse's operators.
+        """
+        s.run(f"ALTER TABLE {target} EXECUTE optimize WHERE {_PARTITION} = DATE {literal(day)}",
+              what=f"compacting day {day} of {_plain(target)}")
 
     # --- shared -----------------------------------------------------------------------------
 

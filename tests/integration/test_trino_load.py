@@ -237,6 +237,10 @@ def test_rerun_replaces_the_day_and_keeps_others(
     rows = query(trino_server, f"SELECT CAST(dt AS varchar), id FROM "
                                f"{catalog(mode)}.{schema}.rerun ORDER BY 1, 2")
     assert rows == [[DAYS[0], 7], [DAYS[1], 1], [DAYS[1], 2]]
+    if mode == "iceberg":  # a replaced day is compacted: no delete files left behind
+        files = query(trino_server, f'SELECT content, count(*) FROM iceberg.{schema}."rerun$files" '
+                                    "GROUP BY content")
+        assert [row[0] for row in files] == [0]
 
 
 @pytest.mark.parametrize("mode", MODES)
