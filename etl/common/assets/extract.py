@@ -11,6 +11,7 @@ from etl.partitions.daily import day_window
 from etl.resources.rdb import SourceDatabaseResource
 from etl.resources.s3 import StorageResource
 from etl.sources import ExtractRequest
+from etl.utils.arrow_memory import use_extraction_pool
 
 
 def extract_request(
@@ -35,6 +36,7 @@ def run_extract(
     storage: StorageResource,
     partition_key: str | None,
 ) -> StageOutcome:
+    use_extraction_pool()
     started = time.monotonic()
     relative = naming.data_file_path(tenant, "extract", pipeline.name, partition_key)
     request = extract_request(pipeline, source, partition_key)
