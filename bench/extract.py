@@ -7,10 +7,10 @@ Without ``--dsn`` a throwaway PostgreSQL is started through ``tools/services``. 
 table (bigint, int, numeric(18,4), double, text, boolean, date, timestamp, timestamptz) is
 generated server-side and reused on later runs. Each method then runs in its own subprocess, so
 the peak RSS reported (the child's ``ru_maxrss``) belongs to that method alone; with
-``--repeat`` the fastest run is kept. "correct" means the row count matches PostgreSQL's and the
-key types survived: numeric(18,4) is decimal(18,4) and timestamptz is UTC-aware. MB/s is the
-table's binary COPY volume (measured by the floor) per second. Results go to
-``bench/results.json``.
+``--repeat`` the runs go round-robin over the methods and each method's fastest is kept.
+"correct" means the row count matches PostgreSQL's and the key types survived: numeric(18,4) is
+decimal(18,4) and timestamptz is UTC-aware. MB/s is the table's binary COPY volume (measured by
+the floor) per second. Results go to ``bench/results.json``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import importlib
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,6 +50,7 @@ class Result:
     cpu_s: float  # the child's user+system CPU during the method (all its threads; not the server)
     correct: bool | None
     note: str
+    median_s: float | None = None  # of all repeats; machine noise shows as its gap to seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,20 +63,28 @@ def main(argv: list[str] | None = None) -> int:
         table = ensure_table(url, args.rows, args.days)
         expected = dict(zip(("full", "day"), counts(table), strict=True))
         print(f"table: {expected['full']:,} rows, day {table.day}: {expected['day']:,} rows")
-        results: list[Result] = []
-        for name, spec in METHODS.items():
-            if args.only and name not in args.only:
-                continue
-            for scope in spec.scopes:
-                runs = [_run_child(name, scope, table, args, expected[scope])
-                        for _ in range(args.repeat)]
-                results.append(min(runs, key=lambda r: (r.correct is False, r.seconds)))
-                print(_line(results[-1]), flush=True)
+        cases = [(name, scope) for name, spec in METHODS.items()
+                 if not args.only or name in args.only for scope in spec.scopes]
+        # Repeats go round-robin over the methods, not back to back: a slow spell of the
+        # machine then costs every method one run instead of one method all of its runs.
+        runs: dict[tuple[str, str], list[Result]] = {case: [] for case in cases}
+        for i in range(args.repeat):
+            for name, scope in cases:
+                runs[name, scope].append(_run_child(name, scope, table, args, expected[scope]))
+                print(f"[{i + 1}/{args.repeat}] {_line(runs[name, scope][-1])}", flush=True)
+        results = [_best(runs[case]) for case in cases]
     _add_volume(results)
     print(_report(results))
     RESULTS.write_text(json.dumps([_record(r) for r in results], indent=2) + "\n")
     print(f"wrote {RESULTS}")
     return 0
+
+
+def _best(runs: list[Result]) -> Result:
+    best = min(runs, key=lambda r: (r.correct is False, r.seconds))
+    timed = [r.seconds for r in runs if r.seconds == r.seconds]  # not NaN
+    best.median_s = statistics.median(timed) if timed else None
+    return best
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -160,7 +170,7 @@ def _add_volume(results: list[Result]) -> None:
 
 
 def _report(results: list[Result]) -> str:
-    header = (f"{'method':22} {'scope':5} {'rows':>10} {'seconds':>8} {'rows/s':>10} "
+    header = (f"{'method':22} {'scope':5} {'rows':>10} {'seconds':>8} {'median':>7} {'rows/s':>10} "
               f"{'MB/s':>7} {'peak RSS MiB':>12} {'(imports)':>9} {'cpu s':>6}  correct  note")
     lines = ["", header, "-" * len(header), *(_line(r) for r in results)]
     project = next((r for r in results if r.method == "project" and r.scope == "full"), None)
@@ -169,6 +179,8 @@ def _report(results: list[Result]) -> str:
         fastest = max(anchors, key=lambda r: r.rows_per_s)
         lines.append(f"\nproject full / fastest anchor ({fastest.method}): "
                      f"{project.rows_per_s / fastest.rows_per_s:.2f}x")
+        if project.median_s and fastest.median_s:
+            lines.append(f"  the same on median times: {fastest.median_s / project.median_s:.2f}x")
         floor = next((r for r in results if r.method == "copy-binary-floor"), None)
         if floor is not None and floor.rows_per_s > 0:
             lines.append(f"project full / COPY floor: {project.rows_per_s / floor.rows_per_s:.2f}x")
@@ -178,7 +190,9 @@ def _report(results: list[Result]) -> str:
 def _line(r: Result) -> str:
     mb = f"{r.mb_per_s:7.1f}" if r.mb_per_s is not None else f"{'':>7}"
     ok = {True: "yes", False: "NO", None: "n/a"}[r.correct]
-    return (f"{r.method:22} {r.scope:5} {r.rows:>10,} {r.seconds:8.2f} {r.rows_per_s:>10,.0f} "
+    median = f"{r.median_s:7.2f}" if r.median_s is not None else f"{'':>7}"
+    return (f"{r.method:22} {r.scope:5} {r.rows:>10,} {r.seconds:8.2f} {median} "
+            f"{r.rows_per_s:>10,.0f} "
             f"{mb} {r.peak_rss_mib:12.0f} {r.imports_rss_mib:9.0f} {r.cpu_s:6.1f}  {ok:7}  "
             f"{r.note}")
 
@@ -193,6 +207,7 @@ def _record(r: Result) -> dict[str, object]:
     record = asdict(r)
     record["rows_per_s"] = round(r.rows_per_s)
     record["seconds"] = round(r.seconds, 3)
+    record["median_s"] = None if r.median_s is None else round(r.median_s, 3)
     record["peak_rss_mib"] = round(r.peak_rss_mib, 1)
     record["imports_rss_mib"] = round(r.imports_rss_mib, 1)
     record["cpu_s"] = round(r.cpu_s, 2)
