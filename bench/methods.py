@@ -177,10 +177,6 @@ _PROJECT = ("etl.common.assets.extract", "etl.resources.rdb", "etl.resources.s3"
 METHODS: dict[str, Spec] = {
     "project": Spec(project, ("full", "day"), False, _PROJECT),
     "project-sqlalchemy": Spec(project_sqlalchemy, ("day",), False, _PROJECT),
-    # The same code with pyarrow's default pool switched from mimalloc to jemalloc for the
-    # process (a deployment setting, not code): the Parquet column writers allocate from it.
-    "project-jemalloc": Spec(project, ("full",), False, _PROJECT,
-                             (("ARROW_DEFAULT_MEMORY_POOL", "jemalloc"),)),
     "copy-binary-floor": Spec(copy_floor, ("full",), False, ("psycopg",)),
     "connectorx": Spec(connectorx_table, ("full",), True, ("connectorx",)),
     "connectorx-stream": Spec(connectorx_stream, ("full",), True, ("connectorx",)),

@@ -72,7 +72,7 @@ class SourceConfig(StrictModel):
         default=None, description="Database schema that unqualified tables are read from."
     )
     batch_size: int = Field(
-        default=100_000, ge=1_000, le=5_000_000,
+        default=25_000, ge=1_000, le=5_000_000,
         description=(
             "Rows per Arrow record batch; peak memory scales with it times max_parallel, "
             "not with the table."

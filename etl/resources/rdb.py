@@ -26,7 +26,7 @@ class SourceDatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     password: str | None = Field(default=None, json_schema_extra={"dagster__is_secret": True})
     db_schema: str | None = None
     engine: str = "auto"
-    batch_size: int = 100_000
+    batch_size: int = 25_000
     timezone: str = "UTC"
 
     @contextmanager
