@@ -175,7 +175,10 @@ class Spec:
 _PROJECT = ("etl.common.assets.extract", "etl.resources.rdb", "etl.resources.s3")
 
 METHODS: dict[str, Spec] = {
-    "project": Spec(project, ("full", "day"), False, _PROJECT),
+    # The pool a Dagster run worker has: importing etl sets ARROW_DEFAULT_MEMORY_POOL=jemalloc
+    # before pyarrow loads; this harness imports pyarrow first, so it sets it for the child.
+    "project": Spec(project, ("full", "day"), False, _PROJECT,
+                    (("ARROW_DEFAULT_MEMORY_POOL", "jemalloc"),)),
     "project-sqlalchemy": Spec(project_sqlalchemy, ("day",), False, _PROJECT),
     "copy-binary-floor": Spec(copy_floor, ("full",), False, ("psycopg",)),
     "connectorx": Spec(connectorx_table, ("full",), True, ("connectorx",)),
