@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,11 +35,12 @@ def test_demo_runs_every_tenant_and_reports_matching_counts(
     assert (tmp_path / "dagster_home/dagster.yaml").is_file()
 
 
-def test_workspace_and_all_pass_dagster_validation() -> None:
+def test_workspace_and_all_pass_dagster_validation(tmp_path: Path) -> None:
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}  # the Makefile's may not exist yet
     for target in (["-w", "workspace.yaml"], ["-m", "etl.all"]):
         done = subprocess.run(
             [sys.executable, "-m", "dagster", "definitions", "validate", *target],
-            cwd=ROOT, capture_output=True, text=True, timeout=300,
+            cwd=ROOT, capture_output=True, text=True, timeout=300, env=env,
         )
         assert done.returncode == 0, done.stderr[-2000:]
         assert "All code locations passed validation" in done.stderr + done.stdout
