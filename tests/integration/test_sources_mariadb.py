@@ -7,7 +7,6 @@ and must produce the same Parquet: same Arrow types, same values.
 from __future__ import annotations
 
 import datetime as dt
-import traceback
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,17 +20,22 @@ from sqlalchemy.engine import make_url
 from etl.common.assets.extract import run_extract
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.demo.sample_db import seed
-from etl.resources.rdb import SourceDatabaseResource
 from etl.resources.s3 import StorageResource
 from etl.sources import ExtractRequest, SourceError
 from etl.sources.dispatch import create_source_engine, resolve_url
 from etl.sources.duckdb_reader import open_duckdb_reader
 from etl.sources.plan import plan_read
+from tests.integration.source_support import (
+    ENGINES,
+    WRONG_PASSWORD,
+    assert_no_secret,
+    execute,
+    extract,
+    source,
+)
 from tools.services.base import free_port
 
-ENGINES = ("duckdb", "sqlalchemy")
 DAYS = (dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 3))
-WRONG_PASSWORD = "Wr0ng-Pa55-'Secret' x"
 
 EVERY_TYPE_DDL = [
     "SET time_zone = '+00:00'",  # TIMESTAMP literals below are UTC
@@ -110,35 +114,7 @@ EVERY_TYPE: dict[str, tuple[pa.DataType, list[Any]]] = {
 }
 
 
-def source(url: str, engine: str, password: str | None = None, **kw: Any) -> SourceDatabaseResource:
-    """The resource as a tenant configures it: URL without the password, password apart."""
-    parsed = make_url(url)
-    secret = password if password is not None else parsed.password
-    return SourceDatabaseResource(
-        url=parsed.set(password=None).render_as_string(hide_password=False),
-        password=secret, engine=engine, **kw,
-    )
 
-
-def extract(
-    url: str, engine: str, tmp: Path, partition: str | None = None, **pipeline: Any
-) -> tuple[int, pa.Table]:
-    """Run the extract stage into a local lake; (rows reported, the Parquet read back)."""
-    pipeline.setdefault("name", "p")
-    storage = StorageResource(root=str(tmp / f"lake-{engine}"))
-    outcome = run_extract("t1", PipelineAssetConfig(**pipeline), source(url, engine), storage,
-                          partition)
-    return outcome.rows, pq.read_table(outcome.uri)
-
-
-def execute(url: str, *statements: str) -> None:
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            for statement in statements:
-                conn.exec_driver_sql(statement)
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -271,13 +247,3 @@ def test_unreachable_port_is_one_clear_error(mariadb_db: str, engine: str, tmp_p
                        r".*Connection refused") as info:
         extract(url, engine, tmp_path, table="t")
     assert "etl:etl" not in str(info.value)
-
-
-def assert_no_secret(error: BaseException, secret: str) -> None:
-    """Neither the message, nor the printed traceback, nor any chained error holds it."""
-    printed = "".join(traceback.format_exception(error))
-    assert secret not in printed
-    seen: BaseException | None = error
-    while seen is not None:
-        assert secret not in str(seen) and secret not in repr(seen.args)
-        seen = seen.__cause__ or seen.__context__

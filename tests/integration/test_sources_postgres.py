@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import struct
 import time
-import traceback
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,17 +22,22 @@ from sqlalchemy.engine import make_url
 from etl.common.assets.extract import run_extract
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.demo.sample_db import seed
-from etl.resources.rdb import SourceDatabaseResource
 from etl.resources.s3 import StorageResource
 from etl.sources import ExtractRequest, SourceError, open_reader
 from etl.sources.dispatch import create_source_engine, resolve_url
 from etl.sources.duckdb_reader import open_duckdb_reader
 from etl.sources.plan import plan_read
+from tests.integration.source_support import (
+    ENGINES,
+    WRONG_PASSWORD,
+    assert_no_secret,
+    execute,
+    extract,
+    source,
+)
 from tools.services.base import free_port
 
-ENGINES = ("duckdb", "sqlalchemy")
 DAYS = (dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 3))
-WRONG_PASSWORD = "Wr0ng-Pa55-'Secret' x"
 
 
 def f32(value: float) -> float:
@@ -112,34 +116,7 @@ EVERY_TYPE: dict[str, tuple[pa.DataType, list[Any]]] = {
 }
 
 
-def source(url: str, engine: str, password: str | None = None, **kw: Any) -> SourceDatabaseResource:
-    """The resource as a tenant configures it: URL without the password, password apart."""
-    parsed = make_url(url)
-    secret = password if password is not None else parsed.password
-    return SourceDatabaseResource(
-        url=parsed.set(password=None).render_as_string(hide_password=False),
-        password=secret, engine=engine, **kw,
-    )
 
-
-def extract(
-    url: str, engine: str, tmp: Path, partition: str | None = None, **pipeline: Any
-) -> tuple[int, pa.Table]:
-    """Run the extract stage into a local lake; (rows reported, the Parquet read back)."""
-    pipeline.setdefault("name", "p")
-    config = PipelineAssetConfig(**pipeline)
-    storage = StorageResource(root=str(tmp / f"lake-{engine}"))
-    outcome = run_extract("t1", config, source(url, engine), storage, partition)
-    return outcome.rows, pq.read_table(outcome.uri)
-
-
-def execute(url: str, sql: str) -> None:
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(sql)
-    finally:
-        engine.dispose()
 
 
 def same_type(actual: pa.DataType, expected: pa.DataType) -> bool:
@@ -309,13 +286,3 @@ def test_duckdb_engine_refuses_other_dialects(tmp_path: Path) -> None:
     db.touch()
     with pytest.raises(SourceError, match="engine 'duckdb' reads only PostgreSQL and MySQL"):
         extract(f"sqlite:///{db}", "duckdb", tmp_path, table="t")
-
-
-def assert_no_secret(error: BaseException, secret: str) -> None:
-    """Neither the message, nor the printed traceback, nor any chained error holds it."""
-    printed = "".join(traceback.format_exception(error))
-    assert secret not in printed
-    seen: BaseException | None = error
-    while seen is not None:
-        assert secret not in str(seen) and secret not in repr(seen.args)
-        seen = seen.__cause__ or seen.__context__
