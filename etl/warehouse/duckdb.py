@@ -69,10 +69,8 @@ class DuckDBWarehouse:
         con = self.connect()
         try:
             con.register("incoming", request.data)
-            incoming = dict(
-                zip(con.sql("SELECT * FROM incoming").columns,
-                    [str(t) for t in con.sql("SELECT * FROM incoming").types], strict=True)
-            )
+            relation = con.table("incoming")
+            incoming = dict(zip(relation.columns, map(str, relation.types), strict=True))
             con.execute("BEGIN TRANSACTION")
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")
             existing = self._columns(con, request.table)
