@@ -46,17 +46,19 @@ def project(table: BenchTable, scope: str, out: Path, batch_size: int | None,
     from sqlalchemy.engine import make_url
 
     from etl.common.assets.extract import run_extract
+    from etl.config.source import SourceConfig
+    from etl.config.storage import StorageConfig
     from etl.config.tenant_config import PipelineAssetConfig
     from etl.resources.rdb import SourceDatabaseResource
     from etl.resources.s3 import StorageResource
 
     url = make_url(table.url)
     source_kw: dict[str, Any] = {"batch_size": batch_size} if batch_size else {}
-    source = SourceDatabaseResource(
-        url=url.set(password=None).render_as_string(hide_password=False),
-        password=url.password, engine=engine, **source_kw,
-    )
-    storage = StorageResource(root=str(out / "lake"))
+    config = SourceConfig(url=url.set(password=None).render_as_string(hide_password=False),
+                          engine=engine, **source_kw)  # type: ignore[arg-type]
+    source = SourceDatabaseResource.from_config(config, "UTC").model_copy(
+        update={"password": url.password})
+    storage = StorageResource.from_config(StorageConfig(root=str(out / "lake")))
     pipeline = PipelineAssetConfig(name=TABLE, table=TABLE, date_column="event_ts")
     started = time.monotonic()
     outcome = run_extract("bench", pipeline, source, storage, table.day if scope == "day" else None)

@@ -1,36 +1,44 @@
 """Every name the framework derives, in one place.
 
-Asset keys, group names, job names, resource keys, storage paths and warehouse table names are
-all built here so that a rename is one edit and no module formats a key by hand.
+Asset keys, group names, job names, check names, resource keys, storage paths, the partition
+column and warehouse schema and table names are all built here, so a rename is one edit and no
+module formats a key by hand.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
+from pathlib import Path
 from typing import Final, Literal
 
 import dagster as dg
 
 Stage = Literal["extract", "transfer", "load"]
 STAGES: Final[tuple[Stage, ...]] = ("extract", "transfer", "load")
+ResourceRole = Literal["source", "storage", "warehouse"]
 
 IDENTIFIER_PATTERN: Final = r"^[a-z][a-z0-9_]*$"
 IDENTIFIER_RE: Final = re.compile(IDENTIFIER_PATTERN)
-
-RESERVED_TENANT_IDS: Final = frozenset(
-    {
-        "all", "common", "config", "factories", "resources", "utils", "tenants", "partitions",
-        "sources", "warehouse", "naming", "cli", "demo", "storage",
-    }
-)
 
 DAILY_ETL_JOB: Final = "daily_etl_job"
 MASTER_SYNC_JOB: Final = "master_sync_job"
 DAILY_SCHEDULE: Final = "daily_etl_schedule"
 MASTER_SCHEDULE: Final = "master_sync_schedule"
-PARTITION_DIR_PREFIX: Final = "dt="
+
+RECONCILE_CHECK: Final = "row_count_matches_parquet"
+"""The blocking check on every load asset: warehouse rows equal the Parquet rows loaded."""
+
+PARTITION_COLUMN: Final = "dt"
+"""The day column of daily tables, and the ``<column>=YYYY-MM-DD`` folder of the lake."""
+
 LATEST_DIR: Final = "latest"
 DATA_FILE: Final = "data.parquet"
+STAGING_DIR: Final = "_staging"
+"""Under the lake root, outside every table folder, so no reader's glob sees a leftover."""
+
+PACKAGE_DIR: Final = Path(__file__).resolve().parent
+_CODE_LOCATION_CALL = "build_tenant_definitions("
 
 
 def stage_job_name(stage: Stage) -> str:
@@ -39,6 +47,10 @@ def stage_job_name(stage: Stage) -> str:
 
 def asset_key(tenant: str, stage: Stage, pipeline: str) -> dg.AssetKey:
     return dg.AssetKey([tenant, stage, pipeline])
+
+
+def check_key(tenant: str, stage: Stage, pipeline: str, check: str) -> dg.AssetCheckKey:
+    return dg.AssetCheckKey(asset_key(tenant, stage, pipeline), check)
 
 
 def step_asset_name(tenant: str, kind: str) -> str:
@@ -59,7 +71,7 @@ def job_name(tenant: str, job: str, *, qualified: bool) -> str:
     return f"{tenant}__{job}" if qualified else job
 
 
-def resource_key(tenant: str, role: Literal["source", "storage", "warehouse"]) -> str:
+def resource_key(tenant: str, role: ResourceRole) -> str:
     return f"{tenant}__{role}"
 
 
@@ -68,8 +80,8 @@ def pool_name(tenant: str) -> str:
     return f"source_db__{tenant}"
 
 
-def partition_dir(partition_key: str | None) -> str:
-    return LATEST_DIR if partition_key is None else f"{PARTITION_DIR_PREFIX}{partition_key}"
+def partition_dir(partition_key: str | None, column: str = PARTITION_COLUMN) -> str:
+    return LATEST_DIR if partition_key is None else f"{column}={partition_key}"
 
 
 def dataset_path(tenant: str, stage: Stage, pipeline: str) -> str:
@@ -77,9 +89,46 @@ def dataset_path(tenant: str, stage: Stage, pipeline: str) -> str:
     return f"{tenant}/{stage}/{pipeline}"
 
 
-def data_file_path(tenant: str, stage: Stage, pipeline: str, partition_key: str | None) -> str:
-    return f"{dataset_path(tenant, stage, pipeline)}/{partition_dir(partition_key)}/{DATA_FILE}"
+def data_file_path(tenant: str, stage: Stage, pipeline: str, partition_key: str | None,
+                   column: str = PARTITION_COLUMN) -> str:
+    folder = partition_dir(partition_key, column)
+    return f"{dataset_path(tenant, stage, pipeline)}/{folder}/{DATA_FILE}"
+
+
+def lake_prefix(tenant: str) -> str:
+    """Storage-relative folder holding everything a tenant writes (its stages' datasets)."""
+    return tenant
 
 
 def warehouse_table(pipeline: str) -> str:
     return pipeline
+
+
+def warehouse_schema(tenant: str, schema_name: str | None) -> str:
+    """A tenant's warehouse schema: the configured one, else the tenant id."""
+    return schema_name or tenant
+
+
+@cache
+def reserved_tenant_ids(package_dir: Path = PACKAGE_DIR) -> frozenset[str]:
+    """Names a tenant may not take: the package's own modules and subpackages.
+
+    A tenant's code location is ``etl/<tenant>.py``, so a tenant named like one of the
+    package's modules (``scaffold``, ``cli``, ...) could never load. The list is read from the
+    package itself, so a new module is reserved as soon as it exists; tenants' own location
+    modules (the ones that call ``build_tenant_definitions("<their name>")``) are not.
+    """
+    names: set[str] = set()
+    for path in package_dir.iterdir():
+        if path.name.startswith(("_", ".")):
+            continue
+        if path.is_dir() and (path / "__init__.py").is_file():
+            names.add(path.name)
+        elif path.suffix == ".py" and not _is_code_location(path):
+            names.add(path.stem)
+    return frozenset(names)
+
+
+def _is_code_location(module: Path) -> bool:
+    text = module.read_text(encoding="utf-8", errors="replace")
+    return f'{_CODE_LOCATION_CALL}"{module.stem}")' in text

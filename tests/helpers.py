@@ -1,16 +1,23 @@
-"""Shared test helpers: sample tenants copied into a temporary folder."""
+"""Shared test helpers: sample tenants copied into a temporary folder, resources as configured."""
 
 from __future__ import annotations
 
 import datetime as dt
 import shutil
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import sqlalchemy as sa
 
 from etl.config.config_loader import DEFAULT_TENANTS_DIR
+from etl.config.source import SourceConfig
+from etl.config.storage import StorageConfig
 from etl.demo.sample_db import SeedSummary, seed
+from etl.resources.rdb import SourceDatabaseResource
+from etl.resources.s3 import StorageResource
+from etl.warehouse.duckdb import DuckDBWarehouseConfig
+from etl.warehouse.duckdb_loader import DuckDBWarehouse
 
 DAYS = (dt.date(2026, 3, 1), dt.date(2026, 3, 2))
 
@@ -39,3 +46,28 @@ def run_job(defs: dg.Definitions, job: str, partition_key: str | None,
     )
     assert result.success
     return result
+
+
+def source_resource(url: str, *, password: str | None = None, timezone: str = "UTC",
+                    **config: Any) -> SourceDatabaseResource:
+    """The source resource a tenant would get for ``url`` and ``config`` (``source:`` keys),
+    with the password given as a value, as the run would read it from the environment."""
+    built = SourceDatabaseResource.from_config(SourceConfig(url=url, **config), timezone)
+    return SourceDatabaseResource(
+        url=url, password=password, db_schema=built.db_schema, engine=built.engine,
+        batch_size=built.batch_size, timezone=built.timezone,
+    )
+
+
+def storage_resource(root: str, **values: Any) -> StorageResource:
+    """The storage resource of ``storage: {root: ...}``; ``values`` override fields (keys)."""
+    built = StorageResource.from_config(StorageConfig(root=root))
+    fields = {"root": root, "endpoint_url": built.endpoint_url, "region": built.region,
+              "path_style": built.path_style, "compression": built.compression}
+    return StorageResource(**{**fields, **values})
+
+
+def duckdb_warehouse(path: Path | str, schema: str) -> DuckDBWarehouse:
+    """The loader a tenant with ``warehouse: {type: duckdb, path: ...}`` gets."""
+    config = DuckDBWarehouseConfig(type="duckdb", path=str(path), schema_name=schema)
+    return config.build_resource(schema).warehouse()

@@ -20,10 +20,9 @@ from pydantic import BaseModel, ValidationError
 from etl.config.errors import ConfigError, ConfigIssue
 from etl.config.tenant_config import CommonPipelines, TenantConfig
 from etl.config.yaml_lines import PathKey, YamlDocument, load_yaml
-from etl.naming import IDENTIFIER_PATTERN, IDENTIFIER_RE, RESERVED_TENANT_IDS
+from etl.naming import IDENTIFIER_PATTERN, IDENTIFIER_RE, PACKAGE_DIR, reserved_tenant_ids
 from etl.utils.logging import redact
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_TENANTS_DIR = PACKAGE_DIR / "tenants"
 COMMON_PIPELINES_FILE = PACKAGE_DIR / "common" / "pipelines.yaml"
 CONFIG_FILE_NAME = "config.yaml"
@@ -73,14 +72,15 @@ def display_path(file: Path) -> str:
 
 
 def validate_tenant_id(tenant_id: str, folder: Path) -> None:
-    if not IDENTIFIER_RE.match(tenant_id) or tenant_id in RESERVED_TENANT_IDS:
+    reserved = reserved_tenant_ids()
+    if not IDENTIFIER_RE.match(tenant_id) or tenant_id in reserved:
         raise ConfigError(
             tenant_id,
             [
                 ConfigIssue(
                     display_path(folder), None, "",
                     f"tenant id {tenant_id!r} is not allowed: it must match {IDENTIFIER_PATTERN} "
-                    f"and not be one of {sorted(RESERVED_TENANT_IDS)}",
+                    f"and not be the name of a module of the etl package ({sorted(reserved)})",
                 )
             ],
         )

@@ -20,12 +20,12 @@ import sqlalchemy as sa
 
 from etl import naming
 from etl.config.config_loader import load_tenant_config
-from etl.config.tenant_config import DuckDBWarehouseConfig, TenantConfig
-from etl.config.tenant_loader import discover_tenants
+from etl.config.discovery import discover_tenants
+from etl.config.tenant_config import TenantConfig
 from etl.demo.sample_db import SeedSummary, seed
 from etl.factories.definitions_factory import tenant_definitions
+from etl.sources.dialects.registry import dialect_for
 from etl.sources.dispatch import resolve_url
-from etl.warehouse.duckdb import DuckDBWarehouse
 
 Say = Callable[[str], None]
 DEMO_AREA = Path(".etl")  # relative to the working directory, like the sample configs' paths
@@ -58,10 +58,10 @@ def run_demo(tenants: Sequence[str] | None = None, days: int = 3, out: object = 
         loaded = load_tenant_config(tenant)
         config = loaded.config
         url = resolve_url(config.source.url or "", None) if config.source.url else None
-        if url is None or url.get_backend_name() != "sqlite":
-            say(f"- {tenant}: source is not an embedded SQLite file; skipped by the demo")
+        database = dialect_for(url).local_file(url) if url is not None else None
+        if url is None or database is None:
+            say(f"- {tenant}: source is not an embedded database file; skipped by the demo")
             continue
-        database = Path(url.database or "")
         if not database.is_relative_to(DEMO_AREA.resolve()):
             # Seeding drops and recreates the sample tables: never outside the demo's folder.
             say(f"- {tenant}: {database} is outside {DEMO_AREA}/; the demo seeds only there")
@@ -109,11 +109,7 @@ def _report(say: Say, summaries: dict[str, tuple[TenantConfig, SeedSummary, list
     say(header)
     say("-" * len(header))
     for tenant, (config, summary, keys) in summaries.items():
-        wh = config.warehouse
-        warehouse = (
-            DuckDBWarehouse(wh.path, wh.schema_name or tenant)
-            if isinstance(wh, DuckDBWarehouseConfig) else None
-        )
+        warehouse = config.warehouse.build_resource(tenant).warehouse()
         lake = Path(config.storage.root)
         for pipeline in config.assets.enabled:
             parts: Sequence[str | None] = keys if pipeline.is_partitioned else [None]
@@ -129,15 +125,14 @@ def _report(say: Say, summaries: dict[str, tuple[TenantConfig, SeedSummary, list
                 for stage in ("extract", "transfer")
             ]
             loaded = (
-                sum(warehouse.count_rows(tenant, pipeline.name, p, None) for p in parts)
-                if warehouse and pipeline.save_to_trino else None
+                sum(warehouse.count_rows(pipeline.name, p, None) for p in parts)
+                if pipeline.save_to_trino else None
             )
             cells = [_cell(c) for c in (*counts, loaded)]
             say(f"{tenant:<12} {pipeline.name:<20} {source:>8} {cells[0]:>8} {cells[1]:>9} "
                 f"{cells[2]:>8}")
         say(f"  files: {lake.resolve() / tenant}")
-        if warehouse:
-            say(f"  warehouse: {warehouse.path} (schema {warehouse.schema})")
+        say(f"  warehouse: {config.warehouse.describe(tenant)}")
 
 
 def _parquet_rows(lake: Path, tenant: str, stage: naming.Stage, pipeline: str,

@@ -14,11 +14,11 @@ from typing import Any
 import dagster as dg
 
 from etl import naming
+from etl.common.assets.runner import StepInputs, run_pipelines
 from etl.common.assets.transfer import TransferFunction
-from etl.config.tenant_config import PipelineAssetConfig, TenantConfig, TrinoWarehouseConfig
-from etl.factories.pipeline_runner import RECONCILE_CHECK, StepInputs, run_pipelines
+from etl.config.tenant_config import PipelineAssetConfig, TenantConfig
 
-__all__ = ["RECONCILE_CHECK", "TenantContext", "build_tenant_assets", "pipeline_specs"]
+__all__ = ["TenantContext", "build_tenant_assets", "pipeline_specs"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class TenantContext:
 
     @property
     def warehouse_kind(self) -> str:
-        return "trino" if isinstance(self.config.warehouse, TrinoWarehouseConfig) else "duckdb"
+        return self.config.warehouse.asset_kind
 
 
 def pipeline_specs(ctx: TenantContext, pipeline: PipelineAssetConfig) -> list[dg.AssetSpec]:
@@ -76,7 +76,8 @@ def check_specs(ctx: TenantContext, pipelines: Sequence[PipelineAssetConfig]
                 ) -> list[dg.AssetCheckSpec]:
     return [
         dg.AssetCheckSpec(
-            RECONCILE_CHECK, asset=naming.asset_key(ctx.tenant, "load", p.name), blocking=True,
+            naming.RECONCILE_CHECK, asset=naming.asset_key(ctx.tenant, "load", p.name),
+            blocking=True,
             description="Warehouse rows for the partition equal the Parquet rows loaded.",
         )
         for p in pipelines if p.save_to_trino

@@ -14,13 +14,13 @@ from etl.config.config_loader import (
     display_path,
     load_tenant_config,
 )
+from etl.config.discovery import discover_tenants
 from etl.config.errors import ConfigError, ConfigIssue, TenantsConfigError
-from etl.config.tenant_config import DuckDBWarehouseConfig, TenantConfig
-from etl.config.tenant_loader import discover_tenants, enabled_pipelines, resolve_transfers
 from etl.factories.asset_factory import TenantContext, build_tenant_assets
 from etl.factories.job_factory import build_jobs
 from etl.factories.resource_factory import build_resources
 from etl.factories.schedule_factory import build_schedules
+from etl.factories.transfers import resolve_transfers
 from etl.partitions.daily import daily_partitions
 
 
@@ -31,7 +31,7 @@ def tenant_definitions(loaded: LoadedTenant, qualified: bool) -> dg.Definitions:
     partitions = daily_partitions(config.schedule.start_date, config.schedule.timezone)
     tags = {"tenant": tenant, **config.tags}
     ctx = TenantContext(config=config, partitions_def=partitions, tags=tags)
-    pipelines = enabled_pipelines(loaded)
+    pipelines = config.assets.enabled
     assets = build_tenant_assets(ctx, pipelines, transfers)
     resources = build_resources(config)
     unresolved = build_jobs(tenant, pipelines, tags, qualified)
@@ -82,20 +82,11 @@ def build_all_definitions(
     return dg.Definitions.merge(*built)
 
 
-def warehouse_identity(config: TenantConfig) -> tuple[str, ...]:
-    """Where a tenant's tables live; two tenants there would overwrite each other's days."""
-    wh = config.warehouse
-    schema = wh.schema_name or config.tenant.id
-    if isinstance(wh, DuckDBWarehouseConfig):
-        return ("duckdb", str(Path(wh.path).resolve()), schema)
-    return ("trino", wh.host.lower(), str(wh.port), schema)
-
-
 def shared_warehouse_schemas(tenants: list[LoadedTenant]) -> list[ConfigError]:
     owner: dict[tuple[str, ...], str] = {}
     errors = []
     for loaded in tenants:
-        identity = warehouse_identity(loaded.config)
+        identity = loaded.config.warehouse.target(loaded.tenant_id)
         first = owner.setdefault(identity, loaded.tenant_id)
         if first != loaded.tenant_id:
             errors.append(ConfigError(loaded.tenant_id, [loaded.issue(

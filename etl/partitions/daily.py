@@ -1,4 +1,4 @@
-"""Daily partitions and the source time window each one covers."""
+"""Daily partitions: one definition per (start date, time zone), and the day a run takes."""
 
 from __future__ import annotations
 
@@ -12,13 +12,6 @@ import dagster as dg
 def daily_partitions(start_date: dt.date, timezone: str) -> dg.DailyPartitionsDefinition:
     """One shared definition per (start, zone): tenants with equal settings share the object."""
     return dg.DailyPartitionsDefinition(start_date=start_date.isoformat(), timezone=timezone)
-
-
-def day_window(partition_key: str) -> tuple[dt.datetime, dt.datetime]:
-    """``[day 00:00, next day 00:00)`` as naive wall-clock times in the tenant's zone."""
-    day = dt.date.fromisoformat(partition_key)
-    start = dt.datetime.combine(day, dt.time())
-    return start, start + dt.timedelta(days=1)
 
 
 def last_complete_day(now: dt.datetime, timezone: str, start_date: dt.date) -> str | None:

@@ -8,33 +8,53 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import dagster as dg
 from pydantic import Field
 
+from etl.config.source import SourceConfig, SourceEngine
+from etl.resources.secrets import secret_field
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from etl.sources import ExtractRequest
+    from etl.sources.base import ExtractRequest
 
 
 class SourceDatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Streams tables and queries out of one tenant's source database."""
 
-    url: str = Field(description="SQLAlchemy URL without a password.")
-    password: str | None = Field(default=None, json_schema_extra={"dagster__is_secret": True})
-    db_schema: str | None = None
-    engine: str = "auto"
-    batch_size: int = 25_000
-    timezone: str = "UTC"
+    url: str = Field(description="SQLAlchemy URL without a password (or the whole url_env URL).")
+    password: str | None = secret_field("Database password.")
+    db_schema: str | None = Field(description="Schema of unqualified tables.")
+    engine: SourceEngine = Field(description="Which reader moves the rows.")
+    batch_size: int = Field(description="Rows per Arrow batch.")
+    timezone: str = Field(description="The tenant's zone: a day is midnight to midnight there.")
+
+    @classmethod
+    def from_config(cls, config: SourceConfig, timezone: str) -> SourceDatabaseResource:
+        url: Any = config.url if config.url is not None else dg.EnvVar(config.url_env or "")
+        return cls(
+            url=url,
+            password=dg.EnvVar(config.password_env) if config.password_env else None,
+            db_schema=config.db_schema,
+            engine=config.engine,
+            batch_size=config.batch_size,
+            timezone=timezone,
+        )
+
+    def derived_secrets(self) -> list[str]:
+        """A URL from ``url_env`` may carry its own password."""
+        password = urlsplit(self.url).password if isinstance(self.url, str) else None
+        return [password] if password else []
 
     @contextmanager
     def read(self, request: ExtractRequest) -> Iterator[pa.RecordBatchReader]:
         # Readers pull in SQLAlchemy, pyarrow and DuckDB: imported when a run reads, not when a
         # code location loads.
-        from etl.sources import open_reader
-        from etl.sources.dispatch import resolve_url
+        from etl.sources.dispatch import open_reader, resolve_url
 
         with open_reader(resolve_url(self.url, self.password), request, self.engine) as reader:
             yield reader

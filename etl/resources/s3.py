@@ -12,6 +12,10 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
+from etl import naming
+from etl.config.storage import Compression, StorageConfig
+from etl.resources.secrets import secret_field
+
 if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.dataset as pads
@@ -20,22 +24,32 @@ if TYPE_CHECKING:
 
     from etl.utils.parquet import WriteStats
 
-STAGING_DIR = "_staging"  # under the lake root, outside every table's folder
 
 
 class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Reads and writes the Parquet files of one tenant's lake."""
 
     root: str = Field(description="s3://bucket/prefix or a local folder.")
-    endpoint_url: str | None = None
-    region: str | None = None
-    path_style: bool | None = None
-    access_key: str | None = Field(default=None, json_schema_extra={"dagster__is_secret": True})
-    secret_key: str | None = Field(default=None, json_schema_extra={"dagster__is_secret": True})
-    compression: str = "zstd"
+    endpoint_url: str | None = Field(description="S3-compatible endpoint, if not AWS.")
+    region: str | None = Field(description="S3 region (None: from the AWS environment).")
+    path_style: bool | None = Field(description="Path-style addressing (None: by endpoint).")
+    access_key: str | None = secret_field("S3 access key (None: the AWS credential chain).")
+    secret_key: str | None = secret_field("S3 secret key.")
+    compression: Compression = Field(description="Parquet compression codec.")
 
     # (filesystem, base path), built once; one tuple so threads never see half of it.
     _fs_base: Any = PrivateAttr(default=None)
+
+    @classmethod
+    def from_config(cls, config: StorageConfig) -> StorageResource:
+        def env(name: str | None) -> Any:
+            return dg.EnvVar(name) if name else None
+
+        return cls(
+            root=config.root, endpoint_url=config.endpoint_url, region=config.region,
+            path_style=config.path_style, access_key=env(config.access_key_env),
+            secret_key=env(config.secret_key_env), compression=config.compression,
+        )
 
     @property
     def is_s3(self) -> bool:
@@ -83,7 +97,7 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         fs, base = self.filesystem()
         # Staged under the root, outside every table folder, on S3 and locally alike: a file
         # a killed run leaves behind is then never matched by a reader's ``dt=*/*.parquet``.
-        staging = f"{base}/{STAGING_DIR}"
+        staging = f"{base}/{naming.STAGING_DIR}"
         return write_parquet_atomic(fs, self.path(relative), reader, self.compression, staging)
 
     def exists(self, relative: str) -> bool:

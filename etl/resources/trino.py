@@ -1,31 +1,37 @@
 """Trino connection settings as a Dagster resource.
 
-Host, port, user and catalogs come from the tenant's config; the password or JWT only from an
+Host, port, user and scheme come from the tenant's config; the password or JWT only from an
 environment variable (``dg.EnvVar``), so it is read when a run starts and masked by Dagster.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import dagster as dg
 from pydantic import Field
 
+from etl.resources.secrets import secret_field
+
+REQUEST_TIMEOUT_S = 300.0
+
 
 class TrinoResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """A connection factory for one tenant's Trino schema."""
+    """A connection factory for one Trino coordinator."""
 
-    host: str
-    port: int = 8080
-    user: str = "etl"
-    http_scheme: str = "http"
-    password: str | None = Field(default=None, json_schema_extra={"dagster__is_secret": True})
-    jwt: str | None = Field(default=None, json_schema_extra={"dagster__is_secret": True})
-    catalog: str = "hive"
-    iceberg_catalog: str = "iceberg"
-    schema_name: str = Field(description="Schema holding the tenant's tables.")
-    default_load_mode: str = "external"
-    request_timeout_s: float = 300.0
+    host: str = Field(description="Coordinator host.")
+    port: int = Field(description="Coordinator port.")
+    user: str = Field(description="Trino user.")
+    http_scheme: Literal["http", "https"] = Field(description="http or https.")
+    password: str | None = secret_field("Password (basic auth).")
+    jwt: str | None = secret_field("JWT token.")
+    request_timeout_s: float = Field(
+        default=REQUEST_TIMEOUT_S, description="Seconds one HTTP request may take."
+    )
+
+    @property
+    def address(self) -> str:
+        return f"{self.http_scheme}://{self.host}:{self.port}"
 
     def connect(self, catalog: str | None = None) -> Any:
         """A DB-API connection; ``trino`` is imported here so definitions load without it."""
@@ -42,7 +48,7 @@ class TrinoResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             user=self.user,
             http_scheme=self.http_scheme,
             auth=auth,
-            catalog=catalog or self.catalog,
+            catalog=catalog,
             request_timeout=self.request_timeout_s,
             max_attempts=1,
         )

@@ -1,10 +1,7 @@
 """Readers that stream a source table or query as Arrow record batches.
 
-``open_reader`` picks the reader for a connection URL: DuckDB's scanner extensions for
-PostgreSQL and MySQL/MariaDB (fast, exact types) and SQLAlchemy for everything else.
+:func:`etl.sources.dispatch.open_reader` picks the reader for a connection URL: DuckDB's scanner
+extensions where the URL's dialect has one (PostgreSQL, MySQL/MariaDB: fast, exact types) and
+SQLAlchemy for everything else. Requests and errors are in :mod:`etl.sources.base`; the
+dialects, one module each, in :mod:`etl.sources.dialects`.
 """
-
-from etl.sources.base import ExtractRequest, SourceError
-from etl.sources.dispatch import open_reader
-
-__all__ = ["ExtractRequest", "SourceError", "open_reader"]

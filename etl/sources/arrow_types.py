@@ -44,28 +44,35 @@ anything else          string (cast to text)       inet, money, bit(n), xml, ...
                                                    own text form
 =====================  ==========================  =============================================
 
-Casts apply to PostgreSQL and MySQL/MariaDB only; other dialects (SQLite, MSSQL, Oracle) keep
-the driver's values and unknown types are stringified by the SQLAlchemy reader. Custom queries
-get the same mapping from their result description (:mod:`etl.sources.describe`).
+Casts apply to dialects that map types exactly (PostgreSQL and MySQL/MariaDB, ``Dialect.casts``);
+other dialects (SQLite, MSSQL, Oracle) keep the driver's values and unknown types are
+stringified by the SQLAlchemy reader. What differs per dialect (integer widths, which datetimes
+are instants, which types need a text cast) is asked of the dialect
+(:mod:`etl.sources.dialects`). Custom queries get the same mapping from their result
+description.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.sql import sqltypes
 
+if TYPE_CHECKING:
+    from etl.sources.dialects.base import Dialect
+
 MAX_DECIMAL_PRECISION = 38
 DEFAULT_DECIMAL = pa.decimal128(38, 9)
-CAST_DIALECTS = frozenset({"postgresql", "mysql", "mariadb"})
 
 _TEXT = sa.Text()
 _DEFAULT_NUMERIC = sa.Numeric(38, 9)
 _UNSIGNED = mysql.BIGINT(unsigned=True)
+_SIGNED = {8: pa.int8(), 16: pa.int16(), 32: pa.int32(), 64: pa.int64()}
+_UNSIGNED_ARROW = {8: pa.uint8(), 16: pa.uint16(), 32: pa.uint32(), 64: pa.uint64()}
 
 
 @dataclass(frozen=True)
@@ -76,26 +83,20 @@ class ColumnType:
     cast: sa.types.TypeEngine[Any] | None = None
 
 
-def column_type(t: sa.types.TypeEngine[Any], dialect: str = "default") -> ColumnType:
+def column_type(t: sa.types.TypeEngine[Any], dialect: Dialect) -> ColumnType:
     """Map a reflected SQLAlchemy type; see the module docstring for the table."""
-    casts = dialect in CAST_DIALECTS
     mapped = _native(t, dialect)
     if mapped is not None:
-        if casts and _needs_text_cast(t, dialect):
+        if dialect.casts and dialect.needs_text_cast(t):
             return ColumnType(pa.string(), _TEXT)
         return mapped
     if isinstance(t, sqltypes.Numeric) and not isinstance(t, sqltypes.Float):
-        return _numeric(t, casts)
+        return _numeric(t, dialect.casts)
     if isinstance(t, sqltypes.ARRAY):
         item = column_type(t.item_type, dialect)
         if item.cast is None and not pa.types.is_null(item.arrow):
             return ColumnType(pa.list_(item.arrow))
-    return ColumnType(pa.string(), _TEXT if casts else None)
-
-
-def arrow_type(t: sa.types.TypeEngine[Any], dialect: str = "default") -> pa.DataType:
-    """The Arrow type a column is written as; unknown types fall back to text."""
-    return column_type(t, dialect).arrow
+    return ColumnType(pa.string(), _TEXT if dialect.casts else None)
 
 
 def needs_text_conversion(arrow: pa.DataType, column_type: sa.types.TypeEngine[Any]) -> bool:
@@ -103,24 +104,22 @@ def needs_text_conversion(arrow: pa.DataType, column_type: sa.types.TypeEngine[A
     return pa.types.is_string(arrow) and not isinstance(column_type, sqltypes.String)
 
 
-def _native(t: sa.types.TypeEngine[Any], dialect: str) -> ColumnType | None:
+def _native(t: sa.types.TypeEngine[Any], dialect: Dialect) -> ColumnType | None:
     """Types with a direct Arrow equivalent (``None``: numeric, arrays and the rest)."""
     if isinstance(t, sqltypes.Boolean) or (isinstance(t, mysql.BIT) and t.length == 1):
         return ColumnType(pa.bool_())
     if isinstance(t, mysql.BIT):
         return ColumnType(pa.uint64(), _UNSIGNED)
     if isinstance(t, sqltypes.Integer):
-        return ColumnType(_integer(t, dialect))
+        table = _UNSIGNED_ARROW if getattr(t, "unsigned", False) else _SIGNED
+        return ColumnType(table[dialect.integer_width(t)])
     if isinstance(t, mysql.YEAR):
         return ColumnType(pa.int32())
     if isinstance(t, sqltypes.Float):
         single = isinstance(t, sqltypes.REAL | mysql.FLOAT) and not isinstance(t, sqltypes.Double)
         return ColumnType(pa.float32() if single else pa.float64())
     if isinstance(t, sqltypes.DateTime):
-        aware = bool(getattr(t, "timezone", False))
-        if dialect in ("mysql", "mariadb") and isinstance(t, mysql.TIMESTAMP):
-            aware = True
-        return ColumnType(pa.timestamp("us", tz="UTC" if aware else None))
+        return ColumnType(pa.timestamp("us", tz="UTC" if dialect.is_instant(t) else None))
     if isinstance(t, sqltypes.Date):
         return ColumnType(pa.date32())
     if isinstance(t, sqltypes.Time):
@@ -134,19 +133,6 @@ def _native(t: sa.types.TypeEngine[Any], dialect: str) -> ColumnType | None:
     return None
 
 
-def _integer(t: sa.types.TypeEngine[Any], dialect: str) -> pa.DataType:
-    unsigned = bool(getattr(t, "unsigned", False))
-    if dialect == "sqlite":
-        return pa.int64()
-    if isinstance(t, mysql.TINYINT):
-        return pa.uint8() if unsigned else pa.int8()
-    if isinstance(t, sqltypes.SmallInteger):
-        return pa.uint16() if unsigned else pa.int16()
-    if isinstance(t, sqltypes.BigInteger):
-        return pa.uint64() if unsigned else pa.int64()
-    return pa.uint32() if unsigned else pa.int32()
-
-
 def _numeric(t: sqltypes.Numeric[Any], casts: bool) -> ColumnType:
     precision, scale = t.precision, t.scale or 0
     if precision is None:
@@ -154,17 +140,3 @@ def _numeric(t: sqltypes.Numeric[Any], casts: bool) -> ColumnType:
     if precision > MAX_DECIMAL_PRECISION:
         return ColumnType(pa.string(), _TEXT if casts else None)
     return ColumnType(pa.decimal128(precision, scale))
-
-
-def _needs_text_cast(t: sa.types.TypeEngine[Any], dialect: str) -> bool:
-    """Types whose native mapping would differ between the readers or lose information."""
-    if isinstance(t, sqltypes.Interval | sqltypes.JSON | sqltypes.Uuid | mysql.SET):
-        return True
-    if isinstance(t, sqltypes.Time):
-        return bool(getattr(t, "timezone", False)) or dialect != "postgresql"
-    if dialect == "postgresql":
-        return isinstance(t, sqltypes.CHAR)
-    if isinstance(t, sqltypes.String):
-        # Binary collations (MariaDB's JSON is LONGTEXT ... utf8mb4_bin) read as BLOB in DuckDB.
-        return str(getattr(t, "collation", None) or "").endswith("_bin")
-    return False

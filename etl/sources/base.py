@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from etl.sources.row_filter import RowFilter
 
 
 class SourceError(RuntimeError):
@@ -12,20 +15,19 @@ class SourceError(RuntimeError):
 
 @dataclass(frozen=True)
 class ExtractRequest:
-    """One extraction: a table or query, optionally limited to a half-open time window.
+    """One extraction: a table or query, optionally limited by a row filter.
 
-    ``window`` is ``[start, end)`` as naive wall-clock datetimes in the tenant's time zone, so
-    an index on the date column can be used and a day never loses or repeats a row.
+    The filter (:mod:`etl.sources.row_filter`) of a daily pipeline covers whole days in the
+    tenant's time zone, so an index on the date column can be used and a day never loses or
+    repeats a row.
     """
 
     table: str | None
     query: str | None
     columns: tuple[str, ...] | None
-    date_column: str | None
-    window: tuple[dt.datetime, dt.datetime] | None
+    row_filter: RowFilter | None
     batch_size: int
     db_schema: str | None = None
-    timezone: str = "UTC"
 
     @property
     def label(self) -> str:

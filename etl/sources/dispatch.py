@@ -1,15 +1,15 @@
 """Choose the reader for a source URL and open it.
 
-``auto`` reads PostgreSQL and MySQL/MariaDB through DuckDB's scanners (fast, exact types) and
-everything else (SQLite, MSSQL, Oracle, ...) through SQLAlchemy; ``sqlalchemy`` forces the
-generic path; ``duckdb`` insists on the scanners and fails for other dialects.
+``auto`` reads through DuckDB's scanner where the URL's dialect has one (PostgreSQL,
+MySQL/MariaDB: fast, exact types) and through SQLAlchemy everywhere else (SQLite, MSSQL,
+Oracle, ...); ``sqlalchemy`` forces the generic path; ``duckdb`` insists on a scanner and fails
+for dialects without one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Literal, get_args
 
 import pyarrow as pa
@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 from etl.sources.base import ExtractRequest, SourceError
-from etl.sources.duckdb_reader import SCANNERS, open_duckdb_reader
+from etl.sources.dialects.registry import dialect_for
+from etl.sources.duckdb_reader import open_duckdb_reader
 from etl.sources.plan import plan_read
 from etl.sources.sqlalchemy_reader import open_sqlalchemy_reader
 
@@ -27,43 +28,37 @@ ENGINES: tuple[str, ...] = get_args(EngineChoice)
 
 
 def resolve_url(url: str, password: str | None) -> URL:
-    """The URL with the password from the environment and relative SQLite paths made absolute."""
+    """The URL with the password from the environment and an embedded file path made absolute."""
     parsed = make_url(url)
     if password:
         parsed = parsed.set(password=password)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        parsed = parsed.set(database=str(Path(parsed.database or "").resolve()))
+    file = dialect_for(parsed).local_file(parsed)
+    if file is not None:
+        parsed = parsed.set(database=str(file.resolve()))
     return parsed
 
 
 def create_source_engine(url: URL) -> sa.Engine:
-    backend = url.get_backend_name()
-    connect_args: dict[str, object] = {}
-    if backend == "sqlite":
-        if url.database and not Path(url.database).exists():
-            raise SourceError(f"SQLite database file {url.database} does not exist")
-    elif backend in ("postgresql", "mysql", "mariadb"):
-        connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
-    if backend in ("mysql", "mariadb"):
-        # TIMESTAMP values arrive in UTC, as in the DuckDB reader (MySQL converts them to the
-        # session zone, which otherwise is the server's).
-        connect_args["init_command"] = "SET time_zone = '+00:00'"
+    dialect = dialect_for(url)
+    dialect.check_url(url)
+    connect_args = dialect.connect_args(CONNECT_TIMEOUT_S)
     return sa.create_engine(url, connect_args=connect_args, pool_pre_ping=False)
 
 
 def choose_reader(url: URL, engine: str) -> Literal["duckdb", "sqlalchemy"]:
-    """Which reader serves ``url``; ``engine: duckdb`` on another dialect is an error."""
+    """Which reader serves ``url``; ``engine: duckdb`` on a dialect without scanner is an error."""
     if engine not in ENGINES:
         raise SourceError(f"unknown source engine {engine!r}; valid engines: {list(ENGINES)}")
-    backend = url.get_backend_name()
     if engine == "sqlalchemy":
         return "sqlalchemy"
-    if backend in SCANNERS:
+    dialect = dialect_for(url)
+    if dialect.scanner is not None:
         return "duckdb"
     if engine == "duckdb":
         raise SourceError(
-            f"engine 'duckdb' reads only PostgreSQL and MySQL/MariaDB sources, not {backend!r}; "
-            "use engine 'auto' or 'sqlalchemy' for this source"
+            f"engine 'duckdb' reads only PostgreSQL and MySQL/MariaDB sources, not "
+            f"{url.get_backend_name()!r} ({dialect.label}); use engine 'auto' or 'sqlalchemy' "
+            "for this source"
         )
     return "sqlalchemy"
 

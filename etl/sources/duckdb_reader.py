@@ -6,12 +6,13 @@ Python object per value. That is what makes this path several times faster than 
 
 How a read goes:
 
-* The extension is loaded by path from its PyPI package (``duckdb-extension-*-scanner``, pinned
-  to DuckDB's version); auto-install/auto-load are off, so nothing is fetched at run time.
-* The source is ATTACHed ``READ_ONLY``: PostgreSQL with a libpq connection string, MySQL with a
-  temporary in-memory secret (the MySQL scanner's connection-string parser cannot carry
-  passwords with spaces or quotes). The password only ever travels inside those statements;
-  every DuckDB error is redacted before it becomes a ``SourceError``.
+* The dialect (:mod:`etl.sources.dialects`) names the scanner. The extension is loaded by path
+  from its PyPI package (``duckdb-extension-*-scanner``, pinned to DuckDB's version);
+  auto-install/auto-load are off, so nothing is fetched at run time.
+* The source is ATTACHed ``READ_ONLY`` with the statements the dialect writes (PostgreSQL: a
+  libpq connection string; MySQL: a temporary in-memory secret). The password only ever
+  travels inside those statements; every DuckDB error is redacted before it becomes a
+  ``SourceError``.
 * The statement is the :class:`~etl.sources.plan.ReadPlan` both readers share, rendered with
   literal values (identifiers quoted by SQLAlchemy, window bounds as typed datetime literals)
   and passed as a quoted string to ``postgres_query``/``mysql_query``. The server runs it
@@ -35,7 +36,6 @@ import importlib.util
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -43,12 +43,13 @@ import pyarrow as pa
 from sqlalchemy.engine import URL
 
 from etl.sources.base import SourceError
+from etl.sources.dialects.registry import Dialect, Scanner, dialect_for
 from etl.sources.errors import first_line, where
 from etl.sources.plan import ReadPlan, render_sql
 from etl.sources.prefetch import Prefetcher
 from etl.utils.logging import redact
+from etl.utils.sql import literal
 
-CONNECT_TIMEOUT_S = 15
 # One batch decoded ahead while the writer encodes the current one: on the bench table this
 # took the full extract from ~480k to ~640k-1M rows/s for about one batch of extra memory.
 PREFETCH_DEPTH = 1
@@ -64,38 +65,24 @@ SETTINGS: dict[str, str | int | bool] = {
 }
 
 
-@dataclass(frozen=True)
-class Scanner:
-    extension: str  # the PyPI package holding the .duckdb_extension file
-    attach_type: str
-    query_function: str
-
-
-SCANNERS = {
-    "postgresql": Scanner("duckdb_extension_postgres_scanner", "postgres", "postgres_query"),
-    "mysql": Scanner("duckdb_extension_mysql_scanner", "mysql", "mysql_query"),
-    "mariadb": Scanner("duckdb_extension_mysql_scanner", "mysql", "mysql_query"),
-}
-
-
 @contextmanager
 def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int) -> Iterator[pa.RecordBatchReader]:
     """Yield a reader over ``plan``; the DuckDB connection (and the source's) close on exit."""
-    backend = url.get_backend_name()
-    scanner = SCANNERS.get(backend)
+    dialect = dialect_for(url)
+    scanner = dialect.scanner
     if scanner is None:
-        raise SourceError(f"DuckDB has no scanner for {backend!r} sources")
+        raise SourceError(f"DuckDB has no scanner for {dialect.label} sources")
     secret = url.password if isinstance(url.password, str) else None
     con = duckdb.connect(":memory:", config=dict(SETTINGS))
     try:
-        _load(con, scanner, secret)
-        _attach(con, url, scanner, secret)
+        _load(con, dialect, scanner, secret)
+        _attach(con, url, dialect, secret)
         sql = render_sql(plan.statement, url)
         reader, failure = None, None
         try:
             # A literal, not a $1 parameter: binding Python values makes duckdb import pandas
             # and numpy when they are installed (+1.5 s and +55 MiB per extraction).
-            query = f"SELECT * FROM {scanner.query_function}('{ALIAS}', {_literal(sql)})"
+            query = f"SELECT * FROM {scanner.query_function}('{ALIAS}', {literal(sql)})"
             reader = con.execute(query).to_arrow_reader(batch_size)
         except duckdb.Error as e:
             failure = _clean(e, secret, sql)
@@ -114,11 +101,11 @@ def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int) -> Iterator[pa
 
 def extension_path(scanner: Scanner) -> Path:
     """The extension file shipped in the scanner's PyPI package, for this DuckDB version."""
-    spec = importlib.util.find_spec(scanner.extension)
+    spec = importlib.util.find_spec(scanner.package)
     if spec is None or spec.origin is None:
-        raise SourceError(f"the Python package {scanner.extension!r} is not installed")
+        raise SourceError(f"the Python package {scanner.package!r} is not installed")
     root = Path(spec.origin).parent / "extensions"
-    exact = root / f"v{duckdb.__version__}" / f"{scanner.attach_type}_scanner.duckdb_extension"
+    exact = root / f"v{duckdb.__version__}" / f"{scanner.extension}.duckdb_extension"
     if exact.is_file():
         return exact
     found = sorted(root.glob("*/*.duckdb_extension"))
@@ -127,34 +114,20 @@ def extension_path(scanner: Scanner) -> Path:
     return found[-1]
 
 
-def _load(con: duckdb.DuckDBPyConnection, scanner: Scanner, secret: str | None) -> None:
+def _load(con: duckdb.DuckDBPyConnection, dialect: Dialect, scanner: Scanner,
+          secret: str | None) -> None:
     statements = [
         "SET TimeZone = 'UTC'",  # timestamptz is exported as timestamp[us, UTC]
-        f"LOAD {_literal(str(extension_path(scanner)))}",
+        f"LOAD {literal(str(extension_path(scanner)))}",
+        *dialect.scanner_settings(),
     ]
-    if scanner.attach_type == "mysql":
-        statements += [
-            "SET mysql_session_time_zone = '+00:00'",
-            "SET mysql_tinyint1_as_boolean = false",  # TINYINT(1) holds -128..127: keep int8
-            "SET mysql_bit1_as_boolean = true",
-        ]
-    else:
-        statements.append("SET pg_use_binary_copy = true")  # binary COPY: no text parsing
     failure = _run(con, statements, secret)
     if failure is not None:
-        raise SourceError(f"cannot load DuckDB's {scanner.attach_type} scanner: {failure}")
+        raise SourceError(f"cannot load DuckDB's {scanner.extension}: {failure}")
 
 
-def _attach(con: duckdb.DuckDBPyConnection, url: URL, scanner: Scanner, secret: str | None) -> None:
-    if scanner.attach_type == "postgres":
-        conninfo = _literal(libpq_conninfo(url))
-        statements = [f"ATTACH {conninfo} AS {ALIAS} (TYPE postgres, READ_ONLY)"]
-    else:
-        statements = [
-            f"CREATE TEMPORARY SECRET {ALIAS}_secret ({mysql_secret_options(url)})",
-            f"ATTACH '' AS {ALIAS} (TYPE mysql, SECRET {ALIAS}_secret, READ_ONLY)",
-        ]
-    failure = _run(con, statements, secret)
+def _attach(con: duckdb.DuckDBPyConnection, url: URL, dialect: Dialect, secret: str | None) -> None:
+    failure = _run(con, list(dialect.scanner_attach(url, ALIAS)), secret)
     if failure is not None:
         raise SourceError(f"cannot connect to {where(url)}: {failure}")
 
@@ -171,44 +144,6 @@ def _run(con: duckdb.DuckDBPyConnection, statements: list[str], secret: str | No
     except duckdb.Error as e:
         return _clean(e, secret)
     return None
-
-
-def libpq_conninfo(url: URL) -> str:
-    """``key='value' ...`` for libpq; URL query options (sslmode, ...) are passed through."""
-    params: dict[str, str | int | None] = {
-        "host": url.host, "port": url.port, "dbname": url.database, "user": url.username,
-        "password": url.password if isinstance(url.password, str) else None,
-        "connect_timeout": CONNECT_TIMEOUT_S, "application_name": "etl",
-    }
-    for key, value in url.query.items():
-        params[key] = value if isinstance(value, str) else value[-1]
-    return " ".join(f"{k}={_libpq_quote(str(v))}" for k, v in params.items() if v is not None)
-
-
-_MYSQL_URL_OPTIONS = {"ssl_mode": "SSL_MODE", "ssl_ca": "SSL_CA", "ssl_capath": "SSL_CAPATH",
-                      "ssl_cert": "SSL_CERT", "ssl_key": "SSL_KEY", "ssl_cipher": "SSL_CIPHER"}
-_MYSQL_IGNORED = {"charset"}  # the scanner always talks utf8mb4
-
-
-def mysql_secret_options(url: URL) -> str:
-    options: dict[str, str | int | None] = {
-        "TYPE": "mysql", "HOST": url.host or "localhost", "PORT": url.port or 3306,
-        "USER": url.username, "DATABASE": url.database,
-        "PASSWORD": url.password if isinstance(url.password, str) else None,
-    }
-    for key, value in url.query.items():
-        if key in _MYSQL_IGNORED:
-            continue
-        if key not in _MYSQL_URL_OPTIONS:
-            raise SourceError(
-                f"URL option {key!r} is not supported by the DuckDB MySQL reader; "
-                f"supported: {sorted(_MYSQL_URL_OPTIONS)} (or use engine: sqlalchemy)"
-            )
-        options[_MYSQL_URL_OPTIONS[key]] = value if isinstance(value, str) else value[-1]
-    return ", ".join(
-        f"{k} {v if isinstance(v, int) or k == 'TYPE' else _literal(str(v))}"
-        for k, v in options.items() if v is not None
-    )
 
 
 def _target_schema(scanned: pa.Schema, plan: ReadPlan) -> pa.Schema:
@@ -250,11 +185,3 @@ def _clean(error: BaseException, secret: str | None, sql: str | None = None) -> 
     if _SERVER_ERROR in text:
         text = _SERVER_ERROR + text.split(_SERVER_ERROR, 1)[1]
     return first_line(text)[:500] or type(error).__name__
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _libpq_quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

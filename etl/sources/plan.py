@@ -2,28 +2,28 @@
 
 Both readers run the same plan. The SQLAlchemy reader executes the statement with bound
 parameters; the DuckDB reader renders it with literal values and hands it to the scanner's
-``postgres_query``/``mysql_query``. So the day filter, the source-side casts and the resulting
-schema are identical, and the checks here (connection, table, columns) fail the same way for
-both, before any data moves.
+query function. So the row filter, the source-side casts and the resulting schema are
+identical, and the checks here (connection, table, columns) fail the same way for both, before
+any data moves.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import warnings
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from etl.sources.arrow_types import CAST_DIALECTS, ColumnType, column_type
+from etl.sources.arrow_types import ColumnType, column_type
 from etl.sources.base import ExtractRequest, SourceError
-from etl.sources.describe import describe_query, escape_colons
+from etl.sources.dialects.describe import escape_colons
+from etl.sources.dialects.registry import Dialect, dialect_for
 from etl.sources.errors import describe_db_error, where
+from etl.sources.row_filter import RowFilter
 
 # The config's rule for source identifiers, repeated because readers are also called directly
 # (bench, tests). Names are still quoted by SQLAlchemy; the rule only keeps them boring.
@@ -53,6 +53,7 @@ class ReadPlan:
 def plan_read(engine: sa.Engine, request: ExtractRequest, secret: str | None) -> ReadPlan:
     """Connect, reflect the table (or describe the query) and build the statement."""
     _check_identifiers(request)
+    dialect = dialect_for(engine.url)
     try:
         conn = engine.connect()
     except sa.exc.SQLAlchemyError as e:
@@ -61,17 +62,17 @@ def plan_read(engine: sa.Engine, request: ExtractRequest, secret: str | None) ->
     with conn:
         try:
             if request.table is not None:
-                return _table_plan(conn, request, request.table)
-            assert request.query is not None
-            return _query_plan(conn, request, request.query)
+                return _table_plan(conn, dialect, request, request.table)
+            return _query_plan(conn, dialect, request, request.query or "")
         except sa.exc.SQLAlchemyError as e:
             # from None: a chained driver error may echo SQL and connection details.
             cause = describe_db_error(e, secret)
             raise SourceError(f"cannot read {request.label!r}: {cause}") from None
 
 
-def _table_plan(conn: sa.Connection, request: ExtractRequest, qualified: str) -> ReadPlan:
-    dialect = conn.dialect.name
+def _table_plan(
+    conn: sa.Connection, dialect: Dialect, request: ExtractRequest, qualified: str
+) -> ReadPlan:
     schema_name, _, name = qualified.rpartition(".")
     schema_name = schema_name or request.db_schema or ""
     try:
@@ -92,28 +93,30 @@ def _table_plan(conn: sa.Connection, request: ExtractRequest, qualified: str) ->
         cols = [table.columns[c] for c in request.columns]
     types = [column_type(c.type, dialect) for c in cols]
     stmt = sa.select(*[_expr(c, t) for c, t in zip(cols, types, strict=True)])
-    if request.window is not None and request.date_column is not None:
-        if request.date_column not in table.columns:
+    row_filter = request.row_filter
+    if row_filter is not None:
+        if row_filter.column not in table.columns:
             raise SourceError(
-                f"date_column {request.date_column!r} does not exist in table {qualified!r}"
+                f"date_column {row_filter.column!r} does not exist in table {qualified!r}"
             )
-        date_col = table.columns[request.date_column]
-        start, end = window_bounds(request, column_type(date_col.type, dialect).arrow, dialect)
-        stmt = stmt.where(date_col >= start, date_col < end)
+        filtered = table.columns[row_filter.column]
+        arrow = column_type(filtered.type, dialect).arrow
+        stmt = stmt.where(row_filter.predicate(filtered, arrow, dialect))
     planned = tuple(PlannedColumn(c.name, t.arrow) for c, t in zip(cols, types, strict=True))
     return ReadPlan(stmt, planned, qualified)
 
 
-def _query_plan(conn: sa.Connection, request: ExtractRequest, query: str) -> ReadPlan:
-    dialect = conn.dialect.name
-    date_name = request.date_column if request.window is not None else None
-    if dialect not in CAST_DIALECTS:
-        return _generic_query_plan(request, query, date_name, dialect)
-    described = describe_query(conn, query)
+def _query_plan(
+    conn: sa.Connection, dialect: Dialect, request: ExtractRequest, query: str
+) -> ReadPlan:
+    row_filter = request.row_filter
+    described = dialect.describe(conn, query)
+    if described is None:
+        return _untyped_query_plan(dialect, query, row_filter)
     names = [n for n, _ in described]
-    if date_name is not None and date_name not in names:
+    if row_filter is not None and row_filter.column not in names:
         raise SourceError(
-            f"date_column {date_name!r} is not a column of the query; it returns {names}"
+            f"date_column {row_filter.column!r} is not a column of the query; it returns {names}"
         )
     types = {n: column_type(t, dialect) if t is not None else None for n, t in described}
     sub = sa.text(escape_colons(query)).columns(
@@ -121,56 +124,25 @@ def _query_plan(conn: sa.Connection, request: ExtractRequest, query: str) -> Rea
     ).subquery("q")
     exprs = [_expr(sub.c[n], t) if t is not None else sub.c[n] for n, t in types.items()]
     stmt = sa.select(*exprs).select_from(sub)
-    if date_name is not None:
-        date_type = types[date_name]
-        start, end = window_bounds(request, date_type.arrow if date_type else None, dialect)
-        stmt = stmt.where(sub.c[date_name] >= start, sub.c[date_name] < end)
+    if row_filter is not None:
+        filtered_type = types[row_filter.column]
+        arrow = filtered_type.arrow if filtered_type else None
+        stmt = stmt.where(row_filter.predicate(sub.c[row_filter.column], arrow, dialect))
     planned = tuple(PlannedColumn(n, t.arrow if t else None) for n, t in types.items())
     return ReadPlan(stmt, planned, "query")
 
 
-def _generic_query_plan(
-    request: ExtractRequest, query: str, date_name: str | None, dialect: str
-) -> ReadPlan:
-    """Dialects we do not describe: the query as written, filtered by day if partitioned."""
-    if date_name is None:
+def _untyped_query_plan(dialect: Dialect, query: str, row_filter: RowFilter | None) -> ReadPlan:
+    """Dialects we do not describe: the query as written, filtered if the pipeline says so."""
+    if row_filter is None:
         return ReadPlan(sa.text(escape_colons(query)), None, "query")
-    # SQLite stores datetimes as ISO text: compare with ISO dates, which also matches DATE text.
-    date_type: sa.types.TypeEngine[Any] = sa.String() if dialect == "sqlite" else sa.DateTime()
-    sub = sa.text(escape_colons(query)).columns(sa.column(date_name, date_type)).subquery("q")
-    start, end = window_bounds(request, None, dialect)
+    column = sa.column(row_filter.column, dialect.untyped_date_type())
+    sub = sa.text(escape_colons(query)).columns(column).subquery("q")
     stmt: sa.Select[Any] = (
         sa.select(sa.literal_column("*")).select_from(sub)
-        .where(sub.c[date_name] >= start, sub.c[date_name] < end)
+        .where(row_filter.predicate(sub.c[row_filter.column], None, dialect))
     )
     return ReadPlan(stmt, None, "query")
-
-
-def window_bounds(
-    request: ExtractRequest, arrow: pa.DataType | None, dialect: str
-) -> tuple[Any, Any]:
-    """The day window as values of the date column's kind.
-
-    Dates compare as dates; naive timestamps as the wall-clock window itself; instants
-    (timestamptz, MySQL TIMESTAMP) as the window's start and end in the tenant's zone, converted
-    to UTC (MySQL sessions run at +00:00, so there they are passed as naive UTC).
-    """
-    assert request.window is not None
-    start, end = request.window
-    if arrow is None and dialect == "sqlite":
-        return start.date().isoformat(), end.date().isoformat()
-    if arrow is not None and pa.types.is_date(arrow):
-        return start.date(), end.date()
-    if arrow is not None and pa.types.is_timestamp(arrow) and arrow.tz is not None:
-        try:
-            zone = ZoneInfo(request.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise SourceError(f"unknown time zone {request.timezone!r}") from None
-        utc = [d.replace(tzinfo=zone).astimezone(dt.UTC) for d in (start, end)]
-        if dialect != "postgresql":
-            utc = [d.replace(tzinfo=None) for d in utc]
-        return utc[0], utc[1]
-    return start, end
 
 
 def render_sql(statement: sa.ClauseElement, url: URL) -> str:
@@ -195,7 +167,8 @@ def _expr(col: sa.ColumnElement[Any], t: ColumnType) -> sa.ColumnElement[Any]:
 
 
 def _check_identifiers(request: ExtractRequest) -> None:
-    names: list[tuple[str, str | None]] = [("date_column", request.date_column),
+    filtered = request.row_filter.column if request.row_filter is not None else None
+    names: list[tuple[str, str | None]] = [("date_column", filtered),
                                             ("db_schema", request.db_schema)]
     if request.table is not None:
         names += [("table", part) for part in request.table.split(".", 1)]

@@ -31,8 +31,7 @@ class Prefetcher(Generic[T]):
             kind, value = self._queue.get()
             if kind == "item":
                 yield value  # type: ignore[misc]
-            elif kind == "error":
-                assert isinstance(value, BaseException)
+            elif kind == "error" and isinstance(value, BaseException):
                 raise value
             else:
                 return

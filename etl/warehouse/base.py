@@ -1,18 +1,37 @@
-"""What a load asks of a warehouse, and the schema-drift rules every warehouse shares."""
+"""The contract every warehouse kind fulfils, and the schema-drift rules they share.
+
+A warehouse kind is one module (``etl/warehouse/<kind>.py`` or a package of that name) that
+provides:
+
+* a config model, subclass of :class:`WarehouseConfigBase`, whose ``type`` literal is the
+  ``warehouse.type`` value users write, with its ``asset_kind`` and a ``build_resource``;
+* a resource, subclass of :class:`WarehouseResource`, whose secret fields are declared with
+  :func:`etl.resources.secrets.secret_field` (so redaction finds them);
+* a loader returned by ``resource.warehouse()`` that satisfies :class:`Warehouse`.
+
+Register the config model in :mod:`etl.warehouse.registry`; the config union, the resource
+factory, the asset kinds and secret redaction all come from there.
+"""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import dagster as dg
+from pydantic import Field
+
+from etl import naming
+from etl.config.base import Identifier, StrictModel
+from etl.config.pipeline import DriftPolicy, LoadMode
 
 if TYPE_CHECKING:  # code locations import this module; pyarrow is needed by runs only
     import pyarrow as pa
     import pyarrow.dataset as pads
 
-PARTITION_COLUMN = "dt"
-LoadMode = Literal["external", "iceberg"]
-DriftPolicy = Literal["add_columns", "fail"]
+__all__ = ["DriftPolicy", "LoadMode"]
 
 
 class WarehouseError(RuntimeError):
@@ -27,7 +46,6 @@ class SchemaDriftError(WarehouseError):
 class LoadRequest:
     """Load one day (``partition_key``) or, for master data, the whole table."""
 
-    tenant: str
     table: str
     partition_key: str | None
     data: pads.Dataset
@@ -45,10 +63,50 @@ class LoadResult:
 
 
 class Warehouse(Protocol):
+    """The loader of one tenant's schema: replace a day (or a master table), count rows."""
+
     def load(self, request: LoadRequest) -> LoadResult: ...
 
-    def count_rows(self, tenant: str, table: str, partition_key: str | None,
-                   mode: LoadMode | None) -> int: ...
+    def count_rows(self, table: str, partition_key: str | None, mode: LoadMode | None) -> int: ...
+
+
+class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """A Dagster resource that hands out the loader of one tenant's schema."""
+
+    @abstractmethod
+    def warehouse(self) -> Warehouse:
+        """The loader; heavy clients (DuckDB, trino) are imported here, not at load time."""
+
+
+class WarehouseConfigBase(StrictModel):
+    """What every ``warehouse:`` block has; each kind narrows ``type`` to its own literal."""
+
+    type: str = Field(description="Which warehouse kind this is.")
+    schema_name: Identifier | None = Field(
+        default=None, description="Schema for the tenant's tables (default: the tenant id)."
+    )
+
+    asset_kind: ClassVar[str]
+    """The Dagster ``kind`` shown on load assets."""
+    needs_object_storage: ClassVar[bool] = False
+    """Whether the warehouse reads the lake itself, so the lake must be on S3."""
+    example: ClassVar[dict[str, Any]]
+    """A minimal valid ``warehouse:`` block of this kind (the docs and tests use it)."""
+
+    def schema_for(self, tenant: str) -> str:
+        return naming.warehouse_schema(tenant, self.schema_name)
+
+    @abstractmethod
+    def build_resource(self, tenant: str) -> WarehouseResource:
+        """The tenant's warehouse resource; secrets as ``dg.EnvVar`` (read when a run starts)."""
+
+    @abstractmethod
+    def target(self, tenant: str) -> tuple[str, ...]:
+        """Where the tenant's tables live; two tenants sharing it would overwrite each other."""
+
+    @abstractmethod
+    def describe(self, tenant: str) -> str:
+        """Where the tables are, as people read it (``/path/warehouse.duckdb (schema x)``)."""
 
 
 def plan_columns(
@@ -62,7 +120,7 @@ def plan_columns(
     Types are compared as the warehouse spells them, so "narrowed" and "changed" both fail
     with both types named; a dropped column fails because readers would silently get NULLs.
     """
-    dropped = [c for c in existing if c not in incoming and c != PARTITION_COLUMN]
+    dropped = [c for c in existing if c not in incoming and c != naming.PARTITION_COLUMN]
     if dropped:
         raise SchemaDriftError(
             f"table {table}: column(s) {dropped} exist in the table but not in the new data; "
@@ -84,8 +142,8 @@ def plan_columns(
 
 
 def check_no_partition_column(table: str, schema: pa.Schema) -> None:
-    if PARTITION_COLUMN in schema.names:
+    if naming.PARTITION_COLUMN in schema.names:
         raise WarehouseError(
-            f"table {table}: the data has a column named {PARTITION_COLUMN!r}, which is reserved "
-            "for the day partition; rename it in the source query"
+            f"table {table}: the data has a column named {naming.PARTITION_COLUMN!r}, which is "
+            "reserved for the day partition; rename it in the source query"
         )

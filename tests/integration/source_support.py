@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from etl.common.assets.extract import run_extract
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.rdb import SourceDatabaseResource
-from etl.resources.s3 import StorageResource
+from tests.helpers import source_resource, storage_resource
 
 ENGINES = ("duckdb", "sqlalchemy")
 WRONG_PASSWORD = "Wr0ng-Pa55-'Secret' x"
@@ -24,10 +24,9 @@ def source(url: str, engine: str, password: str | None = None, **kw: Any) -> Sou
     """The resource as a tenant configures it: URL without the password, password apart."""
     parsed = make_url(url)
     secret = password if password is not None else parsed.password
-    return SourceDatabaseResource(
-        url=parsed.set(password=None).render_as_string(hide_password=False),
-        password=secret, engine=engine, **kw,
-    )
+    # URL.set(password=None) keeps the password (None means "unchanged"); _replace drops it.
+    return source_resource(parsed._replace(password=None).render_as_string(hide_password=False),
+                           password=secret, engine=engine, **kw)
 
 
 def extract(
@@ -35,7 +34,7 @@ def extract(
 ) -> tuple[int, pa.Table]:
     """Run the extract stage into a local lake; (rows reported, the Parquet read back)."""
     pipeline.setdefault("name", "p")
-    storage = StorageResource(root=str(tmp / f"lake-{engine}"))
+    storage = storage_resource(str(tmp / f"lake-{engine}"))
     outcome = run_extract("t1", PipelineAssetConfig(**pipeline), source(url, engine), storage,
                           partition)
     return outcome.rows, pq.read_table(outcome.uri)

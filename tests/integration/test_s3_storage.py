@@ -19,8 +19,14 @@ from dagster_shared.serdes import serialize_value
 
 from etl import build_tenant_definitions
 from etl.resources.s3 import StorageResource
-from etl.warehouse.duckdb import DuckDBWarehouse
-from tests.helpers import DAYS, copy_tenants, run_job, seed_tenant
+from tests.helpers import (
+    DAYS,
+    copy_tenants,
+    duckdb_warehouse,
+    run_job,
+    seed_tenant,
+    storage_resource,
+)
 from tools.services.s3 import S3Bucket
 
 SECRET = "s3cr3t-Value-Only-In-Env"
@@ -73,8 +79,8 @@ def test_pipelines_write_hive_layout_to_s3_and_reruns_replace(
         f"lake/project_01/extract/work_order/dt={day}/data.parquet"]
     assert not [k for k in keys(s3_bucket) if "_tmp-" in k]
     assert not [k for k in keys(s3_bucket, "lake/project_01/") if k.endswith("/")]
-    warehouse = DuckDBWarehouse(str(tmp_path / ".etl/warehouse.duckdb"), "project_01")
-    assert warehouse.count_rows("project_01", "work_order", day, None) == summary.rows(
+    warehouse = duckdb_warehouse(tmp_path / ".etl/warehouse.duckdb", "project_01")
+    assert warehouse.count_rows("work_order", day, None) == summary.rows(
         "work_order", day)
     # The S3 secret never reaches Dagster's event log (metadata, logs, errors).
     events = [serialize_value(e) for run in instance.get_runs()
@@ -84,9 +90,9 @@ def test_pipelines_write_hive_layout_to_s3_and_reruns_replace(
 
 
 def storage(bucket: S3Bucket) -> StorageResource:
-    return StorageResource(root=f"s3://{bucket.bucket}/lake", endpoint_url=bucket.endpoint_url,
-                           region=bucket.region, path_style=True,
-                           access_key=bucket.access_key, secret_key=SECRET)
+    return storage_resource(f"s3://{bucket.bucket}/lake", endpoint_url=bucket.endpoint_url,
+                            region=bucket.region, path_style=True,
+                            access_key=bucket.access_key, secret_key=SECRET)
 
 
 def test_failed_write_on_s3_keeps_the_old_object(s3_bucket: S3Bucket) -> None:
@@ -108,10 +114,10 @@ def test_failed_write_on_s3_keeps_the_old_object(s3_bucket: S3Bucket) -> None:
 KILLED_WRITER = textwrap.dedent("""
     import sys, time
     import pyarrow as pa
-    from etl.resources.s3 import StorageResource
+    from tests.helpers import storage_resource
     endpoint, bucket, secret = sys.argv[1:4]
-    store = StorageResource(root=f"s3://{bucket}/lake", endpoint_url=endpoint, path_style=True,
-                            access_key="test", secret_key=secret, region="us-east-1")
+    store = storage_resource(f"s3://{bucket}/lake", endpoint_url=endpoint, path_style=True,
+                             access_key="test", secret_key=secret, region="us-east-1")
     schema = pa.schema([("x", pa.int64()), ("pad", pa.string())])
     def slow():
         for i in range(10_000):

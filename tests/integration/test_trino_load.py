@@ -27,9 +27,10 @@ from etl import naming
 from etl.demo.sample_db import SeedSummary, seed
 from etl.factories.definitions_factory import build_tenant_definitions
 from etl.resources.s3 import StorageResource
-from etl.resources.trino import TrinoResource
-from etl.resources.trino_warehouse import TrinoWarehouseResource
 from etl.warehouse.base import LoadMode, LoadRequest, SchemaDriftError, WarehouseError
+from etl.warehouse.trino import TrinoWarehouseConfig
+from etl.warehouse.trino.loader import TrinoWarehouse
+from tests.helpers import storage_resource
 from tools.services.base import Service
 from tools.services.s3 import S3Bucket
 from tools.services.trino import query
@@ -68,20 +69,32 @@ def schema(trino_server: Service, s3_bucket: S3Bucket) -> Iterator[str]:
             query(trino_server, f"DROP SCHEMA IF EXISTS {catalog}.{name}")
 
 
-@pytest.fixture
-def storage(s3_bucket: S3Bucket) -> StorageResource:
-    return StorageResource(
-        root=f"s3://{s3_bucket.bucket}/lake", endpoint_url=s3_bucket.endpoint_url,
-        region=s3_bucket.region, path_style=True, access_key=s3_bucket.access_key,
-        secret_key=s3_bucket.secret_key,
+def trino_loader(host: str, port: int, schema: str, password: str | None = None,
+                 **config: Any) -> TrinoWarehouse:
+    """The loader a tenant with ``warehouse: {type: trino, ...}`` gets, secret given as value."""
+    resource = TrinoWarehouseConfig(type="trino", host=host, port=port, **config).build_resource(
+        schema)
+    if password is not None:
+        resource = resource.model_copy(update={"trino": resource.trino.model_copy(
+            update={"password": password})})
+    return resource.warehouse()
+
+
+def bucket_storage(bucket: S3Bucket) -> StorageResource:
+    return storage_resource(
+        f"s3://{bucket.bucket}/lake", endpoint_url=bucket.endpoint_url, region=bucket.region,
+        path_style=True, access_key=bucket.access_key, secret_key=bucket.secret_key,
     )
 
 
 @pytest.fixture
-def warehouse(trino_server: Service, schema: str) -> TrinoWarehouseResource:
-    return TrinoWarehouseResource(trino=TrinoResource(
-        host=trino_server.host, port=trino_server.port, user="etl", schema_name=schema,
-    ))
+def storage(s3_bucket: S3Bucket) -> StorageResource:
+    return bucket_storage(s3_bucket)
+
+
+@pytest.fixture
+def warehouse(trino_server: Service, schema: str) -> TrinoWarehouse:
+    return trino_loader(trino_server.host, trino_server.port, schema)
 
 
 def write(storage: StorageResource, table: str, day: str | None, data: pa.Table,
@@ -91,7 +104,7 @@ def write(storage: StorageResource, table: str, day: str | None, data: pa.Table,
     relative = naming.data_file_path("it", stage, table, day)
     storage.write(relative, pa.RecordBatchReader.from_batches(data.schema, data.to_batches()))
     return LoadRequest(
-        tenant="it", table=table, partition_key=day, data=storage.dataset(relative),
+        table=table, partition_key=day, data=storage.dataset(relative),
         data_uri=storage.uri(relative),
         dataset_uri=storage.uri(naming.dataset_path("it", stage, table)),
         mode=mode, schema_drift=drift,  # type: ignore[arg-type]
@@ -143,7 +156,7 @@ ICEBERG_TYPES = {**HIVE_TYPES, "i8": "integer", "i16": "integer",
 @pytest.mark.parametrize("mode", MODES)
 def test_every_type_reads_back_exactly(
     mode: LoadMode, trino_server: Service, storage: StorageResource,
-    warehouse: TrinoWarehouseResource, schema: str,
+    warehouse: TrinoWarehouse, schema: str,
 ) -> None:
     request = write(storage, "every_type", DAYS[0], EVERY_TYPE, mode)
     result = warehouse.load(request)
@@ -176,7 +189,7 @@ BASE = pa.table({"id": pa.array([1, 2], pa.int64()), "name": pa.array(["a", "b"]
 @pytest.mark.parametrize("mode", MODES)
 def test_drift_new_column_is_added(
     mode: LoadMode, trino_server: Service, storage: StorageResource,
-    warehouse: TrinoWarehouseResource, schema: str,
+    warehouse: TrinoWarehouse, schema: str,
 ) -> None:
     warehouse.load(write(storage, "drift", DAYS[0], BASE, mode))
     wider = BASE.append_column("score", pa.array([Decimal("1.50"), None], pa.decimal128(9, 2)))
@@ -192,28 +205,28 @@ def test_drift_new_column_is_added(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_drift_type_change_fails_clearly(
-    mode: LoadMode, storage: StorageResource, warehouse: TrinoWarehouseResource,
+    mode: LoadMode, storage: StorageResource, warehouse: TrinoWarehouse,
 ) -> None:
     warehouse.load(write(storage, "drift", DAYS[0], BASE, mode))
     changed = pa.table({"id": pa.array(["1"]), "name": pa.array(["a"])})
     with pytest.raises(SchemaDriftError, match=r"column 'id' is bigint in the table but varchar"):
         warehouse.load(write(storage, "drift", DAYS[1], changed, mode))
-    assert warehouse.count_rows("it", "drift", DAYS[0], mode) == 2
-    assert warehouse.count_rows("it", "drift", DAYS[1], mode) == 0
+    assert warehouse.count_rows("drift", DAYS[0], mode) == 2
+    assert warehouse.count_rows("drift", DAYS[1], mode) == 0
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_drift_dropped_column_fails_clearly(
-    mode: LoadMode, storage: StorageResource, warehouse: TrinoWarehouseResource,
+    mode: LoadMode, storage: StorageResource, warehouse: TrinoWarehouse,
 ) -> None:
     warehouse.load(write(storage, "drift", DAYS[0], BASE, mode))
     with pytest.raises(SchemaDriftError, match=r"\['name'\] exist in the table but not in"):
         warehouse.load(write(storage, "drift", DAYS[1], BASE.select(["id"]), mode))
-    assert warehouse.count_rows("it", "drift", DAYS[1], mode) == 0
+    assert warehouse.count_rows("drift", DAYS[1], mode) == 0
 
 
 def test_drift_policy_fail_rejects_new_column(
-    storage: StorageResource, warehouse: TrinoWarehouseResource,
+    storage: StorageResource, warehouse: TrinoWarehouse,
 ) -> None:
     warehouse.load(write(storage, "drift", None, BASE, "iceberg", "fail"))
     wider = BASE.append_column("extra", pa.array([1.0, 2.0]))
@@ -227,7 +240,7 @@ def test_drift_policy_fail_rejects_new_column(
 @pytest.mark.parametrize("mode", MODES)
 def test_rerun_replaces_the_day_and_keeps_others(
     mode: LoadMode, trino_server: Service, storage: StorageResource,
-    warehouse: TrinoWarehouseResource, schema: str,
+    warehouse: TrinoWarehouse, schema: str,
 ) -> None:
     for day in DAYS:
         warehouse.load(write(storage, "rerun", day, BASE, mode))
@@ -245,7 +258,7 @@ def test_rerun_replaces_the_day_and_keeps_others(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_parallel_loads_into_a_new_table(
-    mode: LoadMode, storage: StorageResource, warehouse: TrinoWarehouseResource,
+    mode: LoadMode, storage: StorageResource, warehouse: TrinoWarehouse,
 ) -> None:
     """Backfills run days side by side, and a rerun may overlap a scheduled run of the same day:
     table creation, partition registration and Iceberg commits must not collide."""
@@ -256,11 +269,11 @@ def test_parallel_loads_into_a_new_table(
         assert [r.rows for r in results] == [2] * len(days)
         same_day = list(pool.map(warehouse.load, [requests[0]] * 3))
     assert [r.rows for r in same_day] == [2] * 3
-    assert [warehouse.count_rows("it", "par", d, mode) for d in days] == [2] * len(days)
+    assert [warehouse.count_rows("par", d, mode) for d in days] == [2] * len(days)
 
 
 def test_external_master_table_follows_its_folder(
-    trino_server: Service, storage: StorageResource, warehouse: TrinoWarehouseResource,
+    trino_server: Service, storage: StorageResource, warehouse: TrinoWarehouse,
     schema: str,
 ) -> None:
     """Adding a transfer stage moves master data to another folder; the table is re-pointed."""
@@ -274,13 +287,12 @@ def test_external_master_table_follows_its_folder(
 
 
 def test_local_lake_is_rejected_for_trino(tmp_path: Path) -> None:
-    wh = TrinoWarehouseResource(trino=TrinoResource(host="127.0.0.1", port=closed_port(),
-                                                    schema_name="it"))
-    local = StorageResource(root=str(tmp_path / "lake"))
+    wh = trino_loader("127.0.0.1", closed_port(), "it")
+    local = storage_resource(str(tmp_path / "lake"))
     relative = naming.data_file_path("it", "extract", "t", DAYS[0])
     local.write(relative, pa.RecordBatchReader.from_batches(BASE.schema, BASE.to_batches()))
     request = LoadRequest(
-        tenant="it", table="t", partition_key=DAYS[0], data=local.dataset(relative),
+        table="t", partition_key=DAYS[0], data=local.dataset(relative),
         data_uri=local.uri(relative), dataset_uri=local.uri("it/extract/t"), mode=None,
         schema_drift="add_columns",
     )
@@ -290,10 +302,9 @@ def test_local_lake_is_rejected_for_trino(tmp_path: Path) -> None:
 
 def test_unreachable_trino_error_names_address_not_password() -> None:
     port, secret = closed_port(), unique("pw-")
-    wh = TrinoWarehouseResource(trino=TrinoResource(
-        host="127.0.0.1", port=port, http_scheme="https", password=secret, schema_name="it"))
+    wh = trino_loader("127.0.0.1", port, "it", password=secret, http_scheme="https")
     with pytest.raises(WarehouseError) as info:
-        wh.count_rows("it", "t", DAYS[0], "external")
+        wh.count_rows("t", DAYS[0], "external")
     message = str(info.value)
     assert f"https://127.0.0.1:{port}" in message and "Connection refused" in message
     assert secret not in message
@@ -410,10 +421,7 @@ def test_trino_down_fails_clearly_then_load_job_recovers(
                        if e.is_step_failure and e.step_failure_data.error)
     assert f"cannot reach Trino at https://127.0.0.1:{port}" in errors, errors
     assert secret not in errors
-    storage = StorageResource(
-        root=f"s3://{tenant.bucket.bucket}/lake", endpoint_url=tenant.bucket.endpoint_url,
-        path_style=True, access_key=tenant.bucket.access_key,
-        secret_key=tenant.bucket.secret_key)
+    storage = bucket_storage(tenant.bucket)
     for name in ("wo_ext", "wo_ice"):
         for stage in ("extract", "transfer"):
             assert storage.exists(naming.data_file_path(tenant.id, stage, name, day))

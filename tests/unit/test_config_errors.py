@@ -68,3 +68,40 @@ def test_all_rejects_two_tenants_sharing_a_warehouse_schema(tmp_path: Path) -> N
     assert error.tenant == "project_01"
     assert "warehouse.schema_name: schema 'default' is already used by tenant 'default'" in str(
         error)
+
+
+def _validator_messages() -> list[tuple[str, str]]:
+    """(where, literal text) of every ``raise ValueError`` in a config validator.
+
+    Covers the config modules and every warehouse kind; the literal is the longest constant
+    part of the message, which any fixture exercising that branch must contain.
+    """
+    import ast
+
+    from etl.naming import PACKAGE_DIR
+    from etl.warehouse.registry import WAREHOUSE_KINDS
+
+    files = sorted((PACKAGE_DIR / "config").glob("*.py"))
+    files += [Path(__import__(k.__module__, fromlist=["_"]).__file__ or "")
+              for k in WAREHOUSE_KINDS]
+    found = []
+    for file in files:
+        for func in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+            if not isinstance(func, ast.FunctionDef) or not any(
+                    "validator" in ast.unparse(d) for d in func.decorator_list):
+                continue
+            for node in ast.walk(func):
+                if (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+                        and ast.unparse(node.exc.func) == "ValueError" and node.exc.args):
+                    parts = [n.value for n in ast.walk(node.exc.args[0])
+                             if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+                    found.append((f"{file.name}:{node.lineno}", max(parts, key=len)))
+    return found
+
+
+def test_every_validator_branch_has_a_bad_config_fixture() -> None:
+    expected = "\n".join((CASES_DIR / c / "expected.txt").read_text() for c in CASES)
+    messages = _validator_messages()
+    assert len(messages) >= 15
+    missing = [(where, text) for where, text in messages if text.strip() not in expected]
+    assert missing == [], "add a fixture under tests/unit/invalid_configs/ for each"

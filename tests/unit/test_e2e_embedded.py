@@ -8,8 +8,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from etl import build_tenant_definitions
-from etl.warehouse.duckdb import DuckDBWarehouse
-from tests.helpers import DAYS, copy_tenants, run_job, seed_tenant
+from tests.helpers import DAYS, copy_tenants, duckdb_warehouse, run_job, seed_tenant
 
 TABLES = ("work_order", "production_result", "quality_inspection")
 
@@ -28,23 +27,23 @@ def test_daily_and_master_jobs_match_source_counts_and_reruns_are_idempotent(
             assert len(result.get_asset_materialization_events()) == 9
             checks = result.get_asset_check_evaluations()
             assert len(checks) == 3 and all(c.passed for c in checks)
-        warehouse = DuckDBWarehouse(str(warehouse_file), tenant)
+        warehouse = duckdb_warehouse(warehouse_file, tenant)
         for table in TABLES:
             for day in DAYS:
                 key = day.isoformat()
-                assert warehouse.count_rows(tenant, table, key, None) == summary.rows(table, key)
+                assert warehouse.count_rows(table, key, None) == summary.rows(table, key)
                 extract = tmp_path / ".etl/lake" / tenant / "extract" / table / f"dt={key}"
                 assert pq.read_metadata(extract / "data.parquet").num_rows == summary.rows(
                     table, key)
         # Rerunning a day replaces it: same counts, no duplicates.
         run_job(defs, "daily_etl_job", DAYS[0].isoformat(), instance)
         for table in TABLES:
-            assert warehouse.count_rows(tenant, table, DAYS[0].isoformat(), None) == \
+            assert warehouse.count_rows(table, DAYS[0].isoformat(), None) == \
                 summary.rows(table, DAYS[0].isoformat())
         if tenant == "project_01":
             for _ in range(2):
                 result = run_job(defs, "master_sync_job", None, instance)
-                assert warehouse.count_rows(tenant, "cfg_item_master", None, None) == summary.items
+                assert warehouse.count_rows("cfg_item_master", None, None) == summary.items
             latest = tmp_path / ".etl/lake/project_01/extract/cfg_item_master/latest/data.parquet"
             assert pq.read_metadata(latest).num_rows == summary.items
             custom = pq.read_table(

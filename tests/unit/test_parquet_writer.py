@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl import naming
-from etl.resources.s3 import STAGING_DIR, StorageResource
+from etl.naming import STAGING_DIR
 from etl.utils.parquet import (
     STAGING_PREFIX,
     STALE_STAGING_S,
@@ -28,6 +28,7 @@ from etl.utils.parquet import (
     remove_stale_staging,
     write_parquet_atomic,
 )
+from tests.helpers import storage_resource
 
 TENANT, PIPELINE = "t1", "orders"
 DAYS = ("2026-03-01", "2026-03-02")
@@ -55,7 +56,7 @@ def staged(lake: Path) -> list[Path]:
 
 
 def test_local_writes_stage_outside_table_folders(tmp_path: Path) -> None:
-    storage = StorageResource(root=str(tmp_path / "lake"))
+    storage = storage_resource(str(tmp_path / "lake"))
     for day in DAYS:
         storage.write(rel(day), day_table(day).to_reader())
     lake = tmp_path / "lake"
@@ -68,7 +69,7 @@ def test_local_writes_stage_outside_table_folders(tmp_path: Path) -> None:
 
 def test_a_completed_but_unmoved_staging_file_is_not_read(tmp_path: Path) -> None:
     """A run killed between closing the staging file and the move must not add rows."""
-    storage = StorageResource(root=str(tmp_path / "lake"))
+    storage = storage_resource(str(tmp_path / "lake"))
     storage.write(rel(DAYS[0]), day_table(DAYS[0]).to_reader())
     lake = tmp_path / "lake"
     orphan = lake / STAGING_DIR / f"{STAGING_PREFIX}killed.parquet"
@@ -79,11 +80,11 @@ def test_a_completed_but_unmoved_staging_file_is_not_read(tmp_path: Path) -> Non
 def test_a_killed_write_leaves_nothing_readers_see(tmp_path: Path) -> None:
     """SIGKILL mid-stream (no cleanup runs): the partial file stays in _staging, unread."""
     lake = tmp_path / "lake"
-    StorageResource(root=str(lake)).write(rel(DAYS[0]), day_table(DAYS[0]).to_reader())
+    storage_resource(str(lake)).write(rel(DAYS[0]), day_table(DAYS[0]).to_reader())
     child = textwrap.dedent(f"""
         import sys, time
         import pyarrow as pa
-        from etl.resources.s3 import StorageResource
+        from tests.helpers import storage_resource
 
         def batches():
             yield pa.record_batch({{"id": pa.array([1, 2], pa.int64()), "day": ["x", "x"]}})
@@ -92,7 +93,7 @@ def test_a_killed_write_leaves_nothing_readers_see(tmp_path: Path) -> None:
             time.sleep(600)
 
         schema = pa.schema([("id", pa.int64()), ("day", pa.string())])
-        StorageResource(root={str(lake)!r}).write(
+        storage_resource({str(lake)!r}).write(
             {rel(DAYS[1])!r}, pa.RecordBatchReader.from_batches(schema, batches()))
     """)
     proc = subprocess.Popen([sys.executable, "-c", child], cwd=ROOT, stdout=subprocess.PIPE,
@@ -110,7 +111,7 @@ def test_a_killed_write_leaves_nothing_readers_see(tmp_path: Path) -> None:
 
 
 def test_rewrite_replaces_the_partition_atomically(tmp_path: Path) -> None:
-    storage = StorageResource(root=str(tmp_path / "lake"))
+    storage = storage_resource(str(tmp_path / "lake"))
     storage.write(rel(DAYS[0]), day_table(DAYS[0], rows=5).to_reader())
     target = tmp_path / "lake" / rel(DAYS[0])
     inode = target.stat().st_ino
@@ -122,7 +123,7 @@ def test_rewrite_replaces_the_partition_atomically(tmp_path: Path) -> None:
 
 
 def test_a_failed_write_keeps_the_old_file_and_cleans_its_staging(tmp_path: Path) -> None:
-    storage = StorageResource(root=str(tmp_path / "lake"))
+    storage = storage_resource(str(tmp_path / "lake"))
     storage.write(rel(DAYS[0]), day_table(DAYS[0]).to_reader())
     schema = day_table(DAYS[0]).schema
 
@@ -148,7 +149,7 @@ def test_stale_staging_files_are_removed_and_fresh_ones_kept(tmp_path: Path) -> 
     os.utime(old, (long_ago, long_ago))
     os.utime(other, (long_ago, long_ago))
     # The next write of any table sweeps the folder: only the abandoned file goes.
-    StorageResource(root=str(tmp_path / "lake")).write(rel(DAYS[0]), day_table("x").to_reader())
+    storage_resource(str(tmp_path / "lake")).write(rel(DAYS[0]), day_table("x").to_reader())
     assert sorted(p.name for p in staging.iterdir()) == sorted([fresh.name, other.name])
     assert remove_stale_staging(pafs.LocalFileSystem(), str(tmp_path / "nowhere")) == []
 

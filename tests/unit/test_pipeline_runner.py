@@ -12,8 +12,9 @@ import pytest
 
 from etl import build_tenant_definitions
 from etl.common.assets.outcome import StageOutcome
+from etl.common.assets.runner import StepInputs, run_pipelines
 from etl.config.tenant_config import PipelineAssetConfig
-from etl.factories.pipeline_runner import RECONCILE_CHECK, StepInputs, run_pipelines
+from etl.naming import RECONCILE_CHECK
 from tests.helpers import DAYS, copy_tenants, run_job, seed_tenant
 
 

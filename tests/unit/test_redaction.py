@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from etl.factories.pipeline_runner import StageFailure, StepInputs, _describe
+from etl.common.assets.runner import StageFailure, StepInputs, _describe
 from etl.resources.rdb import SourceDatabaseResource
-from etl.resources.s3 import StorageResource
 from etl.utils.logging import redact
+from etl.warehouse.trino import TrinoWarehouseConfig
+from tests.helpers import storage_resource
 
 
 def test_redact_masks_url_passwords_and_known_secrets() -> None:
@@ -15,14 +16,20 @@ def test_redact_masks_url_passwords_and_known_secrets() -> None:
 
 
 def test_stage_failures_mask_every_resource_secret() -> None:
+    trino = TrinoWarehouseConfig(type="trino", host="trino").build_resource("t1")
     inputs = StepInputs(
         tenant="t1", partition_key="2026-03-01", selected=frozenset(),
         selected_checks=frozenset(),
+        # A URL from url_env may carry its own password.
         source=SourceDatabaseResource(url="postgresql://etl:in-url-secret@db/mes",
-                                      password="db-secret"),
-        storage=StorageResource(root="s3://b/p", access_key="ak-secret", secret_key="sk-secret"),
-        warehouse=None,
+                                      password="db-secret", db_schema=None, engine="auto",
+                                      batch_size=1000, timezone="UTC"),
+        storage=storage_resource("s3://b/p", access_key="ak-secret", secret_key="sk-secret"),
+        warehouse=trino.model_copy(update={"trino": trino.trino.model_copy(
+            update={"password": "trino-secret"})}),
     )
-    error = RuntimeError("auth failed for db-secret / sk-secret / ak-secret / in-url-secret")
+    error = RuntimeError("auth failed for db-secret / sk-secret / ak-secret / in-url-secret / "
+                         "trino-secret")
     message = _describe(inputs, StageFailure("orders", "extract", error))
-    assert message == "extract of t1/orders: RuntimeError: auth failed for *** / *** / *** / ***"
+    assert message == ("extract of t1/orders: RuntimeError: auth failed for *** / *** / *** / "
+                       "*** / ***")

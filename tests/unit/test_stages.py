@@ -18,25 +18,22 @@ from etl.common.assets.extract import run_extract
 from etl.common.assets.load import run_load
 from etl.common.assets.transfer import TransferContext, run_transfer, sql_transfer, standardize
 from etl.config.tenant_config import PipelineAssetConfig
-from etl.resources.duckdb import DuckDBWarehouseResource
 from etl.resources.rdb import SourceDatabaseResource
 from etl.resources.s3 import StorageResource
-from etl.sources import SourceError
+from etl.sources.base import SourceError
 from etl.utils.parquet import STAGING_PREFIX, write_parquet_atomic
-from etl.warehouse.base import LoadRequest, SchemaDriftError
-from tests.helpers import DAYS, seed_tenant
+from etl.warehouse.base import LoadRequest, SchemaDriftError, Warehouse
+from tests.helpers import DAYS, duckdb_warehouse, seed_tenant, source_resource, storage_resource
 
 DAY = DAYS[0].isoformat()
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> tuple[SourceDatabaseResource, StorageResource, DuckDBWarehouseResource]:
+def env(tmp_path: Path) -> tuple[SourceDatabaseResource, StorageResource, Warehouse]:
     seed_tenant(tmp_path, "t1")
-    source = SourceDatabaseResource(url=f"sqlite:///{tmp_path}/.etl/sources/t1.db",
-                                    batch_size=1000)
-    storage = StorageResource(root=str(tmp_path / "lake"))
-    warehouse = DuckDBWarehouseResource(path=str(tmp_path / "wh.duckdb"), schema_name="t1")
-    return source, storage, warehouse
+    source = source_resource(f"sqlite:///{tmp_path}/.etl/sources/t1.db", batch_size=1000)
+    storage = storage_resource(str(tmp_path / "lake"))
+    return source, storage, duckdb_warehouse(tmp_path / "wh.duckdb", "t1")
 
 
 def pipeline(**kw: object) -> PipelineAssetConfig:
@@ -135,7 +132,7 @@ def test_transfer_and_load_replace_a_day(env: tuple) -> None:  # type: ignore[ty
     for _ in range(2):
         outcome, recon = run_load("t1", p, storage, warehouse, DAY)
         assert recon.passed and outcome.rows == extracted.rows
-    assert warehouse.count_rows("t1", "production_result", DAY, None) == extracted.rows
+    assert warehouse.count_rows("production_result", DAY, None) == extracted.rows
 
 
 def test_load_before_extract_names_the_missing_asset(env: tuple) -> None:  # type: ignore[type-arg]
@@ -144,20 +141,20 @@ def test_load_before_extract_names_the_missing_asset(env: tuple) -> None:  # typ
         run_load("t1", pipeline(), storage, warehouse, DAY)
 
 
-def _load(warehouse: DuckDBWarehouseResource, table: pa.Table, day: str,
+def _load(warehouse: Warehouse, table: pa.Table, day: str,
           policy: str = "add_columns") -> None:
     warehouse.load(LoadRequest(
-        tenant="t1", table="drift", partition_key=day, data=pads.dataset(table),
+        table="drift", partition_key=day, data=pads.dataset(table),
         data_uri="mem", dataset_uri="mem", mode=None, schema_drift=policy,  # type: ignore[arg-type]
     ))
 
 
-def test_duckdb_schema_drift(env: tuple) -> None:  # type: ignore[type-arg]
+def test_duckdb_schema_drift(env: tuple, tmp_path: Path) -> None:  # type: ignore[type-arg]
     _, _, warehouse = env
     _load(warehouse, pa.table({"id": [1], "qty": pa.array([1], pa.int32())}), "2026-03-01")
     _load(warehouse, pa.table({"id": [2], "qty": pa.array([2], pa.int32()), "note": ["n"]}),
           "2026-03-02")
-    with duckdb.connect(warehouse.path) as con:
+    with duckdb.connect(str(tmp_path / "wh.duckdb")) as con:
         assert con.sql('SELECT note FROM t1.drift ORDER BY id').fetchall() == [(None,), ("n",)]
     with pytest.raises(SchemaDriftError, match="column 'qty' is INTEGER in the table but VARCHAR"):
         _load(warehouse, pa.table({"id": [3], "qty": ["x"], "note": ["n"]}), "2026-03-03")
@@ -167,12 +164,12 @@ def test_duckdb_schema_drift(env: tuple) -> None:  # type: ignore[type-arg]
     with pytest.raises(SchemaDriftError, match="schema_drift is 'fail'"):
         _load(warehouse, pa.table({"id": [3], "qty": pa.array([2], pa.int32()), "note": ["n"],
                                    "extra": [1]}), "2026-03-03", policy="fail")
-    assert warehouse.count_rows("t1", "drift", "2026-03-03", None) == 0
+    assert warehouse.count_rows("drift", "2026-03-03", None) == 0
 
 
 def test_sqlite_missing_file_is_a_clear_error(tmp_path: Path) -> None:
-    source = SourceDatabaseResource(url=f"sqlite:///{tmp_path}/none.db")
-    storage = StorageResource(root=str(tmp_path / "lake"))
+    source = source_resource(f"sqlite:///{tmp_path}/none.db")
+    storage = storage_resource(str(tmp_path / "lake"))
     with pytest.raises(SourceError, match=r"none\.db does not exist"):
         run_extract("t1", pipeline(), source, storage, DAY)
 
@@ -181,7 +178,7 @@ def test_storage_is_safe_to_share_between_threads(tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     for _ in range(20):
-        store = StorageResource(root=str(tmp_path / "lake"))
+        store = storage_resource(str(tmp_path / "lake"))
         with ThreadPoolExecutor(8) as pool:
             bases = {f.result()[1] for f in [pool.submit(store.filesystem) for _ in range(32)]}
         assert bases == {str((tmp_path / "lake").resolve())}

@@ -7,10 +7,10 @@ import time
 from etl import naming
 from etl.common.assets.outcome import StageOutcome
 from etl.config.tenant_config import PipelineAssetConfig
-from etl.partitions.daily import day_window
 from etl.resources.rdb import SourceDatabaseResource
 from etl.resources.s3 import StorageResource
-from etl.sources import ExtractRequest
+from etl.sources.base import ExtractRequest
+from etl.sources.row_filter import DayWindow
 from etl.utils.arrow_memory import use_extraction_pool
 
 
@@ -21,11 +21,10 @@ def extract_request(
         table=pipeline.table,
         query=pipeline.query,
         columns=pipeline.columns,
-        date_column=pipeline.date_column,
-        window=day_window(partition_key) if partition_key is not None else None,
+        row_filter=(DayWindow.of(pipeline.date_column, [partition_key], source.timezone)
+                    if partition_key and pipeline.date_column else None),
         batch_size=pipeline.batch_size or source.batch_size,
         db_schema=source.db_schema,
-        timezone=source.timezone,
     )
 
 

@@ -13,10 +13,6 @@ from etl.utils.validation import Reconciliation
 from etl.warehouse.base import LoadRequest, Warehouse
 
 
-def load_input_stage(pipeline: PipelineAssetConfig) -> naming.Stage:
-    return "transfer" if pipeline.has_transfer else "extract"
-
-
 def run_load(
     tenant: str,
     pipeline: PipelineAssetConfig,
@@ -25,11 +21,10 @@ def run_load(
     partition_key: str | None,
 ) -> tuple[StageOutcome, Reconciliation]:
     started = time.monotonic()
-    stage = load_input_stage(pipeline)
+    stage = pipeline.load_input_stage
     relative = require_stage_output(storage, tenant, stage, pipeline.name, partition_key)
     expected = storage.metadata(relative).num_rows
     request = LoadRequest(
-        tenant=tenant,
         table=naming.warehouse_table(pipeline.name),
         partition_key=partition_key,
         data=storage.dataset(relative),
@@ -58,9 +53,9 @@ def reconcile(
 
     This is what the row-count check runs when it is executed on its own from the UI.
     """
-    stage = load_input_stage(pipeline)
+    stage = pipeline.load_input_stage
     relative = require_stage_output(storage, tenant, stage, pipeline.name, partition_key)
     actual = warehouse.count_rows(
-        tenant, naming.warehouse_table(pipeline.name), partition_key, pipeline.load_mode
+        naming.warehouse_table(pipeline.name), partition_key, pipeline.load_mode
     )
     return Reconciliation(expected=storage.metadata(relative).num_rows, actual=actual)

@@ -1,4 +1,4 @@
-"""Find tenants and load their custom code (transfer functions) by reference.
+"""Resolve each pipeline's transfer reference to the function that runs it.
 
 Tenant code is a narrow typed hook: config names a function (``tenant:<name>``) that must exist
 in the tenant's ``assets/transfer.py``; anything else fails at load with the file and line.
@@ -14,69 +14,51 @@ from pathlib import Path
 from types import ModuleType
 
 from etl.common.assets.transfer import COMMON_TRANSFERS, TransferFunction, sql_transfer
-from etl.config.config_loader import (
-    CONFIG_FILE_NAME,
-    DEFAULT_TENANTS_DIR,
-    LoadedTenant,
-    display_path,
-)
-from etl.config.errors import ConfigError
-from etl.config.tenant_config import (
-    COMMON_TRANSFER_PREFIX,
-    TENANT_TRANSFER_PREFIX,
-    PipelineAssetConfig,
-)
+from etl.config.config_loader import DEFAULT_TENANTS_DIR, LoadedTenant, display_path
+from etl.config.errors import ConfigError, ConfigIssue
+from etl.config.tenant_config import COMMON_TRANSFER_PREFIX, TENANT_TRANSFER_PREFIX
 
 TENANT_TRANSFER_MODULE = Path("assets") / "transfer.py"
-
-
-def discover_tenants(tenants_dir: Path | None = None) -> list[str]:
-    """Tenant ids: folders with a config.yaml, except ``_``/``.``-prefixed ones (the template)."""
-    root = tenants_dir or DEFAULT_TENANTS_DIR
-    return sorted(
-        p.name for p in root.iterdir()
-        if p.is_dir() and not p.name.startswith(("_", ".")) and (p / CONFIG_FILE_NAME).is_file()
-    )
+PathKey = tuple[str | int, ...]
 
 
 def resolve_transfers(loaded: LoadedTenant) -> dict[str, TransferFunction]:
     """The transfer function of every enabled pipeline with ``has_transfer``, by pipeline name."""
     functions: dict[str, TransferFunction] = {}
-    issues = []
+    issues: list[ConfigIssue] = []
     module: ModuleType | None = None
     for index, pipeline in enumerate(loaded.config.assets.pipelines):
         if not (pipeline.enabled and pipeline.has_transfer):
             continue
         ref = pipeline.transfer_ref
-        path = ("assets", "pipelines", index, "transfer", "function")
+        path: PathKey = ("assets", "pipelines", index, "transfer", "function")
         if ref.sql is not None:
             functions[pipeline.name] = sql_transfer(ref.sql)
-            continue
-        assert ref.function is not None
-        if ref.function.startswith(COMMON_TRANSFER_PREFIX):
+        elif ref.function is None:  # TransferConfig guarantees one of the two
+            raise ValueError(f"pipeline {pipeline.name!r} has neither a transfer function nor SQL")
+        elif ref.function.startswith(COMMON_TRANSFER_PREFIX):
             name = ref.function.removeprefix(COMMON_TRANSFER_PREFIX)
-            if name not in COMMON_TRANSFERS:
+            if name in COMMON_TRANSFERS:
+                functions[pipeline.name] = COMMON_TRANSFERS[name]
+            else:
                 issues.append(loaded.issue(path, (
                     f"unknown common transfer {name!r}; available: {sorted(COMMON_TRANSFERS)}")))
-                continue
-            functions[pipeline.name] = COMMON_TRANSFERS[name]
-            continue
-        name = ref.function.removeprefix(TENANT_TRANSFER_PREFIX)
-        if module is None:
-            module = _tenant_module(loaded, path)
-        func = getattr(module, name, None)
-        if not callable(func):
-            issues.append(loaded.issue(path, (
-                f"function {name!r} not found in {loaded.folder / TENANT_TRANSFER_MODULE}; "
-                f"define `def {name}(source, ctx)` there")))
-            continue
-        functions[pipeline.name] = func
+        else:
+            name = ref.function.removeprefix(TENANT_TRANSFER_PREFIX)
+            module = module or _tenant_module(loaded, path)
+            func = getattr(module, name, None)
+            if callable(func):
+                functions[pipeline.name] = func
+            else:
+                issues.append(loaded.issue(path, (
+                    f"function {name!r} not found in {loaded.folder / TENANT_TRANSFER_MODULE}; "
+                    f"define `def {name}(source, ctx)` there")))
     if issues:
         raise ConfigError(loaded.tenant_id, issues)
     return functions
 
 
-def _tenant_module(loaded: LoadedTenant, path: tuple[str | int, ...]) -> ModuleType:
+def _tenant_module(loaded: LoadedTenant, path: PathKey) -> ModuleType:
     file = loaded.folder / TENANT_TRANSFER_MODULE
     if not file.is_file():
         raise ConfigError(loaded.tenant_id, [loaded.issue(path, (
@@ -97,12 +79,9 @@ def _import(loaded: LoadedTenant, file: Path) -> ModuleType:
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, file)
-    assert spec is not None and spec.loader is not None
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {file}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     sys.modules[name] = module
     return module
-
-
-def enabled_pipelines(loaded: LoadedTenant) -> tuple[PipelineAssetConfig, ...]:
-    return loaded.config.assets.enabled

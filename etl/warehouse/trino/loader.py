@@ -1,4 +1,4 @@
-"""The Trino warehouse: Parquet on S3 exposed as Hive external tables or loaded into Iceberg.
+"""The Trino loader: Parquet on S3 exposed as Hive external tables or loaded into Iceberg.
 
 ``external`` (zero copy). A Hive external table over the pipeline stage's folder, one
 registered partition per day (``dt varchar``, last) at its canonical ``dt=<day>/`` folder. The
@@ -36,9 +36,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from etl.naming import PARTITION_COLUMN
 from etl.utils.sql import literal, quote
 from etl.warehouse.base import (
-    PARTITION_COLUMN,
     LoadMode,
     LoadRequest,
     LoadResult,
@@ -46,8 +46,8 @@ from etl.warehouse.base import (
     check_no_partition_column,
     plan_columns,
 )
-from etl.warehouse.trino_session import TrinoSession, TrinoStatementError
-from etl.warehouse.trino_types import (
+from etl.warehouse.trino.session import TrinoSession, TrinoStatementError
+from etl.warehouse.trino.types import (
     check_name,
     column_types,
     iceberg_expression,
@@ -108,8 +108,7 @@ class TrinoWarehouse:
             rows = self._count(s, mode, table, day)
         return LoadResult(table=self.display(mode, table), rows=rows, added_columns=added)
 
-    def count_rows(self, tenant: str, table: str, partition_key: str | None,
-                   mode: LoadMode | None) -> int:
+    def count_rows(self, table: str, partition_key: str | None, mode: LoadMode | None) -> int:
         with self.session() as s:
             return self._count(s, mode or self.default_mode, check_name("table", table),
                                _day(partition_key))

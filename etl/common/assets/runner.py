@@ -16,19 +16,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import dagster as dg
 
 from etl import naming
 from etl.config.tenant_config import PipelineAssetConfig
+from etl.resources.secrets import secret_values
 from etl.utils.logging import redact
 
 if TYPE_CHECKING:
     from etl.common.assets.transfer import TransferFunction
 
-RECONCILE_CHECK = "row_count_matches_parquet"
-SECRET_FIELDS = ("password", "secret_key", "access_key", "jwt")
 Result = dg.MaterializeResult[Any] | dg.AssetCheckResult
 
 
@@ -73,8 +71,7 @@ class StepInputs:
         )
 
     def wants_check(self, pipeline: PipelineAssetConfig) -> bool:
-        key = dg.AssetCheckKey(naming.asset_key(self.tenant, "load", pipeline.name),
-                               RECONCILE_CHECK)
+        key = naming.check_key(self.tenant, "load", pipeline.name, naming.RECONCILE_CHECK)
         return key in self.selected_checks
 
 
@@ -122,18 +119,8 @@ def _describe(inputs: StepInputs, failure: StageFailure, with_traceback: bool = 
         "".join(traceback.format_exception(error)).rstrip() if with_traceback
         else f"{type(error).__name__}: {error}"
     )
-    return f"{failure.stage} of {inputs.tenant}/{failure.pipeline}: " + redact(
-        text, _secrets(inputs)
-    )
-
-
-def _secrets(inputs: StepInputs) -> list[str | None]:
-    """Every secret the step's resources hold, so an error echoing one can be masked."""
-    resources = [inputs.source, inputs.storage, inputs.warehouse]
-    resources += [r.trino for r in resources if getattr(r, "trino", None) is not None]
-    found = [getattr(r, name, None) for r in resources for name in SECRET_FIELDS]
-    url = getattr(inputs.source, "url", None)  # may come whole from `url_env`, password included
-    return [*found, urlsplit(url).password if isinstance(url, str) else None]
+    secrets = secret_values(inputs.source, inputs.storage, inputs.warehouse)
+    return f"{failure.stage} of {inputs.tenant}/{failure.pipeline}: " + redact(text, secrets)
 
 
 def _run_one(
@@ -142,7 +129,7 @@ def _run_one(
     # The stage modules pull in pyarrow, DuckDB and SQLAlchemy: needed by runs, not by the
     # code location that only lists the assets.
     from etl.common.assets.extract import run_extract
-    from etl.common.assets.load import load_input_stage, reconcile, run_load
+    from etl.common.assets.load import reconcile, run_load
     from etl.common.assets.transfer import run_transfer
 
     run = PipelineRun()
@@ -167,7 +154,8 @@ def _run_one(
                                                     metadata=out.metadata()))
         if inputs.wants(pipeline, "transfer"):
             stage = begin("transfer")
-            assert transfer is not None
+            if transfer is None:
+                raise ValueError(f"pipeline {name!r} has a transfer stage but no transfer")
             out = run_transfer(tenant, pipeline, transfer, inputs.storage, part)
             run.lines.append(f"transfer {name} [{label}]: {out.rows} rows in {out.seconds:.2f}s")
             run.results.append(dg.MaterializeResult(asset_key=key("transfer"),
@@ -175,19 +163,20 @@ def _run_one(
         if not pipeline.save_to_trino:
             return run
         stage = begin("load")
+        warehouse = inputs.warehouse.warehouse()
         if inputs.wants(pipeline, "load"):
-            out, recon = run_load(tenant, pipeline, inputs.storage, inputs.warehouse, part)
-            run.lines.append(f"load {name} [{label}] from {load_input_stage(pipeline)}: "
+            out, recon = run_load(tenant, pipeline, inputs.storage, warehouse, part)
+            run.lines.append(f"load {name} [{label}] from {pipeline.load_input_stage}: "
                              f"{out.rows} rows in {out.seconds:.2f}s")
             run.results.append(dg.MaterializeResult(asset_key=key("load"),
                                                     metadata=out.metadata()))
         elif inputs.wants_check(pipeline):
-            recon = reconcile(tenant, pipeline, inputs.storage, inputs.warehouse, part)
+            recon = reconcile(tenant, pipeline, inputs.storage, warehouse, part)
         else:
             return run
         if inputs.wants_check(pipeline):
             run.results.append(dg.AssetCheckResult(
-                asset_key=key("load"), check_name=RECONCILE_CHECK, passed=recon.passed,
+                asset_key=key("load"), check_name=naming.RECONCILE_CHECK, passed=recon.passed,
                 description=recon.description,
                 metadata={"parquet_rows": recon.expected, "warehouse_rows": recon.actual},
             ))

@@ -1,0 +1,124 @@
+"""One pipeline (``PipelineAssetConfig``): a source table or query and its stages."""
+
+from __future__ import annotations
+
+import re
+from typing import Final, Literal
+
+from pydantic import Field, model_validator
+
+from etl.config.base import ColumnName, Identifier, SourceIdentifier, StrictModel
+
+COMMON_TRANSFER_PREFIX: Final = "common:"
+TENANT_TRANSFER_PREFIX: Final = "tenant:"
+DEFAULT_TRANSFER: Final = "common:standardize"
+_TRANSFER_REF = re.compile(r"^(common|tenant):[A-Za-z_][A-Za-z0-9_]*$")
+
+LoadMode = Literal["external", "iceberg"]
+DriftPolicy = Literal["add_columns", "fail"]
+
+
+class TransferConfig(StrictModel):
+    """How a pipeline's extracted data is reshaped before loading."""
+
+    function: str | None = Field(
+        default=None,
+        description=(
+            "'common:<name>' for a function in etl/common/assets/transfer.py, or "
+            "'tenant:<name>' for one in the tenant's assets/transfer.py."
+        ),
+    )
+    sql: str | None = Field(
+        default=None,
+        description="DuckDB SQL over a relation named 'source', e.g. SELECT ... FROM source.",
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> TransferConfig:
+        if (self.function is None) == (self.sql is None):
+            raise ValueError("set exactly one of 'function' or 'sql'")
+        if self.function is not None and not _TRANSFER_REF.match(self.function):
+            raise ValueError(
+                f"'function' must look like 'common:<name>' or 'tenant:<name>', got "
+                f"{self.function!r}"
+            )
+        return self
+
+
+class PipelineAssetConfig(StrictModel):
+    """One source table or query and what happens to it: extract, transfer, load."""
+
+    name: Identifier = Field(description="Pipeline name; the last part of its asset keys.")
+    description: str = Field(default="", description="Shown on the assets in Dagster.")
+    enabled: bool = Field(default=True, description="false disables an inherited pipeline.")
+    table: SourceIdentifier | None = Field(
+        default=None, description="Source table, optionally schema-qualified."
+    )
+    query: str | None = Field(
+        default=None,
+        description="Source SQL instead of a table; partitioned pipelines filter it by day.",
+    )
+    columns: tuple[ColumnName, ...] | None = Field(
+        default=None, description="Columns to extract (default: all)."
+    )
+    date_column: ColumnName | None = Field(
+        default=None,
+        description="Column that assigns rows to a day; omit for unpartitioned master data.",
+    )
+    primary_key: tuple[ColumnName, ...] = Field(
+        default=(), description="Key columns; the common transfer de-duplicates on them."
+    )
+    has_transfer: bool = Field(default=False, description="Run the transfer stage.")
+    transfer: TransferConfig | None = Field(
+        default=None, description=f"Which transfer to run (default {DEFAULT_TRANSFER})."
+    )
+    save_to_trino: bool = Field(default=False, description="Run the load stage.")
+    load_mode: LoadMode | None = Field(
+        default=None, description="Trino load mode (default: the warehouse's default_load_mode)."
+    )
+    schema_drift: DriftPolicy = Field(
+        default="add_columns",
+        description="New nullable source columns are added, or any change fails the load.",
+    )
+    batch_size: int | None = Field(
+        default=None, ge=1_000, le=5_000_000, description="Overrides source.batch_size."
+    )
+
+    @property
+    def is_partitioned(self) -> bool:
+        return self.date_column is not None
+
+    def has_stage(self, stage: str) -> bool:
+        """Whether this pipeline has the ``extract``, ``transfer`` or ``load`` stage."""
+        return {"extract": True, "transfer": self.has_transfer,
+                "load": self.save_to_trino}[stage]
+
+    @property
+    def load_input_stage(self) -> Literal["extract", "transfer"]:
+        """The stage whose Parquet the load reads: the transfer's when there is one."""
+        return "transfer" if self.has_transfer else "extract"
+
+    @property
+    def transfer_ref(self) -> TransferConfig:
+        return self.transfer or TransferConfig(function=DEFAULT_TRANSFER)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PipelineAssetConfig:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("set exactly one of 'table' or 'query'")
+        if self.transfer is not None and not self.has_transfer:
+            raise ValueError("'transfer' is set but has_transfer is false; set has_transfer: true")
+        if self.columns is not None and self.date_column and self.date_column not in self.columns:
+            raise ValueError(f"'columns' must include the date_column {self.date_column!r}")
+        return self
+
+
+class AssetsConfig(StrictModel):
+    pipelines: tuple[PipelineAssetConfig, ...] = Field(
+        default=(),
+        description="Pipelines added to, overriding (same name) or disabling the common ones.",
+    )
+
+    @property
+    def enabled(self) -> tuple[PipelineAssetConfig, ...]:
+        return tuple(p for p in self.pipelines if p.enabled)

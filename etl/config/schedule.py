@@ -1,0 +1,47 @@
+"""The ``schedule:`` block: when the daily job runs and which days exist."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import Field, field_validator
+
+from etl.config.base import StrictModel
+
+
+class ScheduleConfig(StrictModel):
+    cron: str = Field(default="0 2 * * *", description="When daily_etl_job runs (cron).")
+    timezone: str = Field(default="UTC", description="IANA time zone for cron and partitions.")
+    start_date: dt.date = Field(description="First daily partition (YYYY-MM-DD).")
+    enabled: bool = Field(default=False, description="Start schedules running when deployed.")
+    master_sync_cron: str | None = Field(
+        default=None, description="Optional cron for master_sync_job; omit for no schedule."
+    )
+
+    @field_validator("cron", "master_sync_cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        import dagster as dg  # the schedule itself is the judge of what cron Dagster accepts
+
+        if value is None:
+            return value
+        try:
+            dg.ScheduleDefinition(name="cron_check", cron_schedule=value, job_name="cron_check")
+        except dg.DagsterInvalidDefinitionError:
+            raise ValueError(
+                "not a valid cron expression; use five fields, e.g. '0 2 * * *' (02:00 daily)"
+            ) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name like Asia/Seoul"
+            ) from e
+        return value

@@ -1,0 +1,61 @@
+"""The ``storage:`` block: where the lake's Parquet files land."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from etl.config.base import EnvVarName, StrictModel
+
+Compression = Literal["zstd", "snappy", "gzip", "none"]
+
+
+class StorageConfig(StrictModel):
+    """Where Parquet files land: an S3 bucket (any S3 endpoint) or a local folder."""
+
+    root: str = Field(
+        description="s3://bucket/prefix, or a local folder (relative to the working directory)."
+    )
+    endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint, e.g. http://127.0.0.1:9000."
+    )
+    region: str | None = Field(
+        default=None,
+        description="S3 region (default: AWS_REGION, then the AWS config file, else us-east-1).",
+    )
+    path_style: bool | None = Field(
+        default=None,
+        description=(
+            "Path-style addressing (bucket in the path, not the host name). Default: on when "
+            "endpoint_url is set (MinIO, moto, Ceph...), off for AWS."
+        ),
+    )
+    access_key_env: EnvVarName | None = Field(
+        default=None, description="Env var with the S3 access key (default: AWS credential chain)."
+    )
+    secret_key_env: EnvVarName | None = Field(
+        default=None, description="Env var with the S3 secret key."
+    )
+    compression: Compression = Field(default="zstd", description="Parquet compression codec.")
+
+    @property
+    def is_s3(self) -> bool:
+        return self.root.startswith("s3://")
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://, e.g. http://minio:9000")
+        return value
+
+    @model_validator(mode="after")
+    def _keys_together(self) -> StorageConfig:
+        if (self.access_key_env is None) != (self.secret_key_env is None):
+            raise ValueError("set both 'access_key_env' and 'secret_key_env', or neither")
+        if self.root.startswith(("s3a://", "s3n://", "gs://", "abfs://")):
+            raise ValueError("'root' must be s3://bucket/prefix or a local folder")
+        if self.is_s3 and len(self.root) <= len("s3://"):
+            raise ValueError("'root' needs a bucket: s3://bucket/prefix")
+        return self

@@ -1,0 +1,1 @@
+"""Source dialects, one module each; :mod:`etl.sources.dialects.registry` chooses one per URL."""

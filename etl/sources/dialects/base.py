@@ -1,0 +1,104 @@
+"""What a source dialect decides, with the generic SQLAlchemy behaviour as the default.
+
+A dialect is chosen from the SQLAlchemy backend name of the source URL
+(:func:`etl.sources.dialects.dialect_for`). The base class is the generic path every dialect
+without a module of its own takes (MSSQL, Oracle, ...): no DuckDB scanner, no source-side
+casts, queries typed from their values. A dialect module overrides only what differs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+SaType = sa.types.TypeEngine[Any]
+Described = list[tuple[str, SaType | None]]
+
+
+@dataclass(frozen=True)
+class Scanner:
+    """DuckDB's scanner extension for a dialect: the fast path (see ``duckdb_reader``)."""
+
+    package: str  # the PyPI package holding the .duckdb_extension file
+    extension: str  # the extension's file stem, e.g. "postgres_scanner"
+    query_function: str  # runs a statement on the source: postgres_query, mysql_query
+
+
+class Dialect:
+    """The generic SQLAlchemy dialect; subclasses are the dialects we know better."""
+
+    names: ClassVar[tuple[str, ...]] = ()
+    """SQLAlchemy backend names this dialect serves (``url.get_backend_name()``)."""
+    label: ClassVar[str] = "generic SQLAlchemy"
+    scanner: ClassVar[Scanner | None] = None
+    casts: ClassVar[bool] = False
+    """Whether columns are cast in the source where a driver would lose information, so both
+    readers read exactly the same values (only for dialects whose types we map exactly)."""
+
+    # --- connecting --------------------------------------------------------------------
+
+    def connect_args(self, connect_timeout_s: int) -> dict[str, object]:
+        """Driver arguments for ``create_engine``; the generic path passes none."""
+        return {}
+
+    def check_url(self, url: URL) -> None:
+        """Fail early with a clear message when the URL cannot work (e.g. a missing file)."""
+
+    def local_file(self, url: URL) -> Path | None:
+        """The database file of an embedded dialect (SQLite), else None."""
+        return None
+
+    # --- column types ------------------------------------------------------------------
+
+    def integer_width(self, t: SaType) -> int:
+        """Bits of an integer column (8, 16, 32, 64); the generic path trusts the type name."""
+        if isinstance(t, sa.SmallInteger):
+            return 16
+        if isinstance(t, sa.BigInteger):
+            return 64
+        return 32
+
+    def is_instant(self, t: SaType) -> bool:
+        """Whether a datetime column holds instants (``timestamptz``), not wall-clock times."""
+        return bool(getattr(t, "timezone", False))
+
+    def needs_text_cast(self, t: SaType) -> bool:
+        """Types read as the server's text because a driver or scanner would lose information.
+
+        Only consulted when :attr:`casts` is true.
+        """
+        return False
+
+    # --- queries -----------------------------------------------------------------------
+
+    def describe(self, conn: sa.Connection, sql: str) -> Described | None:
+        """A query's column names and types without running it, or None (typed from values)."""
+        return None
+
+    def untyped_date_type(self) -> SaType:
+        """How to compare an undescribed query's date column with the window's bounds."""
+        return sa.DateTime()
+
+    def untyped_bounds(self, start: dt.datetime, end: dt.datetime) -> tuple[Any, Any]:
+        """Window bounds for an undescribed query's date column."""
+        return start, end
+
+    def instant_bounds(self, start: dt.datetime, end: dt.datetime) -> tuple[Any, Any]:
+        """Bounds for instant columns, given as aware UTC datetimes."""
+        return start, end
+
+    # --- the DuckDB scanner --------------------------------------------------------------
+
+    def scanner_settings(self) -> Sequence[str]:
+        """DuckDB statements run after loading the scanner, before attaching."""
+        return ()
+
+    def scanner_attach(self, url: URL, alias: str) -> Sequence[str]:
+        """Statements that ATTACH the source read-only as ``alias`` (password inside them)."""
+        raise NotImplementedError(f"{self.label} sources have no DuckDB scanner")

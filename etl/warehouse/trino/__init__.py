@@ -1,0 +1,101 @@
+"""The Trino warehouse kind: Parquet on S3 as Hive external tables or loaded into Iceberg.
+
+Config (``warehouse.type: trino``) and resource of this kind; the loader is
+:mod:`etl.warehouse.trino.loader`, imported when a run loads. Where the Parquet files live is
+Trino's business: the S3 endpoint and keys are properties of the server's catalogs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import dagster as dg
+from pydantic import Field, model_validator
+
+from etl.config.base import EnvVarName, Identifier
+from etl.config.pipeline import LoadMode
+from etl.resources.trino import TrinoResource
+from etl.warehouse.base import WarehouseConfigBase, WarehouseResource
+
+if TYPE_CHECKING:
+    from etl.warehouse.trino.loader import TrinoWarehouse
+
+
+class TrinoWarehouseResource(WarehouseResource):
+    """Loads Parquet from the lake into Hive external or Iceberg tables of one Trino schema."""
+
+    trino: TrinoResource = Field(description="Connection settings of the tenant's Trino.")
+    catalog: str = Field(description="Catalog of the external (Hive) tables.")
+    iceberg_catalog: str = Field(description="Catalog of the Iceberg tables.")
+    schema_name: str = Field(description="Schema holding the tenant's tables.")
+    default_load_mode: LoadMode = Field(description="Mode of pipelines that choose none.")
+
+    def warehouse(self) -> TrinoWarehouse:
+        from etl.warehouse.trino.loader import TrinoWarehouse
+
+        t = self.trino
+        return TrinoWarehouse(
+            lambda: t.connect(),
+            address=t.address,
+            catalog=self.catalog,
+            iceberg_catalog=self.iceberg_catalog,
+            schema=self.schema_name,
+            default_mode=self.default_load_mode,
+            secrets=(t.password, t.jwt),
+        )
+
+
+def _env(name: str | None) -> dg.EnvVar | None:
+    return dg.EnvVar(name) if name else None
+
+
+class TrinoWarehouseConfig(WarehouseConfigBase):
+    type: Literal["trino"] = Field(description="A Trino cluster.")
+    host: str = Field(description="Trino coordinator host.")
+    port: int = Field(default=8080, ge=1, le=65535, description="Coordinator port.")
+    user: str = Field(default="etl", description="Trino user.")
+    http_scheme: Literal["http", "https"] = Field(default="http", description="http or https.")
+    password_env: EnvVarName | None = Field(
+        default=None, description="Env var with the password (basic auth, https only)."
+    )
+    jwt_env: EnvVarName | None = Field(default=None, description="Env var with a JWT token.")
+    catalog: Identifier = Field(
+        default="hive", description="Catalog for external (Hive) tables over the Parquet files."
+    )
+    iceberg_catalog: Identifier = Field(
+        default="iceberg", description="Catalog for managed Iceberg tables."
+    )
+    default_load_mode: LoadMode = Field(
+        default="external", description="Load mode for pipelines that do not choose one."
+    )
+
+    asset_kind: ClassVar[str] = "trino"
+    needs_object_storage: ClassVar[bool] = True
+    example: ClassVar[dict[str, Any]] = {"type": "trino", "host": "trino.internal", "port": 8080}
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> TrinoWarehouseConfig:
+        if self.password_env and self.jwt_env:
+            raise ValueError("set at most one of 'password_env' or 'jwt_env'")
+        if (self.password_env or self.jwt_env) and self.http_scheme != "https":
+            raise ValueError("password or JWT authentication needs http_scheme: https")
+        return self
+
+    def build_resource(self, tenant: str) -> TrinoWarehouseResource:
+        return TrinoWarehouseResource(
+            trino=TrinoResource(
+                host=self.host, port=self.port, user=self.user, http_scheme=self.http_scheme,
+                password=_env(self.password_env), jwt=_env(self.jwt_env),
+            ),
+            catalog=self.catalog,
+            iceberg_catalog=self.iceberg_catalog,
+            schema_name=self.schema_for(tenant),
+            default_load_mode=self.default_load_mode,
+        )
+
+    def target(self, tenant: str) -> tuple[str, ...]:
+        return ("trino", self.host.lower(), str(self.port), self.schema_for(tenant))
+
+    def describe(self, tenant: str) -> str:
+        address = f"{self.http_scheme}://{self.host}:{self.port}"
+        return f"Trino {address} (schema {self.schema_for(tenant)})"
