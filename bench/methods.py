@@ -61,7 +61,8 @@ def project(table: BenchTable, scope: str, out: Path, batch_size: int | None,
     storage = StorageResource.from_config(StorageConfig(root=str(out / "lake")))
     pipeline = PipelineAssetConfig(name=TABLE, table=TABLE, date_column="event_ts")
     started = time.monotonic()
-    outcome = run_extract("bench", pipeline, source, storage, table.day if scope == "day" else None)
+    ((_, outcome),) = run_extract("bench", pipeline, source, storage,
+                                  [table.day] if scope == "day" else None)
     seconds = time.monotonic() - started
     rows, schema = _parquet(Path(outcome.uri))
     assert rows == outcome.rows

@@ -30,10 +30,13 @@ def describe(defs: dg.Definitions) -> list[str]:
     for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.path):
         node = graph.get(key)
         deps = ", ".join(sorted(p.to_user_string() for p in node.parent_keys)) or "-"
+        policy = node.backfill_policy
+        backfill = ("-" if policy is None else "single run" if policy.max_partitions_per_run
+                    is None else f"runs of {policy.max_partitions_per_run}")
         lines.append(
             f"asset {key.to_user_string()}  group={node.group_name}  "
             f"kinds={','.join(sorted(node.kinds))}  partitions={_partitions(node.partitions_def)}"
-            f"  deps={deps}"
+            f"  backfill={backfill}  deps={deps}"
         )
     for check in sorted(graph.asset_check_keys, key=lambda k: (k.asset_key.path, k.name)):
         spec = graph.get_check_spec(check)

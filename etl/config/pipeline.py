@@ -8,6 +8,7 @@ from typing import Final, Literal
 from pydantic import Field, model_validator
 
 from etl.config.base import ColumnName, Identifier, SourceIdentifier, StrictModel
+from etl.naming import PARTITION_COLUMN
 
 COMMON_TRANSFER_PREFIX: Final = "common:"
 TENANT_TRANSFER_PREFIX: Final = "tenant:"
@@ -92,6 +93,11 @@ class PipelineAssetConfig(StrictModel):
         """Whether this pipeline has the ``extract``, ``transfer`` or ``load`` stage."""
         return {"extract": True, "transfer": self.has_transfer,
                 "load": self.save_to_trino}[stage]
+
+    @property
+    def partition_column(self) -> str:
+        """The day column of the pipeline's tables and lake folders."""
+        return PARTITION_COLUMN
 
     @property
     def load_input_stage(self) -> Literal["extract", "transfer"]:

@@ -17,6 +17,14 @@ class ScheduleConfig(StrictModel):
     master_sync_cron: str | None = Field(
         default=None, description="Optional cron for master_sync_job; omit for no schedule."
     )
+    lookback_days: int = Field(
+        default=1, ge=1, le=366,
+        description=(
+            "Days each scheduled daily run covers, ending with the last complete day; above 1 "
+            "the run re-reads the days before it too, catching rows that arrived or changed "
+            "late (each day is replaced, never duplicated)."
+        ),
+    )
 
     @field_validator("cron", "master_sync_cron")
     @classmethod
@@ -45,3 +53,22 @@ class ScheduleConfig(StrictModel):
                 f"unknown time zone {value!r}; use an IANA name like Asia/Seoul"
             ) from e
         return value
+
+
+class BackfillConfig(StrictModel):
+    """How a range of days (a backfill, a lookback) is split into runs and source queries."""
+
+    days_per_run: int | None = Field(
+        default=None, ge=1, le=100_000,
+        description=(
+            "At most this many days per run when Dagster backfills a range (a failed run then "
+            "redoes only its days); omit for one run over the whole range."
+        ),
+    )
+    days_per_scan: int = Field(
+        default=92, ge=1, le=100_000,
+        description=(
+            "A range run reads the source with one query per this many days, ordered by the "
+            "date column; memory does not depend on it, the length of each query does."
+        ),
+    )

@@ -18,7 +18,7 @@ from etl.config.pipeline import (
     PipelineAssetConfig,
     TransferConfig,
 )
-from etl.config.schedule import ScheduleConfig
+from etl.config.schedule import BackfillConfig, ScheduleConfig
 from etl.config.source import SourceConfig
 from etl.config.storage import StorageConfig
 from etl.warehouse.registry import WarehouseConfig
@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_TRANSFER",
     "TENANT_TRANSFER_PREFIX",
     "AssetsConfig",
+    "BackfillConfig",
     "CommonPipelines",
     "PipelineAssetConfig",
     "ScheduleConfig",
@@ -54,6 +55,9 @@ class TenantConfig(StrictModel):
     storage: StorageConfig = Field(description="Where Parquet files are written.")
     warehouse: WarehouseConfig = Field(description="Where loaded tables live.")
     schedule: ScheduleConfig = Field(description="Daily schedule and partition start.")
+    backfill: BackfillConfig = Field(
+        default_factory=BackfillConfig, description="How ranges of days are run and read."
+    )
     tags: dict[Identifier, TagValue] = Field(
         default_factory=dict,
         description=(

@@ -124,10 +124,10 @@ def _report(say: Say, summaries: dict[str, tuple[TenantConfig, SeedSummary, list
                 else None
                 for stage in ("extract", "transfer")
             ]
-            loaded = (
-                sum(warehouse.count_rows(pipeline.name, p, None) for p in parts)
-                if pipeline.save_to_trino else None
-            )
+            loaded = None
+            if pipeline.save_to_trino:
+                loaded = (sum(warehouse.count_days(pipeline.name, keys, None).values())
+                          if pipeline.is_partitioned else warehouse.count_all(pipeline.name, None))
             cells = [_cell(c) for c in (*counts, loaded)]
             say(f"{tenant:<12} {pipeline.name:<20} {source:>8} {cells[0]:>8} {cells[1]:>9} "
                 f"{cells[2]:>8}")

@@ -6,6 +6,7 @@ code path and the local folder behaves like S3 (same layout, same atomic replace
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,8 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     # (filesystem, base path), built once; one tuple so threads never see half of it.
     _fs_base: Any = PrivateAttr(default=None)
+    _sweep_lock: Any = PrivateAttr(default_factory=threading.Lock)
+    _swept: bool = PrivateAttr(default=False)
 
     @classmethod
     def from_config(cls, config: StorageConfig) -> StorageResource:
@@ -92,13 +95,26 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return f"s3://{self.path(relative)}" if self.is_s3 else self.path(relative)
 
     def write(self, relative: str, reader: pa.RecordBatchReader) -> WriteStats:
+        """Write one partition's file atomically (see :mod:`etl.utils.parquet`).
+
+        The first write of a step also sweeps what killed runs left in the staging folder.
+        """
         from etl.utils.parquet import write_parquet_atomic
 
         fs, base = self.filesystem()
         # Staged under the root, outside every table folder, on S3 and locally alike: a file
         # a killed run leaves behind is then never matched by a reader's ``dt=*/*.parquet``.
         staging = f"{base}/{naming.STAGING_DIR}"
+        self._sweep_once(fs, staging)
         return write_parquet_atomic(fs, self.path(relative), reader, self.compression, staging)
+
+    def _sweep_once(self, fs: pafs.FileSystem, staging: str) -> None:
+        from etl.utils.parquet import remove_stale_staging
+
+        with self._sweep_lock:
+            if not self._swept:
+                self._swept = True
+                remove_stale_staging(fs, staging)
 
     def exists(self, relative: str) -> bool:
         import pyarrow.fs as pafs

@@ -102,6 +102,8 @@ def _table_plan(
         filtered = table.columns[row_filter.column]
         arrow = column_type(filtered.type, dialect).arrow
         stmt = stmt.where(row_filter.predicate(filtered, arrow, dialect))
+        if row_filter.ordered:
+            stmt = stmt.order_by(filtered)
     planned = tuple(PlannedColumn(c.name, t.arrow) for c, t in zip(cols, types, strict=True))
     return ReadPlan(stmt, planned, qualified)
 
@@ -128,6 +130,8 @@ def _query_plan(
         filtered_type = types[row_filter.column]
         arrow = filtered_type.arrow if filtered_type else None
         stmt = stmt.where(row_filter.predicate(sub.c[row_filter.column], arrow, dialect))
+        if row_filter.ordered:
+            stmt = stmt.order_by(sub.c[row_filter.column])
     planned = tuple(PlannedColumn(n, t.arrow if t else None) for n, t in types.items())
     return ReadPlan(stmt, planned, "query")
 
@@ -142,6 +146,8 @@ def _untyped_query_plan(dialect: Dialect, query: str, row_filter: RowFilter | No
         sa.select(sa.literal_column("*")).select_from(sub)
         .where(row_filter.predicate(sub.c[row_filter.column], None, dialect))
     )
+    if row_filter.ordered:
+        stmt = stmt.order_by(sub.c[row_filter.column])
     return ReadPlan(stmt, None, "query")
 
 

@@ -11,6 +11,7 @@ instead of casting it, lets the source use its index on that column.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +31,11 @@ class RowFilter(Protocol):
         """The source column the filter reads."""
         ...
 
+    @property
+    def ordered(self) -> bool:
+        """Whether rows must arrive ordered by the column (to be split by day as they come)."""
+        ...
+
     def predicate(
         self, column: sa.ColumnElement[Any], arrow: pa.DataType | None, dialect: Dialect
     ) -> sa.ColumnElement[bool]:
@@ -47,10 +53,14 @@ class DayWindow:
     timezone: str = "UTC"
 
     @classmethod
-    def of(cls, column: str, partition_keys: list[str] | tuple[str, ...],
-           timezone: str) -> DayWindow:
+    def of(cls, column: str, partition_keys: Sequence[str], timezone: str) -> DayWindow:
         days = sorted(dt.date.fromisoformat(k) for k in partition_keys)
         return cls(column, days[0], days[-1], timezone)
+
+    @property
+    def ordered(self) -> bool:
+        """A range is read with one query and cut into days as rows arrive: in day order."""
+        return self.last > self.first
 
     def predicate(
         self, column: sa.ColumnElement[Any], arrow: pa.DataType | None, dialect: Dialect

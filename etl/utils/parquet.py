@@ -21,6 +21,7 @@ STAGING_PREFIX = "_tmp-"
 # A staging file untouched this long belongs to a killed run: a live writer appends a row group
 # per batch, seconds apart, so age alone tells the two apart without any locking.
 STALE_STAGING_S = 24 * 3600
+MAX_ROW_GROUP_ROWS = 1024 * 1024  # pyarrow's default: a larger batch becomes several groups
 
 _UNSIGNED_WIDENING: dict[pa.DataType, pa.DataType] = {
     pa.uint8(): pa.int16(),
@@ -127,29 +128,26 @@ def write_parquet_atomic(
     if isinstance(fs, pafs.LocalFileSystem):
         fs.create_dir(directory, recursive=True)
         fs.create_dir(staging_dir, recursive=True)
-        remove_stale_staging(fs, staging_dir)
     staging = f"{staging_dir}/{STAGING_PREFIX}{uuid.uuid4().hex}.parquet"
     target = normalize_schema(reader.schema)
-    rows = 0
+    rows = groups = size = 0
     try:
-        with fs.open_output_stream(staging) as sink, pq.ParquetWriter(
-            sink, target, **writer_options(target, compression)
-        ) as writer:
-            for batch in reader:
-                if batch.num_rows == 0:
-                    continue
-                if batch.schema != target:
-                    batch = batch.cast(target)
-                writer.write_batch(batch)
-                rows += batch.num_rows
+        with fs.open_output_stream(staging) as sink:
+            with pq.ParquetWriter(sink, target, **writer_options(target, compression)) as writer:
+                for batch in reader:
+                    if batch.num_rows == 0:
+                        continue
+                    if batch.schema != target:
+                        batch = batch.cast(target)
+                    writer.write_batch(batch)
+                    rows += batch.num_rows
+                    groups += -(-batch.num_rows // MAX_ROW_GROUP_ROWS)
+            size = sink.tell()
     except BaseException:
         _delete_quietly(fs, staging)
         raise
     fs.move(staging, final_path)
-    info = fs.get_file_info(final_path)
-    metadata = pq.read_metadata(final_path, filesystem=fs)
-    return WriteStats(rows=rows, bytes=info.size or 0, schema=target,
-                      row_groups=metadata.num_row_groups)
+    return WriteStats(rows=rows, bytes=size, schema=target, row_groups=groups)
 
 
 def remove_stale_staging(

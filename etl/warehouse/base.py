@@ -16,7 +16,7 @@ factory, the asset kinds and secret redaction all come from there.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -44,30 +44,55 @@ class SchemaDriftError(WarehouseError):
 
 @dataclass(frozen=True)
 class LoadRequest:
-    """Load one day (``partition_key``) or, for master data, the whole table."""
+    """Replace some days of a daily table, or the whole table for master data.
+
+    ``data`` holds the rows: for daily loads a dataset over one file per day, with the day as
+    a ``date`` column named ``partition_column`` (from the ``<column>=YYYY-MM-DD`` folders);
+    ``schema`` is the files' own schema, without it. ``dataset_uri`` is the stage's folder,
+    where Hive tables can read the files in place.
+    """
 
     table: str
-    partition_key: str | None
+    days: tuple[str, ...] | None
+    schema: pa.Schema
     data: pads.Dataset
-    data_uri: str
     dataset_uri: str
     mode: LoadMode | None
     schema_drift: DriftPolicy
+    partition_column: str = naming.PARTITION_COLUMN
+
+    def folder(self, day: str | None) -> str:
+        """The URI of the folder holding one day's file (or the master file)."""
+        return f"{self.dataset_uri.rstrip('/')}/{naming.partition_dir(day, self.partition_column)}/"
 
 
 @dataclass(frozen=True)
 class LoadResult:
+    """What the table holds after the load: rows per loaded day (or ``rows`` for master)."""
+
     table: str
     rows: int
+    rows_by_day: dict[str, int]
     added_columns: tuple[str, ...] = ()
+    statements: int = 0  # warehouse statements the load ran (constant in the number of days)
 
 
 class Warehouse(Protocol):
-    """The loader of one tenant's schema: replace a day (or a master table), count rows."""
+    """The loader of one tenant's schema: replace days (or a master table), count rows.
+
+    A load costs a number of statements that does not grow with the number of days.
+    """
 
     def load(self, request: LoadRequest) -> LoadResult: ...
 
-    def count_rows(self, table: str, partition_key: str | None, mode: LoadMode | None) -> int: ...
+    def count_days(self, table: str, days: Sequence[str], mode: LoadMode | None,
+                   partition_column: str = naming.PARTITION_COLUMN) -> dict[str, int]:
+        """Rows per day (0 for a day without rows, or a table that does not exist yet)."""
+        ...
+
+    def count_all(self, table: str, mode: LoadMode | None) -> int:
+        """Rows of the whole table (0 if it does not exist yet)."""
+        ...
 
 
 class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -114,13 +139,14 @@ def plan_columns(
     existing: Mapping[str, str],
     incoming: Mapping[str, str],
     policy: DriftPolicy,
+    partition_column: str = naming.PARTITION_COLUMN,
 ) -> list[str]:
     """Columns to add to ``table``; raises on any change the policy does not allow.
 
     Types are compared as the warehouse spells them, so "narrowed" and "changed" both fail
     with both types named; a dropped column fails because readers would silently get NULLs.
     """
-    dropped = [c for c in existing if c not in incoming and c != naming.PARTITION_COLUMN]
+    dropped = [c for c in existing if c not in incoming and c != partition_column]
     if dropped:
         raise SchemaDriftError(
             f"table {table}: column(s) {dropped} exist in the table but not in the new data; "
@@ -141,9 +167,9 @@ def plan_columns(
     return added
 
 
-def check_no_partition_column(table: str, schema: pa.Schema) -> None:
-    if naming.PARTITION_COLUMN in schema.names:
+def check_no_partition_column(request: LoadRequest) -> None:
+    if request.days is not None and request.partition_column in request.schema.names:
         raise WarehouseError(
-            f"table {table}: the data has a column named {naming.PARTITION_COLUMN!r}, which is "
-            "reserved for the day partition; rename it in the source query"
+            f"table {request.table}: the data has a column named {request.partition_column!r}, "
+            "which is reserved for the day partition; rename it in the source query"
         )

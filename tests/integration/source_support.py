@@ -35,8 +35,8 @@ def extract(
     """Run the extract stage into a local lake; (rows reported, the Parquet read back)."""
     pipeline.setdefault("name", "p")
     storage = storage_resource(str(tmp / f"lake-{engine}"))
-    outcome = run_extract("t1", PipelineAssetConfig(**pipeline), source(url, engine), storage,
-                          partition)
+    ((_, outcome),) = run_extract("t1", PipelineAssetConfig(**pipeline), source(url, engine),
+                                  storage, [partition] if partition else None)
     return outcome.rows, pq.read_table(outcome.uri)
 
 

@@ -80,7 +80,7 @@ def test_pipelines_write_hive_layout_to_s3_and_reruns_replace(
     assert not [k for k in keys(s3_bucket) if "_tmp-" in k]
     assert not [k for k in keys(s3_bucket, "lake/project_01/") if k.endswith("/")]
     warehouse = duckdb_warehouse(tmp_path / ".etl/warehouse.duckdb", "project_01")
-    assert warehouse.count_rows("work_order", day, None) == summary.rows(
+    assert warehouse.count_days("work_order", [day], None)[day] == summary.rows(
         "work_order", day)
     # The S3 secret never reaches Dagster's event log (metadata, logs, errors).
     events = [serialize_value(e) for run in instance.get_runs()

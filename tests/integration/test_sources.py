@@ -125,8 +125,8 @@ def test_zoned_timestamp_day_is_the_tenant_zone_day(
     storage = storage_resource(str(tmp_path / "lake"))
     for column in ("at", "local_at"):
         config = PipelineAssetConfig(name=f"events_{column}", table="events", date_column=column)
-        outcome = run_extract("t1", config, source(db, engine, timezone="Asia/Seoul"),
-                              storage, "2026-03-02")
+        ((_, outcome),) = run_extract("t1", config, source(db, engine, timezone="Asia/Seoul"),
+                                      storage, ["2026-03-02"])
         data = pq.read_table(outcome.uri).sort_by("id")
         assert data.column("id").to_pylist() == [2, 3], column
     assert data.schema.field("at").type == pa.timestamp("us", tz="UTC")
@@ -197,7 +197,7 @@ def test_wrong_password_is_one_clear_error_without_the_password(
     storage = storage_resource(str(tmp_path / "lake"))
     bad = source(db, engine, password=WRONG_PASSWORD)
     with pytest.raises(SourceError, match=case.auth_error) as info:
-        run_extract("t1", PipelineAssetConfig(name="p", table="t"), bad, storage, None)
+        list(run_extract("t1", PipelineAssetConfig(name="p", table="t"), bad, storage, None))
     assert_no_secret(info.value, WRONG_PASSWORD)
 
 

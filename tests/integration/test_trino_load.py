@@ -24,6 +24,7 @@ import sqlalchemy as sa
 import yaml
 
 from etl import naming
+from etl.common.assets.inputs import stage_files
 from etl.demo.sample_db import SeedSummary, seed
 from etl.factories.definitions_factory import build_tenant_definitions
 from etl.resources.s3 import StorageResource
@@ -103,9 +104,16 @@ def write(storage: StorageResource, table: str, day: str | None, data: pa.Table,
     """Write ``data`` where ``stage`` would and build the load request for it."""
     relative = naming.data_file_path("it", stage, table, day)
     storage.write(relative, pa.RecordBatchReader.from_batches(data.schema, data.to_batches()))
+    return request_for(storage, table, [day] if day else None, mode, drift, stage)
+
+
+def request_for(storage: StorageResource, table: str, days: list[str] | None, mode: LoadMode,
+                drift: str = "add_columns", stage: naming.Stage = "extract") -> LoadRequest:
+    """The request the load stage builds for these days' files (or the master file)."""
+    files = stage_files(storage, "it", stage, table, days)
+    data, schema = files.dataset(storage)
     return LoadRequest(
-        table=table, partition_key=day, data=storage.dataset(relative),
-        data_uri=storage.uri(relative),
+        table=table, days=tuple(days) if days else None, schema=schema, data=data,
         dataset_uri=storage.uri(naming.dataset_path("it", stage, table)),
         mode=mode, schema_drift=drift,  # type: ignore[arg-type]
     )
@@ -211,8 +219,8 @@ def test_drift_type_change_fails_clearly(
     changed = pa.table({"id": pa.array(["1"]), "name": pa.array(["a"])})
     with pytest.raises(SchemaDriftError, match=r"column 'id' is bigint in the table but varchar"):
         warehouse.load(write(storage, "drift", DAYS[1], changed, mode))
-    assert warehouse.count_rows("drift", DAYS[0], mode) == 2
-    assert warehouse.count_rows("drift", DAYS[1], mode) == 0
+    assert warehouse.count_days("drift", [DAYS[0]], mode)[DAYS[0]] == 2
+    assert warehouse.count_days("drift", [DAYS[1]], mode)[DAYS[1]] == 0
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -222,7 +230,7 @@ def test_drift_dropped_column_fails_clearly(
     warehouse.load(write(storage, "drift", DAYS[0], BASE, mode))
     with pytest.raises(SchemaDriftError, match=r"\['name'\] exist in the table but not in"):
         warehouse.load(write(storage, "drift", DAYS[1], BASE.select(["id"]), mode))
-    assert warehouse.count_rows("drift", DAYS[1], mode) == 0
+    assert warehouse.count_days("drift", [DAYS[1]], mode)[DAYS[1]] == 0
 
 
 def test_drift_policy_fail_rejects_new_column(
@@ -269,7 +277,7 @@ def test_parallel_loads_into_a_new_table(
         assert [r.rows for r in results] == [2] * len(days)
         same_day = list(pool.map(warehouse.load, [requests[0]] * 3))
     assert [r.rows for r in same_day] == [2] * 3
-    assert [warehouse.count_rows("par", d, mode) for d in days] == [2] * len(days)
+    assert [warehouse.count_days("par", [d], mode)[d] for d in days] == [2] * len(days)
 
 
 def test_external_master_table_follows_its_folder(
@@ -291,11 +299,7 @@ def test_local_lake_is_rejected_for_trino(tmp_path: Path) -> None:
     local = storage_resource(str(tmp_path / "lake"))
     relative = naming.data_file_path("it", "extract", "t", DAYS[0])
     local.write(relative, pa.RecordBatchReader.from_batches(BASE.schema, BASE.to_batches()))
-    request = LoadRequest(
-        table="t", partition_key=DAYS[0], data=local.dataset(relative),
-        data_uri=local.uri(relative), dataset_uri=local.uri("it/extract/t"), mode=None,
-        schema_drift="add_columns",
-    )
+    request = request_for(local, "t", [DAYS[0]], "external")
     with pytest.raises(WarehouseError, match=r"storage.root to s3://"):
         wh.load(request)
 
@@ -304,7 +308,7 @@ def test_unreachable_trino_error_names_address_not_password() -> None:
     port, secret = closed_port(), unique("pw-")
     wh = trino_loader("127.0.0.1", port, "it", password=secret, http_scheme="https")
     with pytest.raises(WarehouseError) as info:
-        wh.count_rows("t", DAYS[0], "external")
+        wh.count_days("t", [DAYS[0]], "external")[DAYS[0]]
     message = str(info.value)
     assert f"https://127.0.0.1:{port}" in message and "Connection refused" in message
     assert secret not in message

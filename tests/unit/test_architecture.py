@@ -161,7 +161,8 @@ def test_every_warehouse_kind_provides_the_whole_contract(kind: type[WarehouseCo
     assert isinstance(resource, WarehouseResource)
     assert type(resource).warehouse is not WarehouseResource.warehouse
     loader = resource.warehouse()
-    assert callable(getattr(loader, "load", None)) and callable(getattr(loader, "count_rows", None))
+    assert callable(getattr(loader, "load", None)) and callable(getattr(loader, "count_days", None))
+    assert callable(getattr(loader, "count_all", None))
     assert config.schema_for("t1") == "t1" and config.target("t1")[-1] == "t1"
     assert config.describe("t1")
     # Every variable a kind reads a secret from ends up in a secret field of its resource.

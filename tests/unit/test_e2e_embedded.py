@@ -31,19 +31,19 @@ def test_daily_and_master_jobs_match_source_counts_and_reruns_are_idempotent(
         for table in TABLES:
             for day in DAYS:
                 key = day.isoformat()
-                assert warehouse.count_rows(table, key, None) == summary.rows(table, key)
+                assert warehouse.count_days(table, [key], None)[key] == summary.rows(table, key)
                 extract = tmp_path / ".etl/lake" / tenant / "extract" / table / f"dt={key}"
                 assert pq.read_metadata(extract / "data.parquet").num_rows == summary.rows(
                     table, key)
         # Rerunning a day replaces it: same counts, no duplicates.
         run_job(defs, "daily_etl_job", DAYS[0].isoformat(), instance)
+        first = DAYS[0].isoformat()
         for table in TABLES:
-            assert warehouse.count_rows(table, DAYS[0].isoformat(), None) == \
-                summary.rows(table, DAYS[0].isoformat())
+            assert warehouse.count_days(table, [first], None)[first] == summary.rows(table, first)
         if tenant == "project_01":
             for _ in range(2):
                 result = run_job(defs, "master_sync_job", None, instance)
-                assert warehouse.count_rows("cfg_item_master", None, None) == summary.items
+                assert warehouse.count_all("cfg_item_master", None) == summary.items
             latest = tmp_path / ".etl/lake/project_01/extract/cfg_item_master/latest/data.parquet"
             assert pq.read_metadata(latest).num_rows == summary.items
             custom = pq.read_table(
@@ -82,5 +82,5 @@ def test_a_failing_pipeline_does_not_stop_the_others(tmp_path: Path) -> None:
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = str(failure.step_failure_data.error)
     assert "1 of 3 pipeline(s) of tenant 'default' failed" in message
-    assert "extract of default/quality_inspection: SourceError: table 'qc_missing' does not " \
-        "exist in the source" in message
+    assert (f"extract of default/quality_inspection [{DAYS[0].isoformat()}]: SourceError: table "
+            "'qc_missing' does not exist in the source") in message

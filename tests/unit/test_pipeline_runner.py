@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +45,15 @@ def test_stopping_the_step_cancels_queued_pipelines(monkeypatch: pytest.MonkeyPa
     started: list[str] = []
     release = {name: threading.Event() for name in "abc"}
 
-    def slow_extract(tenant: str, pipeline: PipelineAssetConfig, *_: Any) -> StageOutcome:
+    def slow_extract(tenant: str, pipeline: PipelineAssetConfig, *_: Any,
+                     **__: Any) -> Iterator[tuple[str, StageOutcome]]:
         started.append(pipeline.name)
         release[pipeline.name].wait(5)
-        return StageOutcome(rows=1, uri="mem", seconds=0.0)
+        yield "2026-03-01", StageOutcome(rows=1, uri="mem", seconds=0.0)
 
     monkeypatch.setattr("etl.common.assets.extract.run_extract", slow_extract)
     inputs = StepInputs(
-        tenant="t1", partition_key="2026-03-01",
+        tenant="t1", days=("2026-03-01",),
         selected=frozenset(dg.AssetKey(["t1", "extract", n]) for n in ("a", "b", "c")),
         selected_checks=frozenset(), source=None, storage=None, warehouse=None,
     )
@@ -63,6 +65,6 @@ def test_stopping_the_step_cancels_queued_pipelines(monkeypatch: pytest.MonkeyPa
     for event in release.values():
         event.set()
     time.sleep(0.3)
-    assert isinstance(first, dg.MaterializeResult)
+    assert isinstance(first, dg.AssetMaterialization) and first.partition == "2026-03-01"
     assert inputs.stop.is_set()
     assert "c" not in started  # queued: cancelled; "b" may have begun before the stop

@@ -18,7 +18,7 @@ def test_redact_masks_url_passwords_and_known_secrets() -> None:
 def test_stage_failures_mask_every_resource_secret() -> None:
     trino = TrinoWarehouseConfig(type="trino", host="trino").build_resource("t1")
     inputs = StepInputs(
-        tenant="t1", partition_key="2026-03-01", selected=frozenset(),
+        tenant="t1", days=None, selected=frozenset(),
         selected_checks=frozenset(),
         # A URL from url_env may carry its own password.
         source=SourceDatabaseResource(url="postgresql://etl:in-url-secret@db/mes",

@@ -16,6 +16,7 @@ import pytest
 
 from etl.common.assets.extract import run_extract
 from etl.common.assets.load import run_load
+from etl.common.assets.outcome import StageOutcome
 from etl.common.assets.transfer import TransferContext, run_transfer, sql_transfer, standardize
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.rdb import SourceDatabaseResource
@@ -36,6 +37,13 @@ def env(tmp_path: Path) -> tuple[SourceDatabaseResource, StorageResource, Wareho
     return source, storage, duckdb_warehouse(tmp_path / "wh.duckdb", "t1")
 
 
+def extract_day(source: SourceDatabaseResource, storage: StorageResource,
+                p: PipelineAssetConfig, day: str = DAY) -> StageOutcome:
+    ((written, outcome),) = run_extract("t1", p, source, storage, [day])
+    assert written == day
+    return outcome
+
+
 def pipeline(**kw: object) -> PipelineAssetConfig:
     base: dict[str, object] = {"name": "production_result", "table": "production_result",
                                "date_column": "produced_at", "primary_key": ["id"],
@@ -45,7 +53,7 @@ def pipeline(**kw: object) -> PipelineAssetConfig:
 
 def test_extract_writes_one_day_with_exact_types(env: tuple) -> None:  # type: ignore[type-arg]
     source, storage, _ = env
-    outcome = run_extract("t1", pipeline(), source, storage, DAY)
+    outcome = extract_day(source, storage, pipeline())
     table = pq.read_table(outcome.uri)
     assert outcome.rows == table.num_rows > 0
     assert table.schema.field("unit_cost").type == pa.decimal128(12, 4)
@@ -61,9 +69,9 @@ def test_extract_of_a_query_and_selected_columns(env: tuple) -> None:  # type: i
     source, storage, _ = env
     by_query = pipeline(table=None, query="SELECT id, produced_qty, produced_at FROM "
                         "production_result WHERE defect_qty >= 0")
-    rows_q = run_extract("t1", by_query, source, storage, DAY).rows
+    rows_q = extract_day(source, storage, by_query).rows
     by_cols = pipeline(columns=["id", "produced_at"])
-    outcome = run_extract("t1", by_cols, source, storage, DAY)
+    outcome = extract_day(source, storage, by_cols)
     assert outcome.rows == rows_q
     assert pq.read_schema(outcome.uri).names == ["id", "produced_at"]
 
@@ -71,9 +79,9 @@ def test_extract_of_a_query_and_selected_columns(env: tuple) -> None:  # type: i
 def test_missing_table_and_column_errors_are_clear(env: tuple) -> None:  # type: ignore[type-arg]
     source, storage, _ = env
     with pytest.raises(SourceError, match="table 'nope' does not exist in the source"):
-        run_extract("t1", pipeline(table="nope"), source, storage, DAY)
+        extract_day(source, storage, pipeline(table="nope"))
     with pytest.raises(SourceError, match=r"column\(s\) \['nope'\] do not exist"):
-        run_extract("t1", pipeline(columns=["nope", "produced_at"]), source, storage, DAY)
+        extract_day(source, storage, pipeline(columns=["nope", "produced_at"]))
 
 
 def test_failed_write_keeps_the_previous_partition(tmp_path: Path) -> None:
@@ -125,27 +133,31 @@ def test_standardize_snake_cases_and_dedupes() -> None:
 def test_transfer_and_load_replace_a_day(env: tuple) -> None:  # type: ignore[type-arg]
     source, storage, warehouse = env
     p = pipeline(transfer={"sql": "SELECT id, produced_qty * 2 AS doubled FROM source"})
-    extracted = run_extract("t1", p, source, storage, DAY)
-    transferred = run_transfer("t1", p, sql_transfer("SELECT id, produced_qty * 2 AS doubled "
-                                                     "FROM source"), storage, DAY)
+    extracted = extract_day(source, storage, p)
+    (result,) = run_transfer("t1", p, sql_transfer("SELECT id, produced_qty * 2 AS doubled "
+                                                   "FROM source"), storage, [DAY])
+    transferred = result.outcome
+    assert transferred is not None and result.error is None
     assert transferred.rows == extracted.rows
     for _ in range(2):
-        outcome, recon = run_load("t1", p, storage, warehouse, DAY)
-        assert recon.passed and outcome.rows == extracted.rows
-    assert warehouse.count_rows("production_result", DAY, None) == extracted.rows
+        loaded = run_load("t1", p, storage, warehouse, [DAY])
+        assert loaded.checks[DAY].passed and loaded.outcomes[DAY].rows == extracted.rows
+    assert warehouse.count_days("production_result", [DAY], None)[DAY] == extracted.rows
 
 
 def test_load_before_extract_names_the_missing_asset(env: tuple) -> None:  # type: ignore[type-arg]
     _, storage, warehouse = env
     with pytest.raises(FileNotFoundError, match="materialize t1/transfer/production_result"):
-        run_load("t1", pipeline(), storage, warehouse, DAY)
+        run_load("t1", pipeline(), storage, warehouse, [DAY])
 
 
 def _load(warehouse: Warehouse, table: pa.Table, day: str,
           policy: str = "add_columns") -> None:
+    days = pa.array([dt.date.fromisoformat(day)] * table.num_rows, pa.date32())
     warehouse.load(LoadRequest(
-        table="drift", partition_key=day, data=pads.dataset(table),
-        data_uri="mem", dataset_uri="mem", mode=None, schema_drift=policy,  # type: ignore[arg-type]
+        table="drift", days=(day,), schema=table.schema,
+        data=pads.dataset(table.append_column("dt", days)), dataset_uri="mem", mode=None,
+        schema_drift=policy,  # type: ignore[arg-type]
     ))
 
 
@@ -164,14 +176,14 @@ def test_duckdb_schema_drift(env: tuple, tmp_path: Path) -> None:  # type: ignor
     with pytest.raises(SchemaDriftError, match="schema_drift is 'fail'"):
         _load(warehouse, pa.table({"id": [3], "qty": pa.array([2], pa.int32()), "note": ["n"],
                                    "extra": [1]}), "2026-03-03", policy="fail")
-    assert warehouse.count_rows("drift", "2026-03-03", None) == 0
+    assert warehouse.count_days("drift", ["2026-03-03"], None)["2026-03-03"] == 0
 
 
 def test_sqlite_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     source = source_resource(f"sqlite:///{tmp_path}/none.db")
     storage = storage_resource(str(tmp_path / "lake"))
     with pytest.raises(SourceError, match=r"none\.db does not exist"):
-        run_extract("t1", pipeline(), source, storage, DAY)
+        extract_day(source, storage, pipeline())
 
 
 def test_storage_is_safe_to_share_between_threads(tmp_path: Path) -> None:

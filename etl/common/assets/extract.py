@@ -1,11 +1,20 @@
-"""Extract: stream one day (or the whole master table) from the source into Parquet."""
+"""Extract: stream days (or the whole master table) from the source into Parquet.
+
+A range of days is read with one query per ``days_per_scan`` days, ordered by the date column,
+and cut into one atomic file per day as the rows arrive (:mod:`etl.utils.day_split`), so
+memory stays at one batch whatever the range. Every day of the range gets its file, an empty
+one (with the right schema) for a day without rows.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from etl import naming
 from etl.common.assets.outcome import StageOutcome
+from etl.common.assets.progress import RowProgress
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.rdb import SourceDatabaseResource
 from etl.resources.s3 import StorageResource
@@ -13,16 +22,22 @@ from etl.sources.base import ExtractRequest
 from etl.sources.row_filter import DayWindow
 from etl.utils.arrow_memory import use_extraction_pool
 
+if TYPE_CHECKING:
+    from etl.utils.parquet import WriteStats
+
+DayOutcome = tuple[str | None, StageOutcome]
+
 
 def extract_request(
-    pipeline: PipelineAssetConfig, source: SourceDatabaseResource, partition_key: str | None
+    pipeline: PipelineAssetConfig, source: SourceDatabaseResource, days: Sequence[str] | None
 ) -> ExtractRequest:
+    window = (DayWindow.of(pipeline.date_column, days, source.timezone)
+              if days and pipeline.date_column else None)
     return ExtractRequest(
         table=pipeline.table,
         query=pipeline.query,
         columns=pipeline.columns,
-        row_filter=(DayWindow.of(pipeline.date_column, [partition_key], source.timezone)
-                    if partition_key and pipeline.date_column else None),
+        row_filter=window,
         batch_size=pipeline.batch_size or source.batch_size,
         db_schema=source.db_schema,
     )
@@ -33,16 +48,57 @@ def run_extract(
     pipeline: PipelineAssetConfig,
     source: SourceDatabaseResource,
     storage: StorageResource,
-    partition_key: str | None,
-) -> StageOutcome:
+    days: Sequence[str] | None,
+    *,
+    days_per_scan: int = 1,
+    log: Callable[[str], None] | None = None,
+) -> Iterator[DayOutcome]:
+    """Write each day's file (or the master file) and yield ``(day, outcome)`` as each lands.
+
+    A failure stops the extract there: the days already yielded are written and correct, the
+    rest keep their previous files.
+    """
     use_extraction_pool()
+    progress = RowProgress(f"extract {pipeline.name}", log)
+    if days is None:
+        yield None, _write_master(tenant, pipeline, storage, source, progress)
+        return
+    ordered = sorted(days)
+    for start in range(0, len(ordered), max(1, days_per_scan)):
+        yield from _scan(tenant, pipeline, source, storage,
+                         ordered[start:start + max(1, days_per_scan)], progress)
+
+
+def _write_master(tenant: str, pipeline: PipelineAssetConfig, storage: StorageResource,
+                  source: SourceDatabaseResource, progress: RowProgress) -> StageOutcome:
     started = time.monotonic()
-    relative = naming.data_file_path(tenant, "extract", pipeline.name, partition_key)
-    request = extract_request(pipeline, source, partition_key)
-    with source.read(request) as reader:
-        stats = storage.write(relative, reader)
+    relative = naming.data_file_path(tenant, "extract", pipeline.name, None)
+    with source.read(extract_request(pipeline, source, None)) as reader:
+        stats = storage.write(relative, progress.counted(reader, None))
+    return _outcome(pipeline, storage, relative, stats, time.monotonic() - started)
+
+
+def _scan(tenant: str, pipeline: PipelineAssetConfig, source: SourceDatabaseResource,
+          storage: StorageResource, days: list[str], progress: RowProgress,
+          ) -> Iterator[DayOutcome]:
+    from etl.utils.day_split import split_by_day
+
+    column = pipeline.date_column or ""
+    with source.read(extract_request(pipeline, source, days)) as reader:
+        started = time.monotonic()
+        for day, rows in split_by_day(reader, column, days, source.timezone):
+            relative = naming.data_file_path(tenant, "extract", pipeline.name, day,
+                                             pipeline.partition_column)
+            stats = storage.write(relative, progress.counted(rows, day))
+            now = time.monotonic()
+            yield day, _outcome(pipeline, storage, relative, stats, now - started)
+            started = now
+
+
+def _outcome(pipeline: PipelineAssetConfig, storage: StorageResource, relative: str,
+             stats: WriteStats, seconds: float) -> StageOutcome:
     return StageOutcome(
-        rows=stats.rows, uri=storage.uri(relative), seconds=time.monotonic() - started,
-        schema=stats.schema, bytes=stats.bytes,
-        extra={"source": pipeline.table or "query", "row_groups": stats.row_groups},
+        rows=stats.rows, uri=storage.uri(relative), seconds=seconds, schema=stats.schema,
+        bytes=stats.bytes, extra={"source": pipeline.table or "query",
+                                  "row_groups": stats.row_groups},
     )

@@ -12,6 +12,15 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class DayResult:
+    """One day of a stage (``day`` None: master data): its outcome, or why it failed."""
+
+    day: str | None
+    outcome: StageOutcome | None = None
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True)
 class StageOutcome:
     rows: int
     uri: str

@@ -2,24 +2,32 @@
 
 Each pipeline runs its stages in order (extract, transfer, load) on a worker thread; up to
 ``source.max_parallel`` pipelines run at once, which also bounds the load on the customer's
-database. A failing pipeline does not stop the others: their results are reported, and the
-step fails at the end with one message naming every failed tenant/pipeline/stage and cause.
-When the run is terminated, queued pipelines are cancelled and running ones stop at their next
-stage, so nothing keeps hitting the source after Dagster shows the run as stopped.
+database. A step covers one day, a range of days, or master data. Every stage reports each
+day's materialization (and the load each day's row-count check) the moment that stage has
+finished it, so the event log and the asset pages show per-stage, per-day results while the
+step is still running.
+
+A failing pipeline does not stop the others, and a failing day does not stop the other days of
+a pipeline's stage: a day whose stage failed is not taken further, the rest are. The step fails
+at the end with one message naming every failed tenant/pipeline/stage, its days and cause.
+When the run is terminated, queued pipelines are cancelled and running ones stop before their
+next stage or day, so nothing keeps hitting the source after Dagster shows the run as stopped.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
 from etl import naming
+from etl.common.assets.events import StepEvent, check_evaluation, materialization
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.secrets import secret_values
 from etl.utils.logging import redact
@@ -27,7 +35,7 @@ from etl.utils.logging import redact
 if TYPE_CHECKING:
     from etl.common.assets.transfer import TransferFunction
 
-Result = dg.MaterializeResult[Any] | dg.AssetCheckResult
+Days = tuple[str, ...] | None
 
 
 class PipelineFailures(RuntimeError):
@@ -35,7 +43,7 @@ class PipelineFailures(RuntimeError):
 
 
 class Cancelled(RuntimeError):
-    """The run was stopped before this pipeline's next stage."""
+    """The run was stopped before this pipeline's next stage or day."""
 
 
 @dataclass
@@ -43,26 +51,19 @@ class StageFailure:
     pipeline: str
     stage: naming.Stage
     error: BaseException
-
-
-@dataclass
-class PipelineRun:
-    """What one pipeline produced in this step: results so far, or the stage that failed."""
-
-    results: list[Result] = field(default_factory=list)
-    failure: StageFailure | None = None
-    lines: list[str] = field(default_factory=list)
+    days: tuple[str, ...] = ()  # the days that failed (empty: master data or all of them)
 
 
 @dataclass(frozen=True)
 class StepInputs:
     tenant: str
-    partition_key: str | None
+    days: Days  # the step's days, sorted; None for master data
     selected: frozenset[dg.AssetKey]
     selected_checks: frozenset[dg.AssetCheckKey]
     source: Any
     storage: Any
     warehouse: Any
+    days_per_scan: int = 1
     stop: threading.Event = field(default_factory=threading.Event)
 
     def wants(self, pipeline: PipelineAssetConfig, stage: naming.Stage) -> bool:
@@ -74,6 +75,17 @@ class StepInputs:
         key = naming.check_key(self.tenant, "load", pipeline.name, naming.RECONCILE_CHECK)
         return key in self.selected_checks
 
+    @property
+    def label(self) -> str:
+        if self.days is None:
+            return "latest"
+        return self.days[0] if len(self.days) == 1 else f"{self.days[0]}..{self.days[-1]}"
+
+
+@dataclass(frozen=True)
+class _Done:
+    failures: list[StageFailure]
+
 
 def run_pipelines(
     inputs: StepInputs,
@@ -81,25 +93,29 @@ def run_pipelines(
     transfers: Mapping[str, TransferFunction],
     max_parallel: int,
     log: dg.DagsterLogManager,
-) -> Iterator[Result]:
-    """Yield every result as its pipeline finishes; raise ``PipelineFailures`` at the end."""
+) -> Iterator[StepEvent]:
+    """Yield every event as a stage produces it; raise ``PipelineFailures`` at the end."""
     todo = [p for p in pipelines
             if any(inputs.wants(p, s) for s in naming.STAGES) or inputs.wants_check(p)]
+    events: queue.Queue[StepEvent | str | _Done] = queue.Queue()
     failures: list[StageFailure] = []
     pool = ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(todo))),
                               thread_name_prefix=inputs.tenant)
     try:
-        futures: dict[Future[PipelineRun], PipelineAssetConfig] = {
-            pool.submit(_run_one, inputs, p, transfers.get(p.name)): p for p in todo
-        }
-        for future in as_completed(futures):
-            run = future.result()
-            for line in run.lines:
-                log.info(line)
-            yield from run.results
-            if run.failure is not None:
-                failures.append(run.failure)
-                log.error(_describe(inputs, run.failure, with_traceback=True))
+        for p in todo:
+            pool.submit(_run_guarded, inputs, p, transfers.get(p.name), events.put)
+        running = len(todo)
+        while running:
+            item = events.get()
+            if isinstance(item, _Done):
+                running -= 1
+                for failure in item.failures:
+                    failures.append(failure)
+                    log.error(_describe(inputs, failure, with_traceback=True))
+            elif isinstance(item, str):
+                log.info(item)
+            else:
+                yield item
     finally:
         # Normal end: all done already. Termination (an exception thrown into this generator):
         # stop queued pipelines now and running ones at their next stage; do not wait for them.
@@ -107,9 +123,10 @@ def run_pipelines(
         pool.shutdown(wait=False, cancel_futures=True)
     if failures:
         listed = "\n".join(f"  - {_describe(inputs, f)}" for f in failures)
+        failed = len({f.pipeline for f in failures})
         raise PipelineFailures(
-            f"{len(failures)} of {len(todo)} pipeline(s) of tenant {inputs.tenant!r} failed "
-            f"[{inputs.partition_key or 'latest'}]:\n{listed}"
+            f"{failed} of {len(todo)} pipeline(s) of tenant {inputs.tenant!r} failed "
+            f"[{inputs.label}]:\n{listed}"
         )
 
 
@@ -120,66 +137,134 @@ def _describe(inputs: StepInputs, failure: StageFailure, with_traceback: bool = 
         else f"{type(error).__name__}: {error}"
     )
     secrets = secret_values(inputs.source, inputs.storage, inputs.warehouse)
-    return f"{failure.stage} of {inputs.tenant}/{failure.pipeline}: " + redact(text, secrets)
+    days = f" [{_span(failure.days)}]" if failure.days else ""
+    return f"{failure.stage} of {inputs.tenant}/{failure.pipeline}{days}: " + redact(text, secrets)
 
 
-def _run_one(
-    inputs: StepInputs, pipeline: PipelineAssetConfig, transfer: TransferFunction | None
-) -> PipelineRun:
-    # The stage modules pull in pyarrow, DuckDB and SQLAlchemy: needed by runs, not by the
-    # code location that only lists the assets.
-    from etl.common.assets.extract import run_extract
-    from etl.common.assets.load import reconcile, run_load
-    from etl.common.assets.transfer import run_transfer
+def _span(days: Sequence[str]) -> str:
+    if len(days) == 1:
+        return days[0]
+    return f"{len(days)} days: {days[0]}..{days[-1]}"
 
-    run = PipelineRun()
-    tenant, name, part = inputs.tenant, pipeline.name, inputs.partition_key
-    label = part or "latest"
 
-    def key(stage: naming.Stage) -> dg.AssetKey:
-        return naming.asset_key(tenant, stage, name)
-
-    def begin(stage: naming.Stage) -> naming.Stage:
-        if inputs.stop.is_set():
-            raise Cancelled(f"run stopped before the {stage} stage")
-        return stage
-
-    stage: naming.Stage = "extract"
+def _run_guarded(inputs: StepInputs, pipeline: PipelineAssetConfig,
+                 transfer: TransferFunction | None,
+                 emit: Callable[[StepEvent | str | _Done], None]) -> None:
+    failures: list[StageFailure] = []
     try:
-        if inputs.wants(pipeline, "extract"):
-            stage = begin("extract")
-            out = run_extract(tenant, pipeline, inputs.source, inputs.storage, part)
-            run.lines.append(f"extract {name} [{label}]: {out.rows} rows in {out.seconds:.2f}s")
-            run.results.append(dg.MaterializeResult(asset_key=key("extract"),
-                                                    metadata=out.metadata()))
-        if inputs.wants(pipeline, "transfer"):
-            stage = begin("transfer")
-            if transfer is None:
-                raise ValueError(f"pipeline {name!r} has a transfer stage but no transfer")
-            out = run_transfer(tenant, pipeline, transfer, inputs.storage, part)
-            run.lines.append(f"transfer {name} [{label}]: {out.rows} rows in {out.seconds:.2f}s")
-            run.results.append(dg.MaterializeResult(asset_key=key("transfer"),
-                                                    metadata=out.metadata()))
-        if not pipeline.save_to_trino:
-            return run
-        stage = begin("load")
-        warehouse = inputs.warehouse.warehouse()
-        if inputs.wants(pipeline, "load"):
-            out, recon = run_load(tenant, pipeline, inputs.storage, warehouse, part)
-            run.lines.append(f"load {name} [{label}] from {pipeline.load_input_stage}: "
-                             f"{out.rows} rows in {out.seconds:.2f}s")
-            run.results.append(dg.MaterializeResult(asset_key=key("load"),
-                                                    metadata=out.metadata()))
-        elif inputs.wants_check(pipeline):
-            recon = reconcile(tenant, pipeline, inputs.storage, warehouse, part)
-        else:
-            return run
-        if inputs.wants_check(pipeline):
-            run.results.append(dg.AssetCheckResult(
-                asset_key=key("load"), check_name=naming.RECONCILE_CHECK, passed=recon.passed,
-                description=recon.description,
-                metadata={"parquet_rows": recon.expected, "warehouse_rows": recon.actual},
-            ))
-    except Exception as error:  # reported with the others once every pipeline has finished
-        run.failure = StageFailure(name, stage, error)
-    return run
+        _PipelineRun(inputs, pipeline, transfer, emit, failures).run()
+    except BaseException as error:  # reported with the others once every pipeline has finished
+        failures.append(StageFailure(pipeline.name, "extract", error))
+    finally:
+        emit(_Done(failures))
+
+
+@dataclass
+class _PipelineRun:
+    """One pipeline's stages over the step's days, emitting as each day of a stage is done."""
+
+    inputs: StepInputs
+    pipeline: PipelineAssetConfig
+    function: TransferFunction | None
+    emit: Callable[[StepEvent | str | _Done], None]
+    failures: list[StageFailure]
+
+    def key(self, stage: naming.Stage) -> dg.AssetKey:
+        return naming.asset_key(self.inputs.tenant, stage, self.pipeline.name)
+
+    def begin(self, stage: naming.Stage) -> None:
+        if self.inputs.stop.is_set():
+            raise Cancelled(f"run stopped before the {stage} stage")
+
+    def fail(self, stage: naming.Stage, error: BaseException, days: Sequence[str | None]) -> None:
+        self.failures.append(StageFailure(self.pipeline.name, stage, error,
+                                          tuple(d for d in days if d is not None)))
+
+    def run(self) -> None:
+        days: list[str | None] = list(self.inputs.days) if self.inputs.days else [None]
+        if self.inputs.wants(self.pipeline, "extract"):
+            days = self.extract(days)
+        if days and self.inputs.wants(self.pipeline, "transfer"):
+            days = self.transfer(days)
+        if days and self.pipeline.save_to_trino and (
+                self.inputs.wants(self.pipeline, "load") or self.inputs.wants_check(self.pipeline)):
+            self.load(days)
+
+    def extract(self, days: list[str | None]) -> list[str | None]:
+        from etl.common.assets.extract import run_extract
+
+        self.begin("extract")
+        done: list[str | None] = []
+        rows = 0
+        try:
+            for day, outcome in run_extract(
+                self.inputs.tenant, self.pipeline, self.inputs.source, self.inputs.storage,
+                self.inputs.days, days_per_scan=self.inputs.days_per_scan, log=self.emit,
+            ):
+                self.emit(materialization(self.key("extract"), day, outcome))
+                done.append(day)
+                rows += outcome.rows
+                if self.inputs.stop.is_set():
+                    raise Cancelled("run stopped during the extract stage")
+        except Exception as error:
+            self.fail("extract", error, [d for d in days if d not in done])
+        self.emit(f"extract {self.pipeline.name} [{self.inputs.label}]: {rows:,} rows in "
+                  f"{len(done)} file(s)")
+        return done
+
+    def transfer(self, days: list[str | None]) -> list[str | None]:
+        from etl.common.assets.transfer import run_transfer
+
+        self.begin("transfer")
+        if self.function is None:
+            raise ValueError(f"pipeline {self.pipeline.name!r} has a transfer stage but no "
+                             "transfer function")
+        done: list[str | None] = []
+        failed: dict[str, tuple[BaseException, list[str | None]]] = {}
+        for result in run_transfer(self.inputs.tenant, self.pipeline, self.function,
+                                   self.inputs.storage, _only_days(days)):
+            if self.inputs.stop.is_set():
+                raise Cancelled("run stopped during the transfer stage")
+            if result.error is not None:
+                cause = f"{type(result.error).__name__}: {result.error}"
+                failed.setdefault(cause, (result.error, []))[1].append(result.day)
+            elif result.outcome is not None:
+                self.emit(materialization(self.key("transfer"), result.day, result.outcome))
+                done.append(result.day)
+        for error, failed_days in failed.values():
+            self.fail("transfer", error, failed_days)
+        return done
+
+    def load(self, days: list[str | None]) -> None:
+        from etl.common.assets.load import reconcile, run_load
+
+        self.begin("load")
+        warehouse = self.inputs.warehouse.warehouse()
+        args = (self.inputs.tenant, self.pipeline, self.inputs.storage, warehouse,
+                _only_days(days))
+        loading = self.inputs.wants(self.pipeline, "load")
+        try:
+            out = run_load(*args) if loading else reconcile(*args)
+        except Exception as error:
+            self.fail("load", error, days)
+            return
+        for day, outcome in out.outcomes.items():
+            self.emit(materialization(self.key("load"), day, outcome))
+        if self.inputs.wants_check(self.pipeline):
+            for day, recon in out.checks.items():
+                self.emit(check_evaluation(self.key("load"), naming.RECONCILE_CHECK, day,
+                                           recon.passed, recon.description,
+                                           {"parquet_rows": recon.expected,
+                                            "warehouse_rows": recon.actual}))
+        if out.missing is not None:
+            self.fail("load", out.missing.missing_error(), list(out.missing.missing))
+        if loading:
+            self.emit(f"load {self.pipeline.name} [{self.inputs.label}] from "
+                      f"{self.pipeline.load_input_stage}: {len(out.outcomes)} day(s) in "
+                      f"{out.statements} warehouse statement(s)")
+
+
+def _only_days(days: list[str | None]) -> list[str] | None:
+    """The days of a daily pipeline, or None for master data (whose only "day" is None)."""
+    kept = [d for d in days if d is not None]
+    return kept if kept else None

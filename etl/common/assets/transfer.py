@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
 from etl import naming
-from etl.common.assets.inputs import require_stage_output
-from etl.common.assets.outcome import StageOutcome
+from etl.common.assets.inputs import stage_files
+from etl.common.assets.outcome import DayResult, StageOutcome
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.s3 import StorageResource
 from etl.utils.sql import quote
@@ -93,20 +93,41 @@ def run_transfer(
     pipeline: PipelineAssetConfig,
     function: TransferFunction,
     storage: StorageResource,
-    partition_key: str | None,
-) -> StageOutcome:
-    started = time.monotonic()
-    source_rel = require_stage_output(storage, tenant, "extract", pipeline.name, partition_key)
-    target_rel = naming.data_file_path(tenant, "transfer", pipeline.name, partition_key)
-    dataset = storage.dataset(source_rel)
+    days: Sequence[str] | None,
+) -> Iterator[DayResult]:
+    """Reshape each day (or the master data) on one DuckDB connection, a result per day.
+
+    Days are independent: a day that fails (or has no extract) is reported and the others go
+    on, with the same result as day-by-day runs.
+    """
     import duckdb
 
+    inputs = stage_files(storage, tenant, "extract", pipeline.name, days,
+                         pipeline.partition_column)
     with duckdb.connect() as con:
         con.execute("SET preserve_insertion_order = false")
-        source = con.from_arrow(dataset)
-        con.register("source", source)
-        output = function(source, TransferContext(tenant, pipeline, partition_key, con))
-        stats = storage.write(target_rel, _as_reader(output))
+        for day in (list(days) if days is not None else [None]):
+            file = inputs.present.get(day)
+            if file is None:
+                yield DayResult(day, error=inputs.missing_error([day]))
+                continue
+            try:
+                yield DayResult(day, _transfer_day(tenant, pipeline, function, storage, con,
+                                                   day, file.relative))
+            except Exception as error:  # the other days still run
+                yield DayResult(day, error=error)
+
+
+def _transfer_day(tenant: str, pipeline: PipelineAssetConfig, function: TransferFunction,
+                  storage: StorageResource, con: duckdb.DuckDBPyConnection, day: str | None,
+                  source_rel: str) -> StageOutcome:
+    started = time.monotonic()
+    target_rel = naming.data_file_path(tenant, "transfer", pipeline.name, day,
+                                       pipeline.partition_column)
+    source = con.from_arrow(storage.dataset(source_rel))
+    con.register("source", source)
+    output = function(source, TransferContext(tenant, pipeline, day, con))
+    stats = storage.write(target_rel, _as_reader(output))
     return StageOutcome(
         rows=stats.rows, uri=storage.uri(target_rel), seconds=time.monotonic() - started,
         schema=stats.schema, bytes=stats.bytes,

@@ -42,6 +42,7 @@ class TrinoSession:
         self._secrets = [s for s in secrets if s]
         self._connect = connect
         self._conn: Any = None
+        self.statements = 0  # how many statements this session ran (a load reports it)
 
     def __enter__(self) -> TrinoSession:
         return self
@@ -60,6 +61,7 @@ class TrinoSession:
     def run(self, sql: str, params: Sequence[object] | None = None, *,
             what: str) -> list[tuple[Any, ...]]:
         """Execute and drain one statement; ``what`` says what it was for, in errors."""
+        self.statements += 1
         try:
             if self._conn is None:
                 self._conn = self._connect()
