@@ -37,6 +37,11 @@ DATA_FILE: Final = "data.parquet"
 STAGING_DIR: Final = "_staging"
 """Under the lake root, outside every table folder, so no reader's glob sees a leftover."""
 
+# Dagster's run tags for the partitions a run covers (one day, or a range in one run).
+PARTITION_TAG: Final = "dagster/partition"
+RANGE_START_TAG: Final = "dagster/asset_partition_range_start"
+RANGE_END_TAG: Final = "dagster/asset_partition_range_end"
+
 PACKAGE_DIR: Final = Path(__file__).resolve().parent
 _CODE_LOCATION_CALL = "build_tenant_definitions("
 

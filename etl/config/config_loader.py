@@ -8,6 +8,7 @@ Every error points at the file and line the offending value came from.
 
 from __future__ import annotations
 
+import os
 import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from etl.naming import IDENTIFIER_PATTERN, IDENTIFIER_RE, PACKAGE_DIR, reserved_
 from etl.utils.logging import redact
 
 DEFAULT_TENANTS_DIR = PACKAGE_DIR / "tenants"
+TENANTS_DIR_ENV = "ETL_TENANTS_DIR"
 COMMON_PIPELINES_FILE = PACKAGE_DIR / "common" / "pipelines.yaml"
 CONFIG_FILE_NAME = "config.yaml"
 PIPELINES_PATH: PathKey = ("assets", "pipelines")
@@ -61,6 +63,18 @@ class ConfigIssueLocation:
     file: str
     line: int | None
     path: str
+
+
+def tenants_root(tenants_dir: Path | None = None) -> Path:
+    """The tenants folder: the one given, else ``$ETL_TENANTS_DIR``, else the package's own.
+
+    The variable lets a code location (``etl.<tenant>``, started by Dagster, which passes no
+    arguments) read tenant folders kept outside the package, e.g. a deployment's config repo.
+    """
+    if tenants_dir is not None:
+        return tenants_dir
+    configured = os.environ.get(TENANTS_DIR_ENV)
+    return Path(configured) if configured else DEFAULT_TENANTS_DIR
 
 
 def display_path(file: Path) -> str:
@@ -104,7 +118,7 @@ def load_tenant_config(
     common_file: Path | None = COMMON_PIPELINES_FILE,
 ) -> LoadedTenant:
     """Read, merge and validate one tenant; raises ``ConfigError`` naming file, line and field."""
-    folder = (tenants_dir or DEFAULT_TENANTS_DIR) / tenant_id
+    folder = tenants_root(tenants_dir) / tenant_id
     validate_tenant_id(tenant_id, folder)
     file = folder / CONFIG_FILE_NAME
     if not file.is_file():

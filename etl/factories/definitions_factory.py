@@ -9,10 +9,10 @@ import dagster as dg
 from etl.config.config_loader import (
     COMMON_PIPELINES_FILE,
     CONFIG_FILE_NAME,
-    DEFAULT_TENANTS_DIR,
     LoadedTenant,
     display_path,
     load_tenant_config,
+    tenants_root,
 )
 from etl.config.discovery import discover_tenants
 from etl.config.errors import ConfigError, ConfigIssue, TenantsConfigError
@@ -72,7 +72,7 @@ def build_all_definitions(
         except ConfigError as e:
             errors.append(e)
         except Exception as e:  # one tenant's surprise must not hide the others' errors
-            folder = (tenants_dir or DEFAULT_TENANTS_DIR) / tenant_id / CONFIG_FILE_NAME
+            folder = tenants_root(tenants_dir) / tenant_id / CONFIG_FILE_NAME
             errors.append(ConfigError(tenant_id, [ConfigIssue(
                 display_path(folder), None, "",
                 f"building its definitions failed: {type(e).__name__}: {e}")]))

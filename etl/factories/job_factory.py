@@ -1,7 +1,10 @@
 """Per-tenant jobs: the daily run, stage reruns and the master-data sync.
 
 Jobs exist only when they would select something, so a tenant without master data has no
-``master_sync_job`` and one without transfers no ``transfer_job``.
+``master_sync_job`` and one without transfers no ``transfer_job``. Every job is one step (a
+tenant's pipelines run side by side inside it), so it runs in the run worker's own process
+(``in_process_executor``): no second Python process to start per run, and no orphaned step
+process left running if the run worker is killed.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ def build_jobs(
             selection=dg.AssetSelection.assets(*keys),
             description=f"[{tenant}] {about}",
             tags={**tags},
+            executor_def=dg.in_process_executor,
         )
         for local, (keys, about) in wanted.items()
     }

@@ -1,7 +1,9 @@
 """Schedules from the tenant's ``schedule`` block.
 
 The daily schedule accepts any cron (not only the partition's own midnight tick): at each tick
-it requests the last complete day as of the scheduled time, in the tenant's time zone.
+it requests the last complete day as of the scheduled time, in the tenant's time zone, and with
+``lookback_days: N`` the N days ending there, as one range run, so rows that arrived or changed
+late in those days are picked up (each day is replaced, never duplicated).
 """
 
 
@@ -12,7 +14,7 @@ import dagster as dg
 
 from etl import naming
 from etl.config.tenant_config import ScheduleConfig
-from etl.partitions.daily import last_complete_day
+from etl.partitions.daily import scheduled_days
 
 
 def build_schedules(
@@ -26,6 +28,8 @@ def build_schedules(
     )
     out: list[dg.ScheduleDefinition] = []
     daily = jobs.get(naming.DAILY_ETL_JOB)
+    covers = ("the last complete day" if schedule.lookback_days == 1 else
+              f"the last {schedule.lookback_days} complete days, as one range run")
     if daily is not None:
 
         @dg.schedule(
@@ -34,14 +38,18 @@ def build_schedules(
             cron_schedule=schedule.cron,
             execution_timezone=schedule.timezone,
             default_status=status,
-            description=f"[{tenant}] daily_etl_job for the last complete day.",
+            description=f"[{tenant}] daily_etl_job for {covers}.",
         )
         def _daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
             now = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
-            key = last_complete_day(now, schedule.timezone, schedule.start_date)
-            if key is None:
+            days = scheduled_days(now, schedule.timezone, schedule.start_date,
+                                  schedule.lookback_days)
+            if not days:
                 return dg.SkipReason("no complete day since the partition start date")
-            return dg.RunRequest(run_key=key, partition_key=key)
+            if len(days) == 1:
+                return dg.RunRequest(run_key=days[0], partition_key=days[0])
+            return dg.RunRequest(run_key=f"{days[0]}...{days[-1]}", tags={
+                naming.RANGE_START_TAG: days[0], naming.RANGE_END_TAG: days[-1]})
 
         out.append(_daily)
     master = jobs.get(naming.MASTER_SYNC_JOB)

@@ -20,3 +20,20 @@ def last_complete_day(now: dt.datetime, timezone: str, start_date: dt.date) -> s
 
     day = now.astimezone(ZoneInfo(timezone)).date() - dt.timedelta(days=1)
     return day.isoformat() if day >= start_date else None
+
+
+def scheduled_days(now: dt.datetime, timezone: str, start_date: dt.date,
+                   lookback_days: int = 1) -> list[str]:
+    """The days a run at ``now`` covers: the last complete day and the ``lookback_days - 1``
+    before it, never before ``start_date`` (empty if no day is complete yet)."""
+    last = last_complete_day(now, timezone, start_date)
+    if last is None:
+        return []
+    end = dt.date.fromisoformat(last)
+    first = max(start_date, end - dt.timedelta(days=lookback_days - 1))
+    return day_range(first, end)
+
+
+def day_range(first: dt.date, last: dt.date) -> list[str]:
+    """Every day from ``first`` to ``last``, inclusive, as ``YYYY-MM-DD``."""
+    return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]

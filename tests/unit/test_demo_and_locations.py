@@ -23,7 +23,7 @@ def test_demo_runs_every_tenant_and_reports_matching_counts(
     out = io.StringIO()
     assert run_demo(days=2, out=out) == 0
     text = out.getvalue()
-    assert text.count("daily_etl_job") == 4 and "master_sync_job [latest]" in text
+    assert text.count("daily_etl_job [") == 4 and "master_sync_job [latest]: run" in text
     assert "FAILED" not in text
     rows = [line.split() for line in text.splitlines()
             if line.startswith(("default ", "project_01 "))]
@@ -46,21 +46,19 @@ def test_workspace_and_all_pass_dagster_validation(tmp_path: Path) -> None:
         assert "All code locations passed validation" in done.stderr + done.stdout
 
 
-def test_demo_prints_the_cause_of_a_failed_run(tmp_path: Path) -> None:
-    import dagster as dg
-
-    from etl import build_tenant_definitions
-    from etl.demo.runner import _run
-    from tests.helpers import DAYS, copy_tenants, seed_tenant
+def test_demo_prints_the_cause_of_a_failed_run(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.helpers import copy_tenants
 
     tenants = copy_tenants(tmp_path, ("default",))
     config = tenants / "default" / "config.yaml"
     config.write_text(config.read_text() + (
         "assets:\n  pipelines:\n    - name: work_order\n      table: wo_missing\n"))
-    seed_tenant(tmp_path, "default")
-    lines: list[str] = []
-    failed = _run(lines.append, build_tenant_definitions("default", tenants_dir=tenants),
-                  "daily_etl_job", dg.DagsterInstance.ephemeral(), DAYS[0].isoformat())
-    assert failed == 1
-    assert "FAILED" in lines[0]
-    assert any("table 'wo_missing' does not exist in the source" in line for line in lines[1:])
+    monkeypatch.setenv("ETL_TENANTS_DIR", str(tenants))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    assert run_demo(["default"], days=2, out=out) == 1
+    text = out.getvalue()
+    assert "FAILED" in text
+    assert "table 'wo_missing' does not exist in the source" in text

@@ -15,7 +15,7 @@ import dagster as dg
 
 from etl.common.assets.outcome import StageOutcome
 
-StepEvent = dg.AssetMaterialization | dg.AssetCheckEvaluation
+StepEvent = dg.AssetMaterialization | dg.AssetCheckEvaluation | dg.AssetCheckResult
 
 
 def materialization(key: dg.AssetKey, day: str | None, outcome: StageOutcome) -> StepEvent:
@@ -23,10 +23,20 @@ def materialization(key: dg.AssetKey, day: str | None, outcome: StageOutcome) ->
 
 
 def check_evaluation(key: dg.AssetKey, check: str, day: str | None, passed: bool,
-                     description: str, metadata: Mapping[str, Any],
-                     blocking: bool = True) -> StepEvent:
+                     description: str, metadata: Mapping[str, Any], *, blocking: bool = True,
+                     in_range: bool = False) -> StepEvent:
+    """A check result for one day (or master data).
+
+    A run of one day (or master data) returns the check's own output, to which Dagster adds
+    the day and the materialization it checked; a range run reports each day's evaluation
+    itself, naming the day, since one output could only speak for the whole range.
+    """
+    severity = dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN
+    if not in_range:
+        return dg.AssetCheckResult(asset_key=key, check_name=check, passed=passed,
+                                   description=description, metadata=dict(metadata),
+                                   severity=severity)
     return dg.AssetCheckEvaluation(
         asset_key=key, check_name=check, passed=passed, description=description,
-        metadata=dict(metadata), blocking=blocking, partition=day,
-        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+        metadata=dict(metadata), blocking=blocking, partition=day, severity=severity,
     )

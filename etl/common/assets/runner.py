@@ -76,6 +76,11 @@ class StepInputs:
         return key in self.selected_checks
 
     @property
+    def in_range(self) -> bool:
+        """A run over several days (one output per asset could not speak for each day)."""
+        return self.days is not None and len(self.days) > 1
+
+    @property
     def label(self) -> str:
         if self.days is None:
             return "latest"
@@ -255,7 +260,8 @@ class _PipelineRun:
                 self.emit(check_evaluation(self.key("load"), naming.RECONCILE_CHECK, day,
                                            recon.passed, recon.description,
                                            {"parquet_rows": recon.expected,
-                                            "warehouse_rows": recon.actual}))
+                                            "warehouse_rows": recon.actual},
+                                           in_range=self.inputs.in_range))
         if out.missing is not None:
             self.fail("load", out.missing.missing_error(), list(out.missing.missing))
         if loading:

@@ -47,7 +47,7 @@ def snake_case(name: str) -> str:
 
 
 def standardize(source: duckdb.DuckDBPyRelation, ctx: TransferContext) -> duckdb.DuckDBPyRelation:
-    """Snake-case column names and keep one row per primary key.
+    """Snake-case column names and keep one row per primary key, ordered by the key.
 
     The row kept is the latest by ``date_column``; ties (and master data, which has no date
     column) are broken by every other column, so a rerun keeps the same row.
@@ -72,9 +72,10 @@ def standardize(source: duckdb.DuckDBPyRelation, ctx: TransferContext) -> duckdb
     order = f"ORDER BY {', '.join(ordering)}" if ordering else ""
     partition = ", ".join(quote(c) for c in key)
     ctx.connection.register("standardized", relation)
+    # Ordered by the key, so a rerun (or a range run) writes the very same file.
     return ctx.connection.sql(
         "SELECT * FROM standardized QUALIFY row_number() OVER "
-        f"(PARTITION BY {partition} {order}) = 1"
+        f"(PARTITION BY {partition} {order}) = 1 ORDER BY {partition}"
     )
 
 

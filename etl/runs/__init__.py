@@ -1,0 +1,1 @@
+"""Runs started by the ``etl`` command: planned, executed with their code location, watched."""

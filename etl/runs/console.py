@@ -1,0 +1,49 @@
+"""Running a planned request here, with its progress and, if it fails, its causes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TextIO
+
+import dagster as dg
+
+from etl.runs.launch import RunRequest, create_run
+from etl.runs.launch import execute as execute_run
+from etl.runs.plan import TenantJobs, run_assets
+from etl.runs.progress import RunWatcher
+
+
+def execute(inst: dg.DagsterInstance, jobs: TenantJobs, request: RunRequest, out: TextIO,
+            indent: str = "") -> bool:
+    """Run one request here with a progress display; prints the cause if it fails."""
+    label = f"{indent}{jobs.tenant} {request.job} [{span(request.days)}]"
+    watcher = RunWatcher(inst, label, run_assets(jobs, request), len(request.days or ()), out)
+    run = create_run(inst, request)
+    out.write(f"{label}: run {run.run_id}\n")
+    finished = execute_run(inst, run, on_start=watcher.start)
+    ok = finished.status == dg.DagsterRunStatus.SUCCESS
+    watcher.finish("ok" if ok else "FAILED")
+    if not ok:
+        for cause in failure_causes(inst, run.run_id):
+            out.write(f"{indent}  {cause}\n")
+    out.flush()
+    return ok
+
+
+def failure_causes(inst: dg.DagsterInstance, run_id: str) -> list[str]:
+    """The messages of a run's failed steps (the pipelines' own errors, not Dagster's frame)."""
+    causes = []
+    records = inst.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        error = event.step_failure_data.error if event is not None else None
+        cause = error.cause if error is not None and error.cause else error
+        if cause is not None:
+            causes.append(cause.message.strip())
+    return causes
+
+
+def span(days: Sequence[str] | None) -> str:
+    if not days:
+        return "latest"
+    return days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}"

@@ -1,0 +1,128 @@
+"""Runs started from the ``etl`` command, recorded as the Dagster UI's own runs.
+
+``job.execute_in_process`` (and ``dagster job execute``) record runs without their code
+location, so the UI's job pages never list them and cannot re-execute them. Here the tenant's
+code location is loaded the way a code server loads it, the run is created from that location's
+job (as ``dagster job launch`` does, which tags it with its repository and location), and then
+executed in this process.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import dagster as dg
+
+from etl import naming
+
+if TYPE_CHECKING:
+    from dagster._core.remote_origin import InProcessCodeLocationOrigin
+
+REPOSITORY = "__repository__"
+# The command prints its own progress; Dagster's console log would repeat every event.
+QUIET: Mapping[str, object] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass(frozen=True)
+class CodeLocation:
+    """A code location by its module and name, as ``workspace.yaml`` lists it."""
+
+    module: str
+    name: str
+
+    @classmethod
+    def of_tenant(cls, tenant: str) -> CodeLocation:
+        module = naming.PACKAGE_DIR / f"{tenant}.py"
+        if not module.is_file():
+            raise FileNotFoundError(
+                f"tenant {tenant!r} has no code-location module {module}; create it with "
+                f"`etl tenant new {tenant}` or copy etl/project_01.py"
+            )
+        return cls(f"etl.{tenant}", tenant)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One run of a tenant job over one day, a range of days, or master data."""
+
+    location: CodeLocation
+    job: str  # the job's name in that location
+    days: tuple[str, ...] | None = None  # sorted; one day, or a range; None for master data
+    assets: tuple[dg.AssetKey, ...] | None = None  # a subset of the job's assets
+    tags: Mapping[str, str] = field(default_factory=dict)
+    run_config: Mapping[str, object] = field(default_factory=lambda: dict(QUIET))
+
+    def partition_tags(self) -> dict[str, str]:
+        if not self.days:
+            return {}
+        if len(self.days) == 1:
+            return {naming.PARTITION_TAG: self.days[0]}
+        return {naming.RANGE_START_TAG: self.days[0], naming.RANGE_END_TAG: self.days[-1]}
+
+
+def create_run(instance: dg.DagsterInstance, request: RunRequest) -> dg.DagsterRun:
+    """Create (not start) the run, carrying its code location like a UI-launched run."""
+    from dagster._core.definitions.selector import JobSubsetSelector
+
+    with origin_of(request.location).create_location(instance) as location:
+        repo = location.get_repository(REPOSITORY)
+        remote_job = location.get_job(JobSubsetSelector(
+            location_name=request.location.name, repository_name=repo.name,
+            job_name=request.job, op_selection=None,
+            asset_selection=list(request.assets) if request.assets else None,
+        ))
+        run_config = dict(request.run_config)
+        plan = location.get_execution_plan(remote_job, run_config, step_keys_to_execute=None,
+                                           known_state=None, instance=instance)
+        return instance.create_run(
+            job_name=request.job, run_id=None, run_config=run_config,
+            resolved_op_selection=remote_job.resolved_op_selection,
+            step_keys_to_execute=plan.execution_plan_snapshot.step_keys_to_execute,
+            op_selection=None, status=None, root_run_id=None, parent_run_id=None,
+            tags={**remote_job.tags, **request.tags, **request.partition_tags()},
+            job_snapshot=remote_job.job_snapshot,
+            execution_plan_snapshot=plan.execution_plan_snapshot,
+            parent_job_snapshot=remote_job.parent_job_snapshot,
+            remote_job_origin=remote_job.get_remote_origin(),
+            job_code_origin=remote_job.get_python_origin(),
+            asset_selection=frozenset(request.assets) if request.assets else None,
+            asset_check_selection=None,
+            asset_graph=repo.asset_graph,
+        )
+
+
+def execute(instance: dg.DagsterInstance, run: dg.DagsterRun,
+            on_start: Callable[[dg.DagsterRun], None] | None = None) -> dg.DagsterRun:
+    """Execute a created run here, as a run worker would; returns the finished run."""
+    from dagster._core.execution.api import execute_run
+    from dagster._utils.hosted_user_process import recon_job_from_origin
+
+    if run.job_code_origin is None:
+        raise ValueError(f"run {run.run_id} has no code origin to execute")
+    if on_start is not None:
+        on_start(run)
+    execute_run(recon_job_from_origin(run.job_code_origin), run, instance)
+    finished = instance.get_run_by_id(run.run_id)
+    if finished is None:
+        raise RuntimeError(f"run {run.run_id} disappeared from the instance")
+    return finished
+
+
+def run_in_process(instance: dg.DagsterInstance, request: RunRequest,
+                   on_start: Callable[[dg.DagsterRun], None] | None = None) -> dg.DagsterRun:
+    return execute(instance, create_run(instance, request), on_start)
+
+
+def origin_of(location: CodeLocation) -> InProcessCodeLocationOrigin:
+    from dagster._core.remote_origin import InProcessCodeLocationOrigin
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+
+    return InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(executable_path=sys.executable, module_name=location.module,
+                             working_directory=os.getcwd()),
+        location_name=location.name,
+    )

@@ -1,0 +1,175 @@
+"""``etl run`` and ``etl backfill`` on the embedded defaults, and where their runs are recorded.
+
+The commands load the tenant's code location (``etl.<tenant>``) like a code server does, so the
+runs carry their location and repository: the UI lists them on the job's page and can
+re-execute them. The tenants here are copies under ``tmp_path`` (``ETL_TENANTS_DIR``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.storage.dagster_run import RunsFilter
+
+from etl import naming
+from etl.cli import main
+from etl.runs import progress
+from tests.helpers import copy_tenants, duckdb_warehouse, seed_tenant
+
+TODAY = dt.datetime.now(dt.timezone(dt.timedelta(hours=9))).date()  # the tenants' zone: Seoul
+DAYS = tuple(TODAY - dt.timedelta(days=i) for i in (3, 2, 1))
+REPOSITORY_TAG = ".dagster/repository"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    tenants = copy_tenants(tmp_path)
+    for tenant in ("default", "project_01"):
+        seed_tenant(tmp_path, tenant, DAYS)
+    monkeypatch.setenv("ETL_TENANTS_DIR", str(tenants))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def etl(*argv: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.err + captured.out
+
+
+def runs(location: str, job: str) -> list[dg.DagsterRun]:
+    """What the UI's job page lists: runs of the job tagged with its repository@location."""
+    with dg.DagsterInstance.get() as instance:
+        return list(instance.get_runs(filters=RunsFilter(
+            job_name=job, tags={REPOSITORY_TAG: f"__repository__@{location}"})))
+
+
+def test_backfill_runs_the_range_as_one_run_with_its_code_location(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first, last = DAYS[0].isoformat(), DAYS[-1].isoformat()
+    code, out = etl("backfill", "default", "--from", first, "--to", last, capsys=capsys)
+    assert code == 0, out
+    assert f"default daily_etl_job [{first}..{last}]: 3/3 day(s)" in out and "— ok in" in out
+    (run,) = runs("default", "daily_etl_job")
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    assert run.remote_job_origin is not None
+    assert run.remote_job_origin.location_name == "default"
+    assert (run.tags[naming.RANGE_START_TAG], run.tags[naming.RANGE_END_TAG]) == (first, last)
+    warehouse = duckdb_warehouse(home / ".etl/warehouse.duckdb", "default")
+    assert all(n > 0 for n in warehouse.count_days("work_order", [first, last], None).values())
+
+
+def test_run_takes_a_day_or_what_the_schedule_would_take(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    day = DAYS[0].isoformat()
+    code, out = etl("run", "project_01", "daily_etl_job", "--day", day, capsys=capsys)
+    assert code == 0 and f"project_01 daily_etl_job [{day}]: 1/1 day(s)" in out, out
+    code, out = etl("run", "project_01", "daily_etl_job", capsys=capsys)
+    assert code == 0 and f"daily_etl_job [{DAYS[-1].isoformat()}]: 1/1 day(s)" in out, out
+    code, out = etl("run", "project_01", "master_sync_job", capsys=capsys)
+    assert code == 0 and "project_01 master_sync_job [latest]: done" in out, out
+    partitions = sorted(r.tags.get(naming.PARTITION_TAG, "-")
+                        for r in runs("project_01", "daily_etl_job"))
+    assert partitions == sorted([day, DAYS[-1].isoformat()])
+    assert len(runs("project_01", "master_sync_job")) == 1
+
+
+def test_backfill_of_one_stage_and_pipeline_runs_only_those_assets(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first, last = DAYS[0].isoformat(), DAYS[1].isoformat()
+    assert etl("backfill", "default", "--from", first, "--to", last, capsys=capsys)[0] == 0
+    code, out = etl("backfill", "default", "--from", first, "--to", last, "--stage", "load",
+                    "--pipeline", "work_order", capsys=capsys)
+    assert code == 0, out
+    (run,) = runs("default", "load_job")
+    assert run.asset_selection == {naming.asset_key("default", "load", "work_order")}
+
+
+def test_backfill_split_into_runs_of_n_days(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = etl("backfill", "default", "--from", DAYS[0].isoformat(), "--to",
+                    DAYS[-1].isoformat(), "--days-per-run", "2", capsys=capsys)
+    assert code == 0, out
+    spans = sorted((r.tags.get(naming.RANGE_START_TAG) or r.tags[naming.PARTITION_TAG])
+                   for r in runs("default", "daily_etl_job"))
+    assert spans == [DAYS[0].isoformat(), DAYS[2].isoformat()]
+
+
+def test_progress_is_printed_as_plain_lines_when_not_a_terminal(
+        home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(progress, "PLAIN_EVERY_S", 0.0)
+    monkeypatch.setattr(progress, "POLL_S", 0.01)
+    code, out = etl("backfill", "default", "--from", DAYS[0].isoformat(), "--to",
+                    DAYS[-1].isoformat(), capsys=capsys)
+    assert code == 0
+    lines = [line for line in out.splitlines() if "day(s)" in line]
+    assert len(lines) >= 2 and "\r" not in out and "\033[" not in out
+    assert lines[-1].startswith("default daily_etl_job") and "3/3 day(s)" in lines[-1]
+    assert all(" rows, " in line and "rows/s" in line for line in lines)
+
+
+def test_a_terminal_gets_one_redrawn_line(home: Path) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Terminal()
+    with dg.DagsterInstance.get() as instance:
+        watcher = progress.RunWatcher(instance, "t1 daily_etl_job [x]", frozenset(), 3, out)
+        watcher._emit(watcher.render())  # what the watcher's thread does on each poll
+        watcher._emit(watcher.render(), final=True)
+    assert out.getvalue().count("\r\033[K") == 2 and out.getvalue().endswith("\n")
+
+
+def test_failed_runs_print_their_cause_and_exit_1(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = home / "tenants" / "default" / "config.yaml"
+    config.write_text(config.read_text() + (
+        "assets:\n  pipelines:\n    - name: work_order\n      table: wo_missing\n"))
+    code, out = etl("run", "default", "daily_etl_job", "--day", DAYS[0].isoformat(),
+                    capsys=capsys)
+    assert code == 1
+    assert "FAILED" in out and "table 'wo_missing' does not exist in the source" in out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["run", "default", "daily_job"], "tenant 'default' has no job 'daily_job'; its jobs: ["),
+    (["run", "default", "daily_etl_job", "--day", "2025-12-31"],
+     "2025-12-31 is before the tenant's schedule.start_date 2026-01-01"),
+    (["run", "default", "daily_etl_job", "--day", "2999-01-01"],
+     "2999-01-01 is not a complete day yet in Asia/Seoul"),
+    (["backfill", "default", "--from", "2026-02-02", "--to", "2026-02-01"],
+     "--to 2026-02-01 is before --from 2026-02-02"),
+    (["backfill", "default", "--from", "2026-02-01", "--to", "2026-02-02", "--pipeline", "wo"],
+     "tenant 'default' has no daily pipeline ['wo']"),
+    (["run", "nowhere", "daily_etl_job"], "tenant 'nowhere'"),
+])
+def test_bad_requests_are_refused_before_any_run(
+        home: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    code, out = etl(*argv, capsys=capsys)
+    assert code == 2 and message in out, out
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_runs() == []
+
+
+def test_submit_hands_the_range_to_the_daemon_as_a_backfill(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first, last = DAYS[0].isoformat(), DAYS[-1].isoformat()
+    code, out = etl("backfill", "default", "--from", first, "--to", last, "--pipeline",
+                    "work_order", "--submit", capsys=capsys)
+    assert code == 0 and "backfill" in out and "submitted" in out, out
+    with dg.DagsterInstance.get() as instance:
+        (backfill,) = instance.get_backfills()
+        assert backfill.tags["tenant"] == "default"
+        assert set(backfill.asset_selection) == {naming.asset_key("default", s, "work_order")
+                                                 for s in ("extract", "transfer", "load")}
+        data = backfill.asset_backfill_data
+        assert data is not None
+        for key, subset in data.target_subset.partitions_subsets_by_asset_key.items():
+            assert set(subset.get_partition_keys()) == {d.isoformat() for d in DAYS}, key
+        assert instance.get_runs() == []  # nothing ran here: the daemon will
