@@ -10,7 +10,7 @@ the peak RSS reported (the child's ``ru_maxrss``) belongs to that method alone; 
 ``--repeat`` the runs go round-robin over the methods and each method's fastest is kept.
 "correct" means the row count matches PostgreSQL's and the key types survived: numeric(18,4) is
 decimal(18,4) and timestamptz is UTC-aware. MB/s is the table's binary COPY volume (measured by
-the floor) per second. Results go to ``bench/results.json``.
+the floor) per second. Results go to the ``extract`` section of ``bench/results.json``.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from bench.results import update
 from bench.table import BenchTable, counts, ensure_table, server
 
-RESULTS = Path(__file__).with_name("results.json")
 URL_ENV = "ETL_BENCH_URL"  # the child's database URL (kept out of argv and `ps`)
 UTC_NAMES = {"UTC", "+00:00", "Etc/UTC"}
 
@@ -75,8 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         results = [_best(runs[case]) for case in cases]
     _add_volume(results)
     print(_report(results))
-    RESULTS.write_text(json.dumps([_record(r) for r in results], indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    print(f"wrote {update('extract', [_record(r) for r in results])}")
     return 0
 
 

@@ -126,22 +126,35 @@ def adbc_stream(table: BenchTable, scope: str, out: Path, batch_size: int | None
 
 def duckdb_copy(table: BenchTable, scope: str, out: Path, batch_size: int | None) -> Measured:
     """DuckDB's own COPY TO Parquet over the attached table (default settings, all threads)."""
-    import duckdb
-
-    from etl.sources.dispatch import resolve_url
-    from etl.sources.duckdb_reader import SCANNERS, _literal, extension_path, libpq_conninfo
+    from etl.utils.sql import literal
 
     path = out / "duckdb.parquet"
     started = time.monotonic()
-    con = duckdb.connect(config={"autoinstall_known_extensions": False,
-                                 "autoload_known_extensions": False})
-    con.execute(f"LOAD {_literal(str(extension_path(SCANNERS['postgresql'])))}")
-    con.execute(f"ATTACH {_literal(libpq_conninfo(resolve_url(table.url, None)))} AS src "
-                "(TYPE postgres, READ_ONLY)")
-    con.execute(f"COPY (SELECT * FROM src.public.{TABLE}) TO {_literal(str(path))} "
+    con = attached_duckdb(table)
+    con.execute(f"COPY (SELECT * FROM src.public.{TABLE}) TO {literal(str(path))} "
                 f"(FORMAT parquet, COMPRESSION {COMPRESSION})")
     con.close()
     return Measured(_parquet(path)[0], time.monotonic() - started, _parquet(path)[1])
+
+
+def attached_duckdb(table: BenchTable) -> Any:
+    """A DuckDB connection with the bench table's database attached as ``src`` (read only)."""
+    import duckdb
+
+    from etl.sources.dialects.postgresql import libpq_conninfo
+    from etl.sources.dialects.registry import dialect_for
+    from etl.sources.dispatch import resolve_url
+    from etl.sources.duckdb_reader import extension_path
+    from etl.utils.sql import literal
+
+    scanner = dialect_for("postgresql").scanner
+    assert scanner is not None
+    con = duckdb.connect(config={"autoinstall_known_extensions": False,
+                                 "autoload_known_extensions": False})
+    con.execute(f"LOAD {literal(str(extension_path(scanner)))}")
+    con.execute(f"ATTACH {literal(libpq_conninfo(resolve_url(table.url, None)))} AS src "
+                "(TYPE postgres, READ_ONLY)")
+    return con
 
 
 def pandas_read_sql(table: BenchTable, scope: str, out: Path, batch_size: int | None) -> Measured:
