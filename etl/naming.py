@@ -41,6 +41,10 @@ STAGING_DIR: Final = "_staging"
 PARTITION_TAG: Final = "dagster/partition"
 RANGE_START_TAG: Final = "dagster/asset_partition_range_start"
 RANGE_END_TAG: Final = "dagster/asset_partition_range_end"
+MAX_RETRIES_TAG: Final = "dagster/max_retries"  # read by run retries
+MAX_RUNTIME_TAG: Final = "dagster/max_runtime"  # read by run monitoring
+CODE_LOCATION_TAG: Final = "dagster/code_location"  # set by Dagster on every launched run
+TENANT_TAG: Final = "tenant"
 
 PACKAGE_DIR: Final = Path(__file__).resolve().parent
 _CODE_LOCATION_CALL = "build_tenant_definitions("

@@ -55,7 +55,8 @@ def source_resource(url: str, *, password: str | None = None, timezone: str = "U
     built = SourceDatabaseResource.from_config(SourceConfig(url=url, **config), timezone)
     return SourceDatabaseResource(
         url=url, password=password, db_schema=built.db_schema, engine=built.engine,
-        batch_size=built.batch_size, timezone=built.timezone,
+        batch_size=built.batch_size, statement_timeout_s=built.statement_timeout_s,
+        timezone=built.timezone,
     )
 
 
@@ -63,7 +64,9 @@ def storage_resource(root: str, **values: Any) -> StorageResource:
     """The storage resource of ``storage: {root: ...}``; ``values`` override fields (keys)."""
     built = StorageResource.from_config(StorageConfig(root=root))
     fields = {"root": root, "endpoint_url": built.endpoint_url, "region": built.region,
-              "path_style": built.path_style, "compression": built.compression}
+              "path_style": built.path_style, "compression": built.compression,
+              "connect_timeout_s": built.connect_timeout_s,
+              "request_timeout_s": built.request_timeout_s}
     return StorageResource(**{**fields, **values})
 
 

@@ -46,6 +46,20 @@ class SourceConfig(StrictModel):
         default=4, ge=1, le=32,
         description="Pipelines of this tenant extracted at once; protects the source database.",
     )
+    statement_timeout_s: float | None = Field(
+        default=None, gt=0, le=86_400,
+        description=(
+            "Seconds one source query may run (PostgreSQL statement_timeout, MySQL/MariaDB "
+            "max_execution_time/max_statement_time); omit for no limit."
+        ),
+    )
+    max_concurrent_steps: int = Field(
+        default=1, ge=1, le=32,
+        description=(
+            "Steps of this tenant reading its source at once, across all runs (the Dagster "
+            "pool source_db__<tenant>); a deployment sets it on the instance."
+        ),
+    )
     engine: SourceEngine = Field(
         default="auto",
         description=(

@@ -38,6 +38,14 @@ class StorageConfig(StrictModel):
         default=None, description="Env var with the S3 secret key."
     )
     compression: Compression = Field(default="zstd", description="Parquet compression codec.")
+    connect_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="S3: seconds to wait for a connection."
+    )
+    request_timeout_s: float = Field(
+        default=60.0, gt=0, le=3600,
+        description="S3: seconds one request may stall before it fails (a stalled endpoint "
+                    "fails the stage, then the stage's retries apply).",
+    )
 
     @property
     def is_s3(self) -> bool:

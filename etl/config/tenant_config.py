@@ -18,6 +18,7 @@ from etl.config.pipeline import (
     PipelineAssetConfig,
     TransferConfig,
 )
+from etl.config.runs import RunsConfig
 from etl.config.schedule import BackfillConfig, ScheduleConfig
 from etl.config.source import SourceConfig
 from etl.config.storage import StorageConfig
@@ -31,6 +32,7 @@ __all__ = [
     "BackfillConfig",
     "CommonPipelines",
     "PipelineAssetConfig",
+    "RunsConfig",
     "ScheduleConfig",
     "SourceConfig",
     "StorageConfig",
@@ -57,6 +59,9 @@ class TenantConfig(StrictModel):
     schedule: ScheduleConfig = Field(description="Daily schedule and partition start.")
     backfill: BackfillConfig = Field(
         default_factory=BackfillConfig, description="How ranges of days are run and read."
+    )
+    runs: RunsConfig = Field(
+        default_factory=RunsConfig, description="Queueing, retries and time limits of runs."
     )
     tags: dict[Identifier, TagValue] = Field(
         default_factory=dict,

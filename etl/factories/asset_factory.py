@@ -142,6 +142,7 @@ def build_step_asset(
             storage=getattr(resources, storage_key),
             warehouse=getattr(resources, warehouse_key),
             days_per_scan=days_per_scan,
+            retry=ctx.config.runs.retry,
         )
         yield from run_pipelines(inputs, pipelines, transfers, max_parallel, context.log)
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from etl import naming
 from etl.config.config_loader import (
     COMMON_PIPELINES_FILE,
     CONFIG_FILE_NAME,
@@ -29,12 +30,12 @@ def tenant_definitions(loaded: LoadedTenant, qualified: bool) -> dg.Definitions:
     tenant = config.tenant.id
     transfers = resolve_transfers(loaded)
     partitions = daily_partitions(config.schedule.start_date, config.schedule.timezone)
-    tags = {"tenant": tenant, **config.tags}
+    tags = {naming.TENANT_TAG: tenant, **config.tags}
     ctx = TenantContext(config=config, partitions_def=partitions, tags=tags)
     pipelines = config.assets.enabled
     assets = build_tenant_assets(ctx, pipelines, transfers)
     resources = build_resources(config)
-    unresolved = build_jobs(tenant, pipelines, tags, qualified)
+    unresolved = build_jobs(tenant, pipelines, tags, qualified, config.runs)
     # Resolve jobs against this tenant's assets only: resolving them later inside a merged
     # location walks every tenant's asset graph per job, which grows with tenants squared.
     own = dg.Definitions(assets=assets, jobs=list(unresolved.values()), resources=resources)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from etl import naming
+from etl.config.runs import RunsConfig
 from etl.config.tenant_config import PipelineAssetConfig
 
 if TYPE_CHECKING:  # define_asset_job's return type has no public name
@@ -29,11 +30,20 @@ def stage_keys(
     return [naming.asset_key(tenant, stage, p.name) for p in pipelines if p.has_stage(stage)]
 
 
+def run_tags(runs: RunsConfig) -> dict[str, str]:
+    """Run tags that carry the tenant's ``runs:`` settings to the instance's daemons."""
+    tags = {naming.MAX_RETRIES_TAG: str(runs.max_retries)}
+    if runs.max_runtime_s is not None:
+        tags[naming.MAX_RUNTIME_TAG] = str(runs.max_runtime_s)
+    return tags
+
+
 def build_jobs(
     tenant: str,
     pipelines: Sequence[PipelineAssetConfig],
     tags: Mapping[str, str],
     qualified: bool,
+    runs: RunsConfig | None = None,
 ) -> dict[str, UnresolvedAssetJobDefinition]:
     """Jobs keyed by their tenant-local name (``daily_etl_job``, ...)."""
     daily = [p for p in pipelines if p.is_partitioned]
@@ -55,7 +65,7 @@ def build_jobs(
             naming.job_name(tenant, local, qualified=qualified),
             selection=dg.AssetSelection.assets(*keys),
             description=f"[{tenant}] {about}",
-            tags={**tags},
+            tags={**tags, **run_tags(runs or RunsConfig())},
             executor_def=dg.in_process_executor,
         )
         for local, (keys, about) in wanted.items()

@@ -31,6 +31,8 @@ class SourceDatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     db_schema: str | None = Field(description="Schema of unqualified tables.")
     engine: SourceEngine = Field(description="Which reader moves the rows.")
     batch_size: int = Field(description="Rows per Arrow batch.")
+    statement_timeout_s: float | None = Field(
+        description="Seconds a source query may run (None: no limit).")
     timezone: str = Field(description="The tenant's zone: a day is midnight to midnight there.")
 
     @classmethod
@@ -42,6 +44,7 @@ class SourceDatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             db_schema=config.db_schema,
             engine=config.engine,
             batch_size=config.batch_size,
+            statement_timeout_s=config.statement_timeout_s,
             timezone=timezone,
         )
 

@@ -37,6 +37,8 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     access_key: str | None = secret_field("S3 access key (None: the AWS credential chain).")
     secret_key: str | None = secret_field("S3 secret key.")
     compression: Compression = Field(description="Parquet compression codec.")
+    connect_timeout_s: float = Field(description="S3: seconds to wait for a connection.")
+    request_timeout_s: float = Field(description="S3: seconds one request may stall.")
 
     # (filesystem, base path), built once; one tuple so threads never see half of it.
     _fs_base: Any = PrivateAttr(default=None)
@@ -52,6 +54,8 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             root=config.root, endpoint_url=config.endpoint_url, region=config.region,
             path_style=config.path_style, access_key=env(config.access_key_env),
             secret_key=env(config.secret_key_env), compression=config.compression,
+            connect_timeout_s=config.connect_timeout_s,
+            request_timeout_s=config.request_timeout_s,
         )
 
     @property
@@ -76,8 +80,11 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
                     scheme=scheme,
                     # Path style by default where an endpoint is given (S3-compatible stores).
                     force_virtual_addressing=self.path_style is False,
-                    connect_timeout=10,
-                    request_timeout=60,
+                    connect_timeout=self.connect_timeout_s,
+                    request_timeout=self.request_timeout_s,
+                    # Two tries per request at the SDK level; the stage retries beyond that,
+                    # so a stalled endpoint fails within ~2x request_timeout_s, then backs off.
+                    retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=2),
                 )
                 base = self.root.removeprefix("s3://").rstrip("/")
             else:
@@ -109,12 +116,43 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return write_parquet_atomic(fs, self.path(relative), reader, self.compression, staging)
 
     def _sweep_once(self, fs: pafs.FileSystem, staging: str) -> None:
-        from etl.utils.parquet import remove_stale_staging
-
         with self._sweep_lock:
             if not self._swept:
                 self._swept = True
-                remove_stale_staging(fs, staging)
+                self.sweep_staging()
+
+    def sweep_staging(self, max_age_s: float | None = None) -> list[str]:
+        """Remove what killed runs left in the staging folder; returns what was removed.
+
+        Staging files older than ``max_age_s`` (a day by default) go; on S3 also incomplete
+        multipart uploads under the staging folder, which S3 otherwise keeps (and bills)
+        forever. A live writer's file is younger than that, so sweeping never hurts one.
+        """
+        from etl.utils.parquet import STALE_STAGING_S, remove_stale_staging
+
+        age = STALE_STAGING_S if max_age_s is None else max_age_s
+        fs, base = self.filesystem()
+        removed = remove_stale_staging(fs, f"{base}/{naming.STAGING_DIR}", age)
+        if self.is_s3:
+            from etl.resources.s3_staging import abort_stale_uploads
+
+            removed += abort_stale_uploads(self, f"{base}/{naming.STAGING_DIR}/", age)
+        return removed
+
+    def boto3_client(self) -> Any:
+        """A boto3 S3 client with this lake's endpoint, keys, region and timeouts."""
+        import boto3
+        from botocore.config import Config
+
+        addressing = "virtual" if self.path_style is False else "path"
+        return boto3.client(
+            "s3", endpoint_url=self.endpoint_url, region_name=self.region or _default_region(),
+            aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
+            config=Config(connect_timeout=self.connect_timeout_s,
+                          read_timeout=self.request_timeout_s,
+                          s3={"addressing_style": addressing if self.endpoint_url else "auto"},
+                          retries={"max_attempts": 2, "mode": "standard"}),
+        )
 
     def exists(self, relative: str) -> bool:
         import pyarrow.fs as pafs

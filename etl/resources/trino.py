@@ -13,8 +13,6 @@ from pydantic import Field
 
 from etl.resources.secrets import secret_field
 
-REQUEST_TIMEOUT_S = 300.0
-
 
 class TrinoResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """A connection factory for one Trino coordinator."""
@@ -25,9 +23,7 @@ class TrinoResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     http_scheme: Literal["http", "https"] = Field(description="http or https.")
     password: str | None = secret_field("Password (basic auth).")
     jwt: str | None = secret_field("JWT token.")
-    request_timeout_s: float = Field(
-        default=REQUEST_TIMEOUT_S, description="Seconds one HTTP request may take."
-    )
+    request_timeout_s: float = Field(description="Seconds one HTTP request may take.")
 
     @property
     def address(self) -> str:

@@ -28,6 +28,7 @@ class ExtractRequest:
     row_filter: RowFilter | None
     batch_size: int
     db_schema: str | None = None
+    statement_timeout_s: float | None = None  # the source cancels a query running longer
 
     @property
     def label(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -38,11 +38,17 @@ def resolve_url(url: str, password: str | None) -> URL:
     return parsed
 
 
-def create_source_engine(url: URL) -> sa.Engine:
+def create_source_engine(url: URL, statement_timeout_s: float | None = None) -> sa.Engine:
     dialect = dialect_for(url)
     dialect.check_url(url)
-    connect_args = dialect.connect_args(CONNECT_TIMEOUT_S)
-    return sa.create_engine(url, connect_args=connect_args, pool_pre_ping=False)
+    connect_args = dialect.connect_args(CONNECT_TIMEOUT_S, statement_timeout_s)
+    engine = sa.create_engine(url, connect_args=connect_args, pool_pre_ping=False)
+    if statement_timeout_s is not None:
+        def on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dialect.configure_session(dbapi_connection, statement_timeout_s)
+
+        sa.event.listen(engine, "connect", on_connect)
+    return engine
 
 
 def choose_reader(url: URL, engine: str) -> Literal["duckdb", "sqlalchemy"]:
@@ -74,12 +80,13 @@ def open_reader(
     """
     reader = choose_reader(url, engine)
     secret = url.password if isinstance(url.password, str) else None
-    db = create_source_engine(url)
+    db = create_source_engine(url, request.statement_timeout_s)
     try:
         plan = plan_read(db, request, secret)
         if reader == "duckdb":
             db.dispose()  # the plan's connection is not needed while DuckDB streams
-            with open_duckdb_reader(url, plan, request.batch_size) as batches:
+            with open_duckdb_reader(url, plan, request.batch_size,
+                                    request.statement_timeout_s) as batches:
                 yield batches
         else:
             with open_sqlalchemy_reader(db, plan, request.batch_size, secret) as batches:

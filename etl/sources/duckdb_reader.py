@@ -66,7 +66,8 @@ SETTINGS: dict[str, str | int | bool] = {
 
 
 @contextmanager
-def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int) -> Iterator[pa.RecordBatchReader]:
+def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int,
+                       statement_timeout_s: float | None = None) -> Iterator[pa.RecordBatchReader]:
     """Yield a reader over ``plan``; the DuckDB connection (and the source's) close on exit."""
     dialect = dialect_for(url)
     scanner = dialect.scanner
@@ -76,7 +77,7 @@ def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int) -> Iterator[pa
     con = duckdb.connect(":memory:", config=dict(SETTINGS))
     try:
         _load(con, dialect, scanner, secret)
-        _attach(con, url, dialect, secret)
+        _attach(con, url, dialect, secret, statement_timeout_s)
         sql = render_sql(plan.statement, url)
         reader, failure = None, None
         try:
@@ -126,8 +127,9 @@ def _load(con: duckdb.DuckDBPyConnection, dialect: Dialect, scanner: Scanner,
         raise SourceError(f"cannot load DuckDB's {scanner.extension}: {failure}")
 
 
-def _attach(con: duckdb.DuckDBPyConnection, url: URL, dialect: Dialect, secret: str | None) -> None:
-    failure = _run(con, list(dialect.scanner_attach(url, ALIAS)), secret)
+def _attach(con: duckdb.DuckDBPyConnection, url: URL, dialect: Dialect, secret: str | None,
+            statement_timeout_s: float | None) -> None:
+    failure = _run(con, list(dialect.scanner_attach(url, ALIAS, statement_timeout_s)), secret)
     if failure is not None:
         raise SourceError(f"cannot connect to {where(url)}: {failure}")
 

@@ -23,7 +23,8 @@ def test_stage_failures_mask_every_resource_secret() -> None:
         # A URL from url_env may carry its own password.
         source=SourceDatabaseResource(url="postgresql://etl:in-url-secret@db/mes",
                                       password="db-secret", db_schema=None, engine="auto",
-                                      batch_size=1000, timezone="UTC"),
+                                      batch_size=1000, statement_timeout_s=None,
+                                      timezone="UTC"),
         storage=storage_resource("s3://b/p", access_key="ak-secret", secret_key="sk-secret"),
         warehouse=trino.model_copy(update={"trino": trino.trino.model_copy(
             update={"password": "trino-secret"})}),

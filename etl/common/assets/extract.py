@@ -40,6 +40,7 @@ def extract_request(
         row_filter=window,
         batch_size=pipeline.batch_size or source.batch_size,
         db_schema=source.db_schema,
+        statement_timeout_s=source.statement_timeout_s,
     )
 
 

@@ -28,6 +28,8 @@ import dagster as dg
 
 from etl import naming
 from etl.common.assets.events import StepEvent, check_evaluation, materialization
+from etl.common.assets.retries import retrying, should_retry, wait_before_retry
+from etl.config.runs import RetryConfig
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.secrets import secret_values
 from etl.utils.logging import redact
@@ -64,6 +66,7 @@ class StepInputs:
     storage: Any
     warehouse: Any
     days_per_scan: int = 1
+    retry: RetryConfig = field(default_factory=RetryConfig)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def wants(self, pipeline: PipelineAssetConfig, stage: naming.Stage) -> bool:
@@ -196,28 +199,42 @@ class _PipelineRun:
             self.load(days)
 
     def extract(self, days: list[str | None]) -> list[str | None]:
+        """Extract the days; after a transient failure, try again from the first day not done."""
         from etl.common.assets.extract import run_extract
 
         self.begin("extract")
         done: list[str | None] = []
-        rows = 0
-        try:
-            for day, outcome in run_extract(
-                self.inputs.tenant, self.pipeline, self.inputs.source, self.inputs.storage,
-                self.inputs.days, days_per_scan=self.inputs.days_per_scan, log=self.emit,
-            ):
-                self.emit(materialization(self.key("extract"), day, outcome))
-                done.append(day)
-                rows += outcome.rows
-                if self.inputs.stop.is_set():
-                    raise Cancelled("run stopped during the extract stage")
-        except Exception as error:
-            self.fail("extract", error, [d for d in days if d not in done])
+        rows, attempt = 0, 1
+        while True:
+            remaining = (None if self.inputs.days is None else
+                         [d for d in self.inputs.days if d not in done])
+            try:
+                for day, outcome in run_extract(
+                    self.inputs.tenant, self.pipeline, self.inputs.source, self.inputs.storage,
+                    remaining, days_per_scan=self.inputs.days_per_scan, log=self.emit,
+                ):
+                    self.emit(materialization(self.key("extract"), day, outcome))
+                    done.append(day)
+                    rows += outcome.rows
+                    if self.inputs.stop.is_set():
+                        raise Cancelled("run stopped during the extract stage")
+                break
+            except Exception as error:
+                if not should_retry(error, attempt, self.inputs.retry, self.inputs.stop):
+                    self.fail("extract", error, [d for d in days if d not in done])
+                    break
+                wait_before_retry(error, attempt, self.inputs.retry, self.what("extract"),
+                                  self.emit, self.inputs.stop)
+                attempt += 1
         self.emit(f"extract {self.pipeline.name} [{self.inputs.label}]: {rows:,} rows in "
                   f"{len(done)} file(s)")
         return done
 
+    def what(self, stage: naming.Stage) -> str:
+        return f"{stage} of {self.inputs.tenant}/{self.pipeline.name} [{self.inputs.label}]"
+
     def transfer(self, days: list[str | None]) -> list[str | None]:
+        """Transfer each day; days that failed for a transient reason are tried again."""
         from etl.common.assets.transfer import run_transfer
 
         self.begin("transfer")
@@ -225,20 +242,30 @@ class _PipelineRun:
             raise ValueError(f"pipeline {self.pipeline.name!r} has a transfer stage but no "
                              "transfer function")
         done: list[str | None] = []
-        failed: dict[str, tuple[BaseException, list[str | None]]] = {}
-        for result in run_transfer(self.inputs.tenant, self.pipeline, self.function,
-                                   self.inputs.storage, _only_days(days)):
-            if self.inputs.stop.is_set():
-                raise Cancelled("run stopped during the transfer stage")
-            if result.error is not None:
-                cause = f"{type(result.error).__name__}: {result.error}"
-                failed.setdefault(cause, (result.error, []))[1].append(result.day)
-            elif result.outcome is not None:
-                self.emit(materialization(self.key("transfer"), result.day, result.outcome))
-                done.append(result.day)
-        for error, failed_days in failed.values():
-            self.fail("transfer", error, failed_days)
-        return done
+        todo, attempt = days, 1
+        while True:
+            failed: dict[str, tuple[BaseException, list[str | None]]] = {}
+            for result in run_transfer(self.inputs.tenant, self.pipeline, self.function,
+                                       self.inputs.storage, _only_days(todo)):
+                if self.inputs.stop.is_set():
+                    raise Cancelled("run stopped during the transfer stage")
+                if result.error is not None:
+                    cause = f"{type(result.error).__name__}: {result.error}"
+                    failed.setdefault(cause, (result.error, []))[1].append(result.day)
+                elif result.outcome is not None:
+                    self.emit(materialization(self.key("transfer"), result.day, result.outcome))
+                    done.append(result.day)
+            retry = [(e, d) for e, d in failed.values()
+                     if should_retry(e, attempt, self.inputs.retry, self.inputs.stop)]
+            for error, failed_days in failed.values():
+                if (error, failed_days) not in retry:
+                    self.fail("transfer", error, failed_days)
+            if not retry:
+                return sorted(done, key=lambda d: d or "")
+            wait_before_retry(retry[0][0], attempt, self.inputs.retry, self.what("transfer"),
+                              self.emit, self.inputs.stop)
+            todo = sorted((d for _, ds in retry for d in ds), key=lambda d: d or "")
+            attempt += 1
 
     def load(self, days: list[str | None]) -> None:
         from etl.common.assets.load import reconcile, run_load
@@ -249,7 +276,8 @@ class _PipelineRun:
                 _only_days(days))
         loading = self.inputs.wants(self.pipeline, "load")
         try:
-            out = run_load(*args) if loading else reconcile(*args)
+            out = retrying(lambda: run_load(*args) if loading else reconcile(*args),
+                           self.inputs.retry, self.what("load"), self.emit, self.inputs.stop)
         except Exception as error:
             self.fail("load", error, days)
             return

@@ -43,9 +43,13 @@ class Dialect:
 
     # --- connecting --------------------------------------------------------------------
 
-    def connect_args(self, connect_timeout_s: int) -> dict[str, object]:
+    def connect_args(self, connect_timeout_s: int,
+                     statement_timeout_s: float | None = None) -> dict[str, object]:
         """Driver arguments for ``create_engine``; the generic path passes none."""
         return {}
+
+    def configure_session(self, dbapi_connection: Any, statement_timeout_s: float) -> None:
+        """Apply a statement timeout on a fresh connection (dialects that cannot in the URL)."""
 
     def check_url(self, url: URL) -> None:
         """Fail early with a clear message when the URL cannot work (e.g. a missing file)."""
@@ -99,6 +103,7 @@ class Dialect:
         """DuckDB statements run after loading the scanner, before attaching."""
         return ()
 
-    def scanner_attach(self, url: URL, alias: str) -> Sequence[str]:
+    def scanner_attach(self, url: URL, alias: str,
+                       statement_timeout_s: float | None = None) -> Sequence[str]:
         """Statements that ATTACH the source read-only as ``alias`` (password inside them)."""
         raise NotImplementedError(f"{self.label} sources have no DuckDB scanner")

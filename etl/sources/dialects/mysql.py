@@ -41,10 +41,23 @@ class MySQL(Dialect):
     )
     casts: ClassVar[bool] = True
 
-    def connect_args(self, connect_timeout_s: int) -> dict[str, object]:
+    def connect_args(self, connect_timeout_s: int,
+                     statement_timeout_s: float | None = None) -> dict[str, object]:
         # TIMESTAMP values arrive in UTC, as in the DuckDB reader (MySQL converts them to the
         # session zone, which otherwise is the server's).
         return {"connect_timeout": connect_timeout_s, "init_command": "SET time_zone = '+00:00'"}
+
+    def configure_session(self, dbapi_connection: Any, statement_timeout_s: float) -> None:
+        """MariaDB calls it max_statement_time (seconds), MySQL max_execution_time (ms)."""
+        cursor = dbapi_connection.cursor()
+        try:
+            try:
+                cursor.execute(f"SET SESSION max_statement_time = {float(statement_timeout_s)}")
+            except Exception:  # MySQL: no such variable
+                cursor.execute(
+                    f"SET SESSION max_execution_time = {int(statement_timeout_s * 1000)}")
+        finally:
+            cursor.close()
 
     def integer_width(self, t: SaType) -> int:
         return 8 if isinstance(t, mysql.TINYINT) else super().integer_width(t)
@@ -81,7 +94,8 @@ class MySQL(Dialect):
             "SET mysql_bit1_as_boolean = true",
         ]
 
-    def scanner_attach(self, url: URL, alias: str) -> Sequence[str]:
+    def scanner_attach(self, url: URL, alias: str,
+                       statement_timeout_s: float | None = None) -> Sequence[str]:
         # A temporary secret: the scanner's connection-string parser cannot carry passwords
         # with spaces or quotes.
         return [

@@ -37,8 +37,12 @@ class PostgreSQL(Dialect):
     )
     casts: ClassVar[bool] = True
 
-    def connect_args(self, connect_timeout_s: int) -> dict[str, object]:
-        return {"connect_timeout": connect_timeout_s}
+    def connect_args(self, connect_timeout_s: int,
+                     statement_timeout_s: float | None = None) -> dict[str, object]:
+        args: dict[str, object] = {"connect_timeout": connect_timeout_s}
+        if statement_timeout_s is not None:
+            args["options"] = _timeout_option(statement_timeout_s)
+        return args
 
     def needs_text_cast(self, t: SaType) -> bool:
         if isinstance(t, sqltypes.Interval | sqltypes.JSON | sqltypes.Uuid):
@@ -57,16 +61,23 @@ class PostgreSQL(Dialect):
     def scanner_settings(self) -> Sequence[str]:
         return ["SET pg_use_binary_copy = true"]  # binary COPY: no text parsing
 
-    def scanner_attach(self, url: URL, alias: str) -> Sequence[str]:
-        return [f"ATTACH {literal(libpq_conninfo(url))} AS {alias} (TYPE postgres, READ_ONLY)"]
+    def scanner_attach(self, url: URL, alias: str,
+                       statement_timeout_s: float | None = None) -> Sequence[str]:
+        conninfo = libpq_conninfo(url, statement_timeout_s)
+        return [f"ATTACH {literal(conninfo)} AS {alias} (TYPE postgres, READ_ONLY)"]
 
 
-def libpq_conninfo(url: URL) -> str:
+def _timeout_option(seconds: float) -> str:
+    return f"-c statement_timeout={int(seconds * 1000)}"
+
+
+def libpq_conninfo(url: URL, statement_timeout_s: float | None = None) -> str:
     """``key='value' ...`` for libpq; URL query options (sslmode, ...) are passed through."""
     params: dict[str, str | int | None] = {
         "host": url.host, "port": url.port, "dbname": url.database, "user": url.username,
         "password": url.password if isinstance(url.password, str) else None,
         "connect_timeout": CONNINFO_TIMEOUT_S, "application_name": "etl",
+        "options": _timeout_option(statement_timeout_s) if statement_timeout_s else None,
     }
     for key, value in url.query.items():
         params[key] = value if isinstance(value, str) else value[-1]

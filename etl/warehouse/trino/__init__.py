@@ -68,6 +68,10 @@ class TrinoWarehouseConfig(WarehouseConfigBase):
     default_load_mode: LoadMode = Field(
         default="external", description="Load mode for pipelines that do not choose one."
     )
+    request_timeout_s: float = Field(
+        default=300.0, gt=0, le=86_400,
+        description="Seconds one request to the coordinator may take before it fails.",
+    )
 
     asset_kind: ClassVar[str] = "trino"
     needs_object_storage: ClassVar[bool] = True
@@ -86,6 +90,7 @@ class TrinoWarehouseConfig(WarehouseConfigBase):
             trino=TrinoResource(
                 host=self.host, port=self.port, user=self.user, http_scheme=self.http_scheme,
                 password=_env(self.password_env), jwt=_env(self.jwt_env),
+                request_timeout_s=self.request_timeout_s,
             ),
             catalog=self.catalog,
             iceberg_catalog=self.iceberg_catalog,
