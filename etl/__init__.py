@@ -27,7 +27,8 @@ def build_tenant_definitions(tenant_id: str, tenants_dir: Path | None = None) ->
     return build(tenant_id, tenants_dir)
 
 
-def build_all_definitions(tenants_dir: Path | None = None) -> dg.Definitions:
+def build_all_definitions(tenants_dir: Path | None = None,
+                          only: list[str] | None = None) -> dg.Definitions:
     from etl.factories.definitions_factory import build_all_definitions as build
 
-    return build(tenants_dir)
+    return build(tenants_dir, only=only)

@@ -1,4 +1,9 @@
-"""Every tenant in one code location (`dagster dev -m etl.all`)."""
+"""Every tenant in one code location (`dg dev` / `dagster dev -m etl.all`).
+
+One process holds every tenant's definitions and, when it runs them, every tenant's secrets:
+use it for development or a single trusted operator; deployments run one code location per
+tenant (``etl deploy``). A run worker of this location builds only its run's tenant.
+"""
 
 import dagster as dg
 
@@ -7,4 +12,7 @@ from etl import build_all_definitions
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_all_definitions()
+    from etl.runs.worker import tenant_of_this_run
+
+    tenant = tenant_of_this_run()
+    return build_all_definitions(only=[tenant] if tenant else None)

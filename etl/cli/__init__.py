@@ -2,8 +2,9 @@
 
 ``etl run`` and ``etl backfill`` start the tenants' jobs (recorded in ``$DAGSTER_HOME`` with
 their code location, so the UI lists and re-executes them), ``etl demo`` runs the sample
-tenants through the same path, ``etl validate`` checks every tenant, ``etl tenant new``
-scaffolds one and ``etl schema`` regenerates the config JSON Schemas.
+tenants through the same path, ``etl deploy`` runs or generates a deployment, ``etl validate``
+checks every tenant, ``etl tenant new`` scaffolds one and ``etl schema`` regenerates the config
+JSON Schemas.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from etl.cli import runs
+from etl.cli import deploy, runs
 from etl.config.errors import ConfigError, TenantsConfigError
 
 
@@ -21,6 +22,7 @@ def parser() -> argparse.ArgumentParser:
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = top.add_subparsers(dest="command", required=True)
     runs.add_commands(sub)
+    deploy.add_commands(sub)
     demo = sub.add_parser("demo", help="seed the sample sources and run their jobs")
     demo.add_argument("--days", type=int, default=3, help="how many past days to run")
     demo.add_argument("--tenant", action="append", help="only these tenants (repeatable)")
@@ -46,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command in runs.COMMANDS:
         return runs.run_command(args)
+    if args.command == "deploy":
+        return deploy.run_command(args)
     if args.command == "demo":
         from etl.demo.runner import run_demo
 

@@ -25,6 +25,10 @@ def add_commands(sub: Any) -> None:
     run.add_argument("job", help="daily_etl_job, extract_job, transfer_job, load_job or "
                                  "master_sync_job")
     run.add_argument("--day", type=_day, help="the day (YYYY-MM-DD) of a daily job")
+    run.add_argument("--submit", action="store_true",
+                     help="put the run in a running deployment's queue instead of running it here")
+    run.add_argument("--wait", action="store_true",
+                     help="with --submit: wait for the run and print its progress")
     backfill = sub.add_parser(
         "backfill", help="load a range of days: here, or by the daemon with --submit",
         description="Extract, transfer and load every day from --from to --to (inclusive) in "
@@ -68,10 +72,31 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     with instance() as inst:
         if args.command == "backfill" and args.submit:
             return _submit(inst, jobs, requests, args.wait, stream)
+        if args.command == "run" and args.submit:
+            return _submit_run(inst, jobs, requests[0], args.wait, stream)
         failed = 0
         for request in requests:
             failed += not execute(inst, jobs, request, stream)
     return 1 if failed else 0
+
+
+def _submit_run(inst: dg.DagsterInstance, jobs: Any, request: Any, wait: bool,
+                out: TextIO) -> int:
+    from etl.runs.plan import run_assets
+    from etl.runs.progress import RunWatcher
+    from etl.runs.submit import submit_run, wait_for_run
+
+    run = submit_run(inst, request)
+    out.write(f"{jobs.tenant} {request.job}: run {run.run_id} queued for the daemon\n")
+    if not wait:
+        return 0
+    watcher = RunWatcher(inst, f"{jobs.tenant} {request.job}", run_assets(jobs, request),
+                         len(request.days or ()), out)
+    watcher.start(run)
+    finished = wait_for_run(inst, run.run_id)
+    ok = finished.status == dg.DagsterRunStatus.SUCCESS
+    watcher.finish("ok" if ok else finished.status.value)
+    return 0 if ok else 1
 
 
 def _submit(inst: dg.DagsterInstance, jobs: Any, requests: Sequence[Any], wait: bool,

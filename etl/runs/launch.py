@@ -23,26 +23,36 @@ if TYPE_CHECKING:
     from dagster._core.remote_origin import InProcessCodeLocationOrigin
 
 REPOSITORY = "__repository__"
+PLANNED_EVENTS_ENV = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 # The command prints its own progress; Dagster's console log would repeat every event.
 QUIET: Mapping[str, object] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
+TENANT_LOCATION_MODULE = "etl.tenant_location"
+TENANT_ENV = "ETL_TENANT"
+
+
 @dataclass(frozen=True)
 class CodeLocation:
-    """A code location by its module and name, as ``workspace.yaml`` lists it."""
+    """A code location by its module and name, as ``workspace.yaml`` lists it.
+
+    A tenant's location is its module ``etl.<tenant>``; a tenant kept outside the package has
+    none and is served by ``etl.tenant_location`` with ``ETL_TENANT`` in the environment.
+    """
 
     module: str
     name: str
+    env: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of_tenant(cls, tenant: str) -> CodeLocation:
-        module = naming.PACKAGE_DIR / f"{tenant}.py"
-        if not module.is_file():
-            raise FileNotFoundError(
-                f"tenant {tenant!r} has no code-location module {module}; create it with "
-                f"`etl tenant new {tenant}` or copy etl/project_01.py"
-            )
-        return cls(f"etl.{tenant}", tenant)
+        if (naming.PACKAGE_DIR / f"{tenant}.py").is_file():
+            return cls(f"etl.{tenant}", tenant)
+        return cls(TENANT_LOCATION_MODULE, tenant, ((TENANT_ENV, tenant),))
+
+    def activate(self) -> None:
+        """Set the location's environment in this process (before loading it here)."""
+        os.environ.update(dict(self.env))
 
 
 @dataclass(frozen=True)
@@ -65,9 +75,17 @@ class RunRequest:
 
 
 def create_run(instance: dg.DagsterInstance, request: RunRequest) -> dg.DagsterRun:
-    """Create (not start) the run, carrying its code location like a UI-launched run."""
+    """Create (not start) the run, carrying its code location like a UI-launched run.
+
+    A range run records one planned event per asset rather than one per asset and day
+    (``DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS``): a 2,000-day backfill would otherwise
+    write thousands of events before its first row moves. The run's failure lists its failed
+    days; the partition bar then shows them as missing rather than failed.
+    """
+    os.environ.setdefault(PLANNED_EVENTS_ENV, "true")
     from dagster._core.definitions.selector import JobSubsetSelector
 
+    request.location.activate()
     with origin_of(request.location).create_location(instance) as location:
         repo = location.get_repository(REPOSITORY)
         remote_job = location.get_job(JobSubsetSelector(

@@ -1,8 +1,9 @@
-"""``etl backfill --submit``: hand a range of days to a running daemon as a Dagster backfill.
+"""``--submit``: hand work to a running daemon instead of running it here.
 
-The backfill is the same record the UI's "Materialize" dialog creates (an asset backfill by
-partition), so the daemon runs it under the run queue's limits, the UI shows it on its
-backfills page, and the tenant's backfill policy decides how many days each run takes.
+``etl backfill --submit`` stores the same record the UI's "Materialize" dialog creates (an
+asset backfill by partition), so the daemon runs it under the run queue's limits, the UI shows
+it on its backfills page, and the tenant's backfill policy decides how many days each run
+takes. ``etl run --submit`` puts one run in the run queue, as the UI's "Launch run" does.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TextIO
 
 import dagster as dg
 
-from etl.runs.launch import origin_of
+from etl.runs.launch import RunRequest, create_run, origin_of
 from etl.runs.plan import TenantJobs
 from etl.runs.progress import Tally
 
@@ -71,3 +72,27 @@ def wait_for_backfill(instance: dg.DagsterInstance, backfill_id: str,
         if status in FINISHED:
             return status in ("COMPLETED", "COMPLETED_SUCCESS") and not failed
         time.sleep(WAIT_POLL_S)
+
+
+def submit_run(instance: dg.DagsterInstance, request: RunRequest) -> dg.DagsterRun:
+    """Create the run and put it in the run queue for the daemon; returns it queued."""
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
+
+    run = create_run(instance, request)
+    target = InProcessWorkspaceLoadTarget([origin_of(request.location)])
+    with WorkspaceProcessContext(instance, target) as workspace:
+        return instance.submit_run(run.run_id, workspace.create_request_context())
+
+
+def wait_for_run(instance: dg.DagsterInstance, run_id: str, timeout_s: float | None = None,
+                 poll_s: float = 0.5) -> dg.DagsterRun:
+    """The run once it has finished (or the last state seen when ``timeout_s`` passed)."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while True:
+        run = instance.get_run_by_id(run_id)
+        if run is None:
+            raise ValueError(f"run {run_id} does not exist")
+        if run.is_finished or (deadline is not None and time.monotonic() > deadline):
+            return run
+        time.sleep(poll_s)

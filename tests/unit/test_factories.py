@@ -14,7 +14,7 @@ import yaml
 from etl import build_all_definitions, build_tenant_definitions
 from etl.config.config_loader import DEFAULT_TENANTS_DIR
 from etl.config.discovery import discover_tenants
-from etl.naming import PACKAGE_DIR, RECONCILE_CHECK
+from etl.naming import PACKAGE_DIR, RECONCILE_CHECK, reserved_tenant_ids
 from tests.helpers import copy_tenants
 
 K = dg.AssetKey
@@ -118,8 +118,7 @@ def test_all_merges_every_tenant_without_clashes() -> None:
 
 def test_each_tenant_folder_has_its_code_location_and_workspace_entry() -> None:
     tenants = discover_tenants()
-    modules = {p.stem for p in PACKAGE_DIR.glob("*.py")} - {"__init__", "all", "cli", "naming",
-                                                            "scaffold"}
+    modules = {p.stem for p in PACKAGE_DIR.glob("*.py")} - {"__init__"} - reserved_tenant_ids()
     assert set(tenants) == modules
     workspace = yaml.safe_load((PACKAGE_DIR.parent / "workspace.yaml").read_text())
     listed = {e["python_module"]["module_name"] for e in workspace["load_from"]}
