@@ -10,6 +10,7 @@ from typing import Any, TextIO
 import yaml
 
 from etl.config.tenant_config import TenantConfig
+from etl.deploy.settings import DeploymentSettings
 
 
 def add_commands(sub: Any) -> None:
@@ -45,6 +46,7 @@ def add_commands(sub: Any) -> None:
     helm.add_argument("--postgresql-user", default="dagster")
     helm.add_argument("--postgresql-database", default="dagster")
     helm.add_argument("--output", type=Path, help="write here instead of stdout")
+    _settings_options(helm)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -53,6 +55,25 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--home", type=Path, default=DEFAULT_HOME,
                         help=f"the deployment's DAGSTER_HOME (default {DEFAULT_HOME})")
     parser.add_argument("--tenant", action="append", help="only these tenants (repeatable)")
+    _settings_options(parser)
+
+
+def _settings_options(parser: argparse.ArgumentParser) -> None:
+    """One option per field of :class:`DeploymentSettings` (``--max-concurrent-runs 20``)."""
+    from etl.deploy.settings import DeploymentSettings
+
+    group = parser.add_argument_group("instance settings")
+    for name, field in DeploymentSettings.model_fields.items():
+        group.add_argument(f"--{name.replace('_', '-')}", dest=f"setting_{name}", type=int,
+                           metavar="N", help=f"{field.description} (default {field.default})")
+
+
+def settings_of(args: argparse.Namespace) -> DeploymentSettings:
+    from etl.deploy.settings import DeploymentSettings
+
+    given = {name: getattr(args, f"setting_{name}", None)
+             for name in DeploymentSettings.model_fields}
+    return DeploymentSettings(**{k: v for k, v in given.items() if v is not None})
 
 
 def load_tenants(names: list[str] | None) -> list[TenantConfig]:
@@ -72,11 +93,9 @@ def load_tenants(names: list[str] | None) -> list[TenantConfig]:
 
 
 def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    from etl.deploy.settings import DeploymentSettings
-
     stream = out or sys.stdout
     tenants = load_tenants(args.tenant)
-    settings = DeploymentSettings()
+    settings = settings_of(args)
     if args.action == "up":
         from etl.deploy.local import Layout, up
 
@@ -103,7 +122,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return _helm(args, tenants, settings, stream)
 
 
-def _helm(args: argparse.Namespace, tenants: list[TenantConfig], settings: Any,
+def _helm(args: argparse.Namespace, tenants: list[TenantConfig], settings: DeploymentSettings,
           out: TextIO) -> int:
     from etl.deploy.helm import ClusterSettings, helm_values, secret_keys
 

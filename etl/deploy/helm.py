@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from etl.config.runs import RunsConfig
 from etl.config.tenant_config import TenantConfig
 from etl.deploy.environment import tenant_variables
 from etl.deploy.instance import tag_limits
@@ -85,7 +86,7 @@ def helm_values(tenants: Sequence[TenantConfig], settings: DeploymentSettings,
                 "freeSlotsAfterRunEndSeconds": settings.free_slots_after_s,
                 "maxResumeRunAttempts": 0,
             },
-            "runRetries": {"enabled": True, "maxRetries": 0},
+            "runRetries": {"enabled": True, "maxRetries": RunsConfig().max_retries},
         },
         "concurrency": {
             "enabled": True,

@@ -17,6 +17,7 @@ from typing import Any
 import dagster as dg
 
 from etl import naming
+from etl.config.runs import RunsConfig
 from etl.config.tenant_config import TenantConfig
 from etl.deploy.settings import PG_PASSWORD_ENV, DeploymentSettings
 
@@ -54,7 +55,9 @@ def instance_config(tenants: Sequence[TenantConfig],
         },
         "run_retries": {
             "enabled": True,
-            "max_retries": 0,  # per tenant through its jobs' dagster/max_retries tag
+            # Per tenant through its runs' dagster/max_retries tag; this default covers runs
+            # launched without it (the UI's Materialize).
+            "max_retries": RunsConfig().max_retries,
             # A step that failed has already retried its transient errors; what is left is
             # permanent (a wrong password, a missing table), and rerunning cannot fix it.
             "retry_on_asset_or_op_failure": False,

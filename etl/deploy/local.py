@@ -52,6 +52,12 @@ class Layout:
     def workspace(self) -> Path:
         return self.home / "workspace.yaml"
 
+    @property
+    def process_logs(self) -> Path:
+        """One log file per process. Not ``<home>/logs``: Dagster owns that folder (its
+        telemetry log, which it empties)."""
+        return self.home / "process-logs"
+
 
 def write_files(layout: Layout, tenants: Sequence[TenantConfig],
                 settings: DeploymentSettings, ports: dict[str, int]) -> None:
@@ -75,7 +81,7 @@ def up(layout: Layout, tenants: Sequence[TenantConfig], settings: DeploymentSett
                          f"{', '.join(missing)} (DAGSTER_PG_PASSWORD holds the password)")
     ports = {name: _free_port(layout.host) for name in location_names(layout, tenants)}
     write_files(layout, tenants, settings, ports)
-    supervisor = Supervisor(layout.home / "logs")
+    supervisor = Supervisor(layout.process_logs)
     stop = _stop_on_signals()
     try:
         _start(supervisor, layout, tenants, ports, out)

@@ -45,6 +45,9 @@ def tenant_definitions(loaded: LoadedTenant, qualified: bool) -> dg.Definitions:
         jobs=list(jobs.values()),
         schedules=build_schedules(tenant, config.schedule, jobs, qualified),
         resources=resources,
+        # Also for runs of the assets outside the tenant's jobs (the UI's Materialize, asset
+        # backfills): one process per run, and no orphaned step process if the run dies.
+        executor=dg.in_process_executor,
     )
 
 

@@ -14,6 +14,8 @@ from typing import TextIO
 
 import dagster as dg
 
+from etl import naming
+from etl.factories.job_factory import run_tags
 from etl.runs.launch import RunRequest, create_run, origin_of
 from etl.runs.plan import TenantJobs
 from etl.runs.progress import Tally
@@ -31,6 +33,7 @@ def submit_backfill(instance: dg.DagsterInstance, jobs: TenantJobs, days: Sequen
     from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
     from dagster._time import get_current_timestamp
 
+    jobs.location.activate()
     target = InProcessWorkspaceLoadTarget([origin_of(jobs.location)])
     with WorkspaceProcessContext(instance, target) as workspace:
         backfill = PartitionBackfill.from_asset_partitions(
@@ -39,7 +42,7 @@ def submit_backfill(instance: dg.DagsterInstance, jobs: TenantJobs, days: Sequen
             partition_names=list(days),
             asset_selection=list(assets),
             backfill_timestamp=get_current_timestamp(),
-            tags={"tenant": jobs.tenant},
+            tags=backfill_tags(jobs),
             dynamic_partitions_store=instance,
             all_partitions=False,
             title=f"{jobs.tenant} {days[0]}..{days[-1]}",
@@ -48,6 +51,13 @@ def submit_backfill(instance: dg.DagsterInstance, jobs: TenantJobs, days: Sequen
         )
         instance.add_backfill(backfill)
     return str(backfill.backfill_id)
+
+
+def backfill_tags(jobs: TenantJobs) -> dict[str, str]:
+    """The tags the tenant's own jobs carry (queue key, retries, runtime) for every run of the
+    backfill, which Dagster launches outside those jobs."""
+    config = jobs.loaded.config
+    return {naming.TENANT_TAG: jobs.tenant, **config.tags, **run_tags(config.runs)}
 
 
 def wait_for_backfill(instance: dg.DagsterInstance, backfill_id: str,

@@ -45,6 +45,10 @@ class _Counted:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
         self.statements = 0
+        row = con.execute("SELECT current_database()").fetchone()
+        # The file's catalog: names are written catalog.schema.table, since a schema named
+        # like the file (tenant t_a in t_a.duckdb) makes schema.table ambiguous.
+        self.catalog = str(row[0]) if row else "memory"
 
     def __call__(self, sql: str, params: object = None) -> duckdb.DuckDBPyConnection:
         self.statements += 1
@@ -70,8 +74,8 @@ class DuckDBWarehouse:
                 time.sleep(delay + random.random() * delay)
                 delay = min(delay * 2, 2.0)
 
-    def qualified(self, table: str) -> str:
-        return f"{quote(self.schema)}.{quote(table)}"
+    def qualified(self, run: _Counted, table: str) -> str:
+        return f"{quote(run.catalog)}.{quote(self.schema)}.{quote(table)}"
 
     def load(self, request: LoadRequest) -> LoadResult:
         check_no_partition_column(request)
@@ -80,16 +84,16 @@ class DuckDBWarehouse:
 
     def _load(self, request: LoadRequest) -> LoadResult:
         """One transaction whatever the number of days: delete them, insert the new rows."""
-        target = self.qualified(request.table)
         part = quote(request.partition_column)
         con = self.connect()
         run = _Counted(con)
+        target = self.qualified(run, request.table)
         try:
             con.register("incoming", request.data)
             relation = con.table("incoming")
             incoming = dict(zip(relation.columns, map(str, relation.types), strict=True))
             run("BEGIN TRANSACTION")
-            run(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")
+            run(f"CREATE SCHEMA IF NOT EXISTS {quote(run.catalog)}.{quote(self.schema)}")
             existing = self._columns(run, request.table)
             added: list[str] = []
             if not existing:
@@ -151,8 +155,9 @@ class DuckDBWarehouse:
     def _columns(self, run: _Counted, table: str) -> dict[str, str]:
         rows = run(
             "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-            [self.schema, table],
+            "WHERE table_catalog = ? AND table_schema = ? AND table_name = ? "
+            "ORDER BY ordinal_position",
+            [run.catalog, self.schema, table],
         ).fetchall()
         return {str(name): str(typ) for name, typ in rows}
 
@@ -163,7 +168,7 @@ class DuckDBWarehouse:
             return counts
         part = quote(partition_column)
         rows = run(
-            f"SELECT strftime({part}, '%Y-%m-%d'), count(*) FROM {self.qualified(table)} "
+            f"SELECT strftime({part}, '%Y-%m-%d'), count(*) FROM {self.qualified(run, table)} "
             f"WHERE {part} IN (SELECT unnest(?::DATE[])) GROUP BY 1", [list(days)],
         ).fetchall()
         counts.update({str(day): int(n) for day, n in rows})
@@ -172,5 +177,5 @@ class DuckDBWarehouse:
     def _count_all(self, run: _Counted, table: str) -> int:
         if not self._columns(run, table):
             return 0
-        row = run(f"SELECT count(*) FROM {self.qualified(table)}").fetchone()
+        row = run(f"SELECT count(*) FROM {self.qualified(run, table)}").fetchone()
         return int(row[0]) if row else 0

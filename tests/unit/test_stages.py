@@ -207,3 +207,12 @@ def test_standardize_is_deterministic_without_a_date_and_rejects_name_clashes() 
     clash = con.from_arrow(pa.table({"ItemCode": [1], "item_code": [2]}))
     with pytest.raises(ValueError, match=r"all become \['item_code'\] in snake_case"):
         standardize(clash, TransferContext("t1", p, None, con))
+
+
+def test_duckdb_file_named_like_the_tenant_schema(tmp_path: Path) -> None:
+    """``t1.duckdb`` has catalog ``t1``: the tenant's schema ``t1`` must still be found."""
+    warehouse = duckdb_warehouse(tmp_path / "t1.duckdb", "t1")
+    for _ in range(2):
+        _load(warehouse, pa.table({"id": [1, 2]}), "2026-03-01")
+    assert warehouse.count_days("drift", ["2026-03-01"], None) == {"2026-03-01": 2}
+    assert warehouse.count_all("drift", None) == 2

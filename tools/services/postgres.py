@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -108,21 +109,53 @@ def start_postgres(base_dir: Path | None = None, *, timeout: float = 60) -> Serv
         cmd: list[str | Path] = [bindir / "postgres", "-D", data]
         for key, value in settings.items():
             cmd += ["-c", f"{key}={value}"]
-        # SIGINT is PostgreSQL's "fast shutdown": it does not wait for clients to disconnect.
-        proc = start_process(cmd, log_path=log_path, user=user, env=_clean_env())
-        svc.on_stop(lambda: stop_process(proc, sig=signal.SIGINT, timeout=30))
-        wait_until(
-            lambda: _query_ok(svc, "postgres"),
-            what="PostgreSQL",
-            timeout=timeout,
-            proc=proc,
-            log_path=log_path,
-        )
+        server = _Server(svc, cmd, user, log_path)
+        _SERVERS[port] = server
+        svc.on_stop(lambda: _SERVERS.pop(port, None))
+        svc.on_stop(server.stop)
+        server.start(timeout)
     except BaseException:
         svc.stop()
         raise
     svc.started_in_s = time.monotonic() - t0
     return svc
+
+
+@dataclass
+class _Server:
+    """The postgres process of a cluster, which :func:`outage` stops and starts again."""
+
+    svc: Service
+    cmd: list[str | Path]
+    user: str | None
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        self.proc = start_process(self.cmd, log_path=self.log_path, user=self.user,
+                                  env=_clean_env())
+        wait_until(lambda: _query_ok(self.svc, "postgres"), what="PostgreSQL",
+                   timeout=timeout, proc=self.proc, log_path=self.log_path)
+
+    def stop(self) -> None:
+        # SIGINT is PostgreSQL's "fast shutdown": it does not wait for clients to disconnect.
+        if self.proc is not None:
+            stop_process(self.proc, sig=signal.SIGINT, timeout=30)
+            self.proc = None
+
+
+_SERVERS: dict[int, _Server] = {}
+
+
+def outage(svc: Service, seconds: float) -> None:
+    """Stop the server (clients see their queries cut and connections refused), wait
+    ``seconds``, and start it again on the same port and data; returns once it answers."""
+    server = _SERVERS.get(svc.port)
+    if server is None:
+        raise ValueError(f"{svc.name} on port {svc.port} was not started by start_postgres")
+    server.stop()
+    time.sleep(seconds)
+    server.start()
 
 
 def _clean_env() -> dict[str, str]:

@@ -1,0 +1,349 @@
+"""The framework as it is deployed: ``etl deploy up`` with the daemon and one code server per
+tenant on a PostgreSQL instance, runs queued, launched into their own processes, monitored and
+retried, against real source databases and S3.
+
+The tests share one deployment (starting it costs half a minute) and run in file order: the
+per-minute schedule first, since its first tick is at most a minute away.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+
+import dagster as dg
+import duckdb
+import pytest
+from dagster._core.storage.dagster_run import RunRecord, RunsFilter
+
+from etl import naming
+from tests.deploy.support import (
+    BACKFILL_DAYS,
+    YESTERDAY,
+    Deployment,
+    Tenant,
+    active_queries,
+    alive,
+    create_source,
+    environ_of,
+    eventually,
+    new_password,
+    process_tree,
+    seen_env,
+    set_sleep,
+    start_deployment,
+    write_tenant,
+)
+from tools.services import postgres, s3
+from tools.services.base import Service
+
+pytestmark = pytest.mark.deploy
+
+RUN_TIMEOUT_S = 240
+BACKFILL_TIMEOUT_S = 600
+ORDERS_TENANTS = ("t_a", "t_b", "t_c")
+
+
+@pytest.fixture(scope="module")
+def ops_server() -> Iterator[Service]:
+    """t_ops's own PostgreSQL, which the outage test stops and starts again."""
+    with postgres.start_postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def tenants(postgres_server: Service, ops_server: Service) -> dict[str, Tenant]:
+    found = {
+        "t_a": Tenant("t_a", postgres_server, new_password(), schedule=True),
+        "t_b": Tenant("t_b", postgres_server, new_password(), max_concurrent=2),
+        "t_c": Tenant("t_c", postgres_server, new_password()),
+        "t_ops": Tenant("t_ops", ops_server, new_password(), ops=True),
+    }
+    for tenant in found.values():
+        create_source(tenant)
+    return found
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory, postgres_server: Service,
+               s3_server: Service, tenants: dict[str, Tenant]) -> Iterator[Deployment]:
+    root = tmp_path_factory.mktemp("deploy")
+    instance_db = f"dagster_{uuid.uuid4().hex[:8]}"
+    postgres.create_database(postgres_server, instance_db)
+    bucket = s3.create_bucket(s3_server, f"deploy-{uuid.uuid4().hex[:8]}")
+    tenants_dir = root / "tenants"
+    for tenant in tenants.values():
+        write_tenant(tenants_dir, tenant, bucket, root / "warehouses")
+    secrets = {t.password_env: t.password for t in tenants.values()}
+    env = {**os.environ, **secrets,
+           "ETL_TENANTS_DIR": str(tenants_dir), "DAGSTER_HOME": str(root / "home"),
+           "LAKE_ACCESS_KEY": bucket.access_key, "LAKE_SECRET_KEY": bucket.secret_key,
+           "DAGSTER_PG_HOST": postgres_server.host, "DAGSTER_PG_PORT": str(postgres_server.port),
+           "DAGSTER_PG_USER": postgres_server.user, "DAGSTER_PG_DB": instance_db,
+           "DAGSTER_PG_PASSWORD": postgres_server.password}
+    saved = dict(os.environ)
+    os.environ.update(env)  # the test reads the instance and the tenants as the CLI would
+    deployment = start_deployment(root / "home", tenants_dir, env)
+    deployment.state["bucket"] = bucket.bucket
+    try:
+        yield deployment
+    finally:
+        deployment.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        s3.delete_bucket(s3_server, bucket.bucket)
+        postgres.drop_database(postgres_server, instance_db)
+
+
+# --- reading what happened -------------------------------------------------------------------
+
+def records(instance: dg.DagsterInstance, **tags: str) -> list[RunRecord]:
+    return list(instance.get_run_records(filters=RunsFilter(tags=tags)))
+
+
+def finished(instance: dg.DagsterInstance, run_id: str) -> dg.DagsterRun | None:
+    run = instance.get_run_by_id(run_id)
+    return run if run is not None and run.is_finished else None
+
+
+def messages(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    return [r.event_log_entry.message or ""
+            for r in instance.get_records_for_run(run_id, limit=100_000).records]
+
+
+def failures(instance: dg.DagsterInstance, run_id: str) -> str:
+    """The run's error messages, in full, for an assertion to show."""
+    return "\n".join(m for m in messages(instance, run_id)
+                     if "Traceback" in m or "failed" in m.lower())
+
+
+def idle(instance: dg.DagsterInstance, tenant: str) -> bool:
+    return all(r.dagster_run.is_finished for r in records(instance, tenant=tenant))
+
+
+def most_at_once(runs: list[RunRecord]) -> int:
+    """The most runs that were running at the same moment, from their start and end times."""
+    edges = []
+    for record in runs:
+        assert record.start_time is not None and record.end_time is not None, (
+            record.dagster_run.status, record.dagster_run.tags)
+        edges += [(record.start_time, 1), (record.end_time, -1)]
+    running = peak = 0
+    for _, step in sorted(edges, key=lambda e: (e[0], e[1])):  # an end before a start at a tie
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
+def warehouse_days(deployment: Deployment, tenant: str, table: str
+                   ) -> dict[str, tuple[int, int, Decimal]]:
+    """Rows, distinct ids and the sum of amounts per day, as the tenant's warehouse holds them."""
+    path = deployment.tenants_dir.parent / "warehouses" / f"{tenant}.duckdb"
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute(
+            f'SELECT CAST("{naming.PARTITION_COLUMN}" AS VARCHAR), count(*), count(DISTINCT id),'
+            f' sum(amount) FROM "{tenant}"."{tenant}"."{table}" GROUP BY 1').fetchall()
+    return {str(day): (int(n), int(ids), Decimal(total)) for day, n, ids, total in rows}
+
+
+def source_days(tenant: Tenant, days: tuple[dt.date, ...]) -> dict[str, tuple[int, int, Decimal]]:
+    with tenant.connect() as conn:
+        rows = conn.execute(
+            "SELECT created_at::date, count(*), count(DISTINCT id), sum(amount) FROM orders "
+            "WHERE created_at::date = ANY(%s) GROUP BY 1", (list(days),)).fetchall()
+    return {str(day): (int(n), int(ids), Decimal(total))  # type: ignore[call-overload]
+            for day, n, ids, total in rows}
+
+
+def submit_backfill(deployment: Deployment, tenant: str, days: tuple[dt.date, ...],
+                    *pipelines: str) -> str:
+    args = ["backfill", tenant, "--from", str(days[0]), "--to", str(days[-1]), "--submit"]
+    for pipeline in pipelines:
+        args += ["--pipeline", pipeline]
+    out = deployment.etl(*args)
+    found = re.search(rf"^{tenant}: backfill (\S+) of {len(days)} day\(s\) submitted", out, re.M)
+    assert found, out
+    return found.group(1)
+
+
+def backfill_done(instance: dg.DagsterInstance, backfill_id: str) -> str | None:
+    backfill = instance.get_backfill(backfill_id)
+    status = backfill.status.value if backfill is not None else None
+    return status if status not in (None, "REQUESTED", "CANCELING", "FAILING") else None
+
+
+def started_run(instance: dg.DagsterInstance, backfill_id: str) -> dg.DagsterRun | None:
+    runs = instance.get_runs(filters=RunsFilter(tags={"dagster/backfill": backfill_id},
+                                                statuses=[dg.DagsterRunStatus.STARTED]))
+    return runs[0] if runs else None
+
+
+def worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
+    for message in messages(instance, run_id):
+        found = re.search(r"Started process for run \(pid: (\d+)\)", message)
+        if found:
+            return int(found.group(1))
+    return None
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+def test_a_per_minute_schedule_fires_and_its_run_loads_the_last_complete_day(
+        deployment: Deployment, tenants: dict[str, Tenant]) -> None:
+    with deployment.instance() as instance:
+        def scheduled() -> dg.DagsterRun | None:
+            runs = [r for r in instance.get_runs(filters=RunsFilter(tags={"tenant": "t_a"}))
+                    if "dagster/schedule_name" in r.tags]
+            return runs[0] if runs and runs[0].is_finished else None
+
+        run = eventually(scheduled, "a finished run of t_a's schedule", 90 + RUN_TIMEOUT_S)
+        assert run.status == dg.DagsterRunStatus.SUCCESS, failures(instance, run.run_id)
+        assert run.tags[naming.PARTITION_TAG] == str(YESTERDAY)
+        assert run.tags["dagster/code_location"] == "t_a"
+    day = str(YESTERDAY)
+    assert warehouse_days(deployment, "t_a", "orders")[day] == \
+        source_days(tenants["t_a"], (YESTERDAY,))[day]
+
+
+def test_a_backfill_of_three_tenants_completes_within_each_tenants_run_limit(
+        deployment: Deployment, tenants: dict[str, Tenant]) -> None:
+    backfills = {t: submit_backfill(deployment, t, BACKFILL_DAYS) for t in ORDERS_TENANTS}
+    with deployment.instance() as instance:
+        for tenant, backfill_id in backfills.items():
+            status = eventually(lambda b=backfill_id: backfill_done(instance, b),
+                                f"the backfill of {tenant}", BACKFILL_TIMEOUT_S, 2)
+            runs = records(instance, **{"dagster/backfill": backfill_id})
+            assert status == "COMPLETED_SUCCESS", [messages(instance, r.dagster_run.run_id)[-3:]
+                                                   for r in runs]
+            assert len(runs) == 5  # backfill.days_per_run: 2
+            assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        every = []
+        for tenant in ORDERS_TENANTS:
+            eventually(lambda t=tenant: idle(instance, t), f"{tenant} with no run going",
+                       RUN_TIMEOUT_S)
+            # Every run of the tenant, the scheduled one too, counted from run storage.
+            runs = records(instance, tenant=tenant)
+            assert most_at_once(runs) <= tenants[tenant].max_concurrent, tenant
+            every += runs
+        # The limits are per tenant: the three tenants' backfills did run side by side.
+        assert most_at_once(every) > 1
+    for tenant in ORDERS_TENANTS:
+        loaded = warehouse_days(deployment, tenant, "orders")
+        expected = source_days(tenants[tenant], BACKFILL_DAYS)
+        assert {d: loaded.get(d) for d in expected} == expected, tenant
+        assert all(n == ids for n, ids, _ in loaded.values())  # no duplicate rows
+
+
+def test_a_run_worker_killed_mid_extract_is_failed_retried_and_leaves_no_duplicates(
+        deployment: Deployment, tenants: dict[str, Tenant]) -> None:
+    ops = tenants["t_ops"]
+    day = BACKFILL_DAYS[0]
+    set_sleep(ops, 120)
+    backfill_id = submit_backfill(deployment, "t_ops", (day,), "slow_orders")
+    with deployment.instance() as instance:
+        eventually(lambda: active_queries(ops, "slow_orders"), "the extract's query",
+                   RUN_TIMEOUT_S, 0.5)
+        run = eventually(lambda: started_run(instance, backfill_id), "the started run", 30)
+        pid = eventually(lambda: worker_pid(instance, run.run_id), "the run worker's pid", 30)
+        set_sleep(ops, 0)  # for the retry; the killed query has already read it
+        os.kill(pid, signal.SIGKILL)
+        killed_at = time.time()
+        failed = eventually(lambda: finished(instance, run.run_id), "the killed run's end", 120)
+        assert failed.status == dg.DagsterRunStatus.FAILURE
+        record = instance.get_run_record_by_id(run.run_id)
+        assert record is not None and record.end_time is not None
+        # Run monitoring polls every 2 s here; the run is failed well within its start timeout.
+        assert record.end_time - killed_at < 30, record.end_time - killed_at
+
+        def retried() -> dg.DagsterRun | None:
+            runs = instance.get_runs(filters=RunsFilter(tags={"dagster/parent_run_id":
+                                                              run.run_id}))
+            return runs[0] if runs and runs[0].is_finished else None
+
+        retry = eventually(retried, "the retry of the killed run", RUN_TIMEOUT_S)
+        assert retry.status == dg.DagsterRunStatus.SUCCESS, messages(instance, retry.run_id)
+        assert retry.tags["dagster/retry_number"] == "1"
+    expected = source_days(ops, (day,))
+    assert {str(day): warehouse_days(deployment, "t_ops", "slow_orders")[str(day)]} == expected
+    with postgres.connect(ops.server) as conn:  # the killed worker's query sleeps on
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE usename = %s AND query ILIKE '%%slow_orders%%'", (ops.id,))
+
+
+def test_the_source_stopped_during_a_run_is_survived_by_the_retry_policy(
+        deployment: Deployment, tenants: dict[str, Tenant]) -> None:
+    ops = tenants["t_ops"]
+    days = BACKFILL_DAYS[1:4]
+    set_sleep(ops, 2)  # per query: one per day (backfill.days_per_scan: 1)
+    backfill_id = submit_backfill(deployment, "t_ops", days, "slow_orders")
+    eventually(lambda: active_queries(ops, "slow_orders"), "the extract's query",
+               RUN_TIMEOUT_S, 0.2)
+    postgres.outage(ops.server, 4)
+    with deployment.instance() as instance:
+        status = eventually(lambda: backfill_done(instance, backfill_id), "the backfill",
+                            BACKFILL_TIMEOUT_S, 2)
+        runs = records(instance, **{"dagster/backfill": backfill_id})
+        logs = [m for r in runs for m in messages(instance, r.dagster_run.run_id)]
+        assert status == "COMPLETED_SUCCESS", logs[-10:]
+        assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        assert all("dagster/parent_run_id" not in r.dagster_run.tags for r in runs)
+        retries = [m for m in logs if "transient failure" in m]
+        assert retries, "the outage did not reach the run"
+    set_sleep(ops, 0)
+    loaded = warehouse_days(deployment, "t_ops", "slow_orders")
+    expected = source_days(ops, days)
+    assert {d: loaded.get(d) for d in expected} == expected
+
+
+def test_a_permanent_error_fails_at_once_and_is_not_retried(deployment: Deployment) -> None:
+    backfill_id = submit_backfill(deployment, "t_ops", BACKFILL_DAYS[:1], "ghost")
+    with deployment.instance() as instance:
+        eventually(lambda: backfill_done(instance, backfill_id), "the backfill",
+                   BACKFILL_TIMEOUT_S, 1)
+        (record,) = records(instance, **{"dagster/backfill": backfill_id})
+        run = record.dagster_run
+        assert run.status == dg.DagsterRunStatus.FAILURE
+        logs = messages(instance, run.run_id)
+        assert any("no_such_table" in m for m in logs), logs[-5:]
+        assert not any("transient failure" in m for m in logs)
+        time.sleep(15)  # run retries react within seconds to a failed run
+        assert not records(instance, **{"dagster/parent_run_id": run.run_id})
+
+
+def test_each_code_server_and_its_runs_see_only_their_tenants_secrets(
+        deployment: Deployment, tenants: dict[str, Tenant]) -> None:
+    secrets = {t.password_env: t.password for t in tenants.values()}
+    pids = deployment.pids()
+    for tenant in tenants.values():
+        tree = process_tree(pids[f"code-server-{tenant.id}"])
+        assert len(tree) >= 2  # the proxy and the gRPC server it runs
+        for pid in tree:
+            visible = {k for k in environ_of(pid) if k in secrets}
+            assert visible == {tenant.password_env}, (tenant.id, pid, visible)
+            assert environ_of(pid)[tenant.password_env] == tenant.password
+    for pid in process_tree(pids["daemon"]):
+        assert not {k for k in environ_of(pid) if k in secrets}
+    for tenant in ORDERS_TENANTS:  # written by the tenant's own transfer code, in its runs
+        assert seen_env(deployment.tenants_dir, tenants[tenant]) == \
+            [tenants[tenant].password_env]
+
+
+def test_nothing_is_left_behind_and_the_deployment_stops_cleanly(
+        deployment: Deployment, s3_server: Service) -> None:
+    client = s3.client(s3_server)
+    bucket = str(deployment.state["bucket"])
+    assert not client.list_multipart_uploads(Bucket=bucket).get("Uploads")
+    keys = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            for o in page.get("Contents", [])]
+    staged = [k for k in keys if f"/{naming.STAGING_DIR}/" in k and not k.endswith("/")]
+    assert keys and not staged  # (a folder marker pyarrow leaves is no file)
+    processes = [pid for root in deployment.pids().values() for pid in process_tree(root)]
+    assert deployment.stop() == 0, deployment.log.read_text()
+    eventually(lambda: not any(alive(pid) for pid in processes), "every process stopped", 30)
+    assert "stopping" not in deployment.log.read_text()  # no process died before the stop
