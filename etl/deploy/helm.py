@@ -20,6 +20,7 @@ from etl.config.tenant_config import TenantConfig
 from etl.deploy.environment import tenant_variables
 from etl.deploy.instance import tag_limits
 from etl.deploy.settings import DeploymentSettings
+from etl.runs.launch import CodeLocation
 
 GRPC_PORT = 3030
 _K8S_NAME = re.compile(r"[^a-z0-9-]+")
@@ -50,16 +51,7 @@ def tenant_secret(cluster: ClusterSettings, tenant: str) -> str:
 
 def helm_values(tenants: Sequence[TenantConfig], settings: DeploymentSettings,
                 cluster: ClusterSettings) -> dict[str, Any]:
-    deployments = [{
-        "name": k8s_name(t.tenant.id),
-        "image": {"repository": cluster.image_repository, "tag": cluster.image_tag,
-                  "pullPolicy": "IfNotPresent"},
-        "dagsterApiGrpcArgs": ["-m", f"etl.{t.tenant.id}"],
-        "port": GRPC_PORT,
-        "envSecrets": [{"name": tenant_secret(cluster, t.tenant.id)}],
-        "includeConfigInLaunchedRuns": {"enabled": True},
-        "labels": {"etl/tenant": k8s_name(t.tenant.id)},
-    } for t in tenants]
+    deployments = [_deployment(t.tenant.id, cluster) for t in tenants]
     return {
         "global": {"postgresqlSecretName": cluster.postgresql_secret},
         "generatePostgresqlPasswordSecret": False,
@@ -78,7 +70,15 @@ def helm_values(tenants: Sequence[TenantConfig], settings: DeploymentSettings,
         }}},
         "dagsterDaemon": {
             "runCoordinator": {"enabled": True, "type": "QueuedRunCoordinator", "config": {
-                "queuedRunCoordinator": {"dequeueIntervalSeconds": settings.dequeue_interval_s},
+                # The queue's limits live here, not in a top-level `concurrency:` block: the
+                # chart writes max_concurrent_runs into the run coordinator whenever its config
+                # is set, and Dagster refuses both at once.
+                "queuedRunCoordinator": {
+                    "dequeueIntervalSeconds": settings.dequeue_interval_s,
+                    "maxConcurrentRuns": settings.max_concurrent_runs,
+                    "tagConcurrencyLimits": tag_limits(
+                        tenants, {t.tenant.id: k8s_name(t.tenant.id) for t in tenants}),
+                },
             }},
             "runMonitoring": {
                 "enabled": True, "startTimeoutSeconds": settings.start_timeout_s,
@@ -86,15 +86,28 @@ def helm_values(tenants: Sequence[TenantConfig], settings: DeploymentSettings,
                 "freeSlotsAfterRunEndSeconds": settings.free_slots_after_s,
                 "maxResumeRunAttempts": 0,
             },
-            "runRetries": {"enabled": True, "maxRetries": RunsConfig().max_retries},
-        },
-        "concurrency": {
-            "enabled": True,
-            "pools": {"defaultLimit": settings.default_pool_limit},
-            "runs": {"maxConcurrentRuns": settings.max_concurrent_runs,
-                     "tagConcurrencyLimits": tag_limits(tenants)},
+            "runRetries": {"enabled": True, "maxRetries": RunsConfig().max_retries,
+                           "retryOnAssetOrOpFailure": False},
         },
     }
+
+
+def _deployment(tenant: str, cluster: ClusterSettings) -> dict[str, Any]:
+    """A tenant's user-code deployment; its name is also its code location's name."""
+    location = CodeLocation.of_tenant(tenant)
+    deployment: dict[str, Any] = {
+        "name": k8s_name(tenant),
+        "image": {"repository": cluster.image_repository, "tag": cluster.image_tag,
+                  "pullPolicy": "IfNotPresent"},
+        "dagsterApiGrpcArgs": ["-m", location.module],
+        "port": GRPC_PORT,
+        "envSecrets": [{"name": tenant_secret(cluster, tenant)}],
+        "includeConfigInLaunchedRuns": {"enabled": True},
+        "labels": {"etl/tenant": k8s_name(tenant)},
+    }
+    if location.env:  # a tenant outside the package, served by etl.tenant_location
+        deployment["env"] = [{"name": k, "value": v} for k, v in location.env]
+    return deployment
 
 
 def secret_keys(tenants: Sequence[TenantConfig], cluster: ClusterSettings) -> dict[str, list[str]]:

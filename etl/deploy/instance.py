@@ -11,7 +11,7 @@ instance's storage, so :func:`apply_pool_limits` sets them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -66,16 +66,22 @@ def instance_config(tenants: Sequence[TenantConfig],
     }
 
 
-def tag_limits(tenants: Sequence[TenantConfig]) -> list[dict[str, Any]]:
-    """A limit per tenant on both tags, and a per-value default for tenants added later."""
+def tag_limits(tenants: Sequence[TenantConfig],
+               locations: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """A limit per tenant on both tags, and a per-value default for tenants added later.
+
+    ``locations`` maps a tenant to its code location's name where that is not the tenant id
+    (on Kubernetes it is the user-code deployment's name, ``project-01``).
+    """
     limits = {t.tenant.id: t.runs.max_concurrent for t in tenants}
     default = max(limits.values(), default=1)
     out: list[dict[str, Any]] = [{"key": naming.TENANT_TAG,
                                   "value": {"applyLimitPerUniqueValue": True},
                                   "limit": default}]
     for tenant, limit in sorted(limits.items()):
+        location = (locations or {}).get(tenant, tenant)
         out += [{"key": naming.TENANT_TAG, "value": tenant, "limit": limit},
-                {"key": naming.CODE_LOCATION_TAG, "value": tenant, "limit": limit}]
+                {"key": naming.CODE_LOCATION_TAG, "value": location, "limit": limit}]
     return out
 
 
