@@ -35,7 +35,7 @@ help:
 	@echo "make dev     - Dagster UI with one code location per tenant (workspace.yaml)"
 	@echo "make lint    - ruff and mypy --strict"
 	@echo "make tenant NAME=<id> - scaffold a new tenant"
-	@echo "make bench   - definitions-scale and extraction benchmarks (dependency group 'bench')"
+	@echo "make bench   - definitions-scale, deployment-run, extraction and history benchmarks"
 
 $(UV_BOOT)/bin/uv:
 	@echo "no uv on PATH that accepts uv.lock (uv lock --check): installing uv $(UV_VERSION) from PyPI into $(UV_BOOT)/"
@@ -98,8 +98,10 @@ schema: venv
 
 bench: venv
 	$(VENV)/bin/python bench/defs_scale.py
+	$(VENV)/bin/python -m bench.deploy_runs
 	$(ENSURE_UV)
 	$(UV) run --locked --group bench python -m bench.extract
+	$(UV) run --locked --group bench python -m bench.backfill
 
 fetch-trino: venv
 	$(VENV)/bin/python -m tools.services fetch-trino
