@@ -107,9 +107,10 @@ def load_common_pipelines(file: Path = COMMON_PIPELINES_FILE) -> YamlDocument:
     try:
         CommonPipelines.model_validate(doc.data)
     except ValidationError as e:
-        raise ConfigError("common", issues_from(
-            e, doc, None, (), CommonPipelines, doc.data)) from None
-    return doc
+        issues = issues_from(e, doc, None, (), CommonPipelines, doc.data)
+    else:
+        return doc
+    raise ConfigError("common", issues)
 
 
 def load_tenant_config(
@@ -146,9 +147,11 @@ def load_tenant_config(
     try:
         config = TenantConfig.model_validate(merged.data)
     except ValidationError as e:
-        # from None: the chained error would repeat every rejected value, secrets included.
-        raise ConfigError(tenant_id, issues_from(
-            e, doc, common, merged.origins, TenantConfig, merged.data)) from None
+        issues = issues_from(e, doc, common, merged.origins, TenantConfig, merged.data)
+    else:
+        issues = []
+    if issues:  # raised outside the handler: a chained error would repeat secrets
+        raise ConfigError(tenant_id, issues)
     loaded = LoadedTenant(tenant_id, folder, config, doc, common, merged.origins)
     if config.tenant.id != tenant_id:
         raise ConfigError(

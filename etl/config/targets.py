@@ -13,6 +13,7 @@ names both; when neither holds it (two tenants choosing the same third name), bo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -23,10 +24,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from etl import naming
 from etl.config.storage import StorageConfig
-from etl.config.yaml_lines import YamlError, load_yaml
+from etl.config.yaml_lines import YamlError, decode, parse_yaml, read_limited
 from etl.warehouse.base import WarehouseConfigBase
 from etl.warehouse.registry import WarehouseConfig
 
+# A top-level ``storage:`` or ``warehouse:`` key and its indented (or blank/comment) lines.
+_TOP_BLOCK = re.compile(r"^(?:storage|warehouse)[ \t]*:.*\n?(?:(?:[ \t#].*|)\n?)*", re.MULTILINE)
+_WHOLE_FILE_BYTES = 65_536
 SCHEMA_FIELD = ("warehouse", "schema_name")
 ROOT_FIELD = ("storage", "root")
 
@@ -85,17 +89,33 @@ def clashes(own: Targets, others: Iterable[Targets]) -> list[Clash]:
 def sibling_targets(folders: Iterable[Path], config_name: str) -> Iterator[Targets]:
     """The targets of other tenants, from their ``storage`` and ``warehouse`` blocks alone.
 
-    A sibling whose file is unreadable or whose blocks are invalid is skipped: its own
-    location reports that, and it writes nowhere until it loads.
+    Only those two top-level blocks are parsed (a sibling's file may be long, or hostile), with
+    the whole file as the fallback for a small file laid out unusually. A sibling whose blocks
+    cannot be read is skipped: its own location reports that, and it writes nowhere until then.
     """
     for folder in folders:
         try:
-            data = load_yaml(folder / config_name).data
-            storage = StorageConfig.model_validate(_block(data, "storage"))
-            warehouse = _warehouse_adapter().validate_python(_block(data, "warehouse"))
+            data = _storage_and_warehouse(read_limited(folder / config_name))
+            if data is None:
+                continue
+            storage = StorageConfig.model_validate(data.get("storage"))
+            warehouse = _warehouse_adapter().validate_python(data.get("warehouse"))
         except (OSError, YamlError, ValidationError):
             continue
         yield Targets.of(folder.name, storage, warehouse)
+
+
+def _storage_and_warehouse(raw: bytes) -> dict[str, Any] | None:
+    text = decode(raw)
+    blocks = "".join(m.group(0) for m in _TOP_BLOCK.finditer(text))
+    for candidate in (blocks, text if len(raw) <= _WHOLE_FILE_BYTES else ""):
+        try:
+            data, _ = parse_yaml(candidate)
+        except YamlError:
+            continue
+        if isinstance(data, dict) and {"storage", "warehouse"} <= data.keys():
+            return data
+    return None
 
 
 @cache
@@ -115,5 +135,5 @@ def _lake_folder(tenant: str, storage: StorageConfig) -> tuple[tuple[str, ...], 
         keys = [p for p in storage.root.removeprefix("s3://").split("/") if p not in ("", ".")]
         text = f"s3://{'/'.join([*keys, prefix])}"
         return ("s3", endpoint, *keys, prefix), text
-    folder = Path(storage.root).resolve() / prefix
+    folder = (Path(storage.root) / prefix).resolve()  # links too: two names, one folder
     return ("file", *folder.parts), str(folder)

@@ -25,8 +25,9 @@ import yaml
 
 PathKey = tuple[str | int, ...]
 
-MAX_FILE_BYTES: Final = 1_048_576
-"""A tenant config is a few kilobytes; a megabyte leaves room for hundreds of pipelines."""
+MAX_FILE_BYTES: Final = 262_144
+"""A tenant config is a few kilobytes; 256 KiB holds some 1,500 pipelines. Larger files (a
+megabyte of hostile YAML included) are refused before they are read."""
 MAX_DEPTH: Final = 32
 """Nesting levels; a tenant config needs six."""
 MAX_PROBLEMS: Final = 20
@@ -48,6 +49,10 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
     }
 
 
+_MAYBE_TYPED: Final = frozenset(
+    first for first, resolvers in _Loader.yaml_implicit_resolvers.items() if resolvers)
+"""First characters of plain scalars that may be a number, bool or null; others are text."""
+_INT: Final = f"{_CORE}int"
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _CONSTRUCT = {
     f"{_CORE}int": _CONSTRUCTOR.construct_yaml_int,
@@ -96,12 +101,20 @@ class YamlDocument:
 
 def load_yaml(file: Path) -> YamlDocument:
     """Read, decode and parse ``file``; raises :class:`YamlError` (or ``OSError``)."""
-    size = file.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise YamlError([YamlProblem(1, f"the file is {size:,} bytes; a config may have at "
-                                        f"most {MAX_FILE_BYTES:,} (1 MiB)")])
-    data, lines = parse_yaml(decode(file.read_bytes()[:MAX_FILE_BYTES + 1]))
+    data, lines = parse_yaml(decode(read_limited(file)))
     return YamlDocument(file, data, lines)
+
+
+def read_limited(file: Path) -> bytes:
+    """The file's bytes, never more than :data:`MAX_FILE_BYTES` (whatever the file is)."""
+    with file.open("rb") as f:
+        raw = f.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        size = f"{file.stat().st_size:,} bytes" if file.is_file() else "endless"
+        raise YamlError([YamlProblem(1, (
+            f"the file is {size}; a config may have at most {MAX_FILE_BYTES:,} bytes "
+            f"({MAX_FILE_BYTES // 1024} KiB)"))])
+    return raw
 
 
 def decode(raw: bytes) -> str:
@@ -156,6 +169,10 @@ def _syntax_problem(error: yaml.MarkedYAMLError, text: str) -> YamlProblem:
             return YamlProblem(problem.line + 1, (
                 f"a tab is used for indentation (column {indent.index(chr(9)) + 1}); YAML "
                 "indents with spaces only"), indent.index("\t") + 1)
+    if "nesting depth" in cause:  # libyaml's own limit, met while scanning brackets ahead
+        line, column = (problem.line + 1, problem.column + 1) if problem else (1, 1)
+        return YamlProblem(line, f"nested deeper than {MAX_DEPTH} levels; a config needs far "
+                                 "fewer", column)
     opened = str(error.context or "")
     if context is not None and "quoted scalar" in opened:
         return YamlProblem(context.line + 1, (
@@ -171,36 +188,56 @@ def _syntax_problem(error: yaml.MarkedYAMLError, text: str) -> YamlProblem:
     return YamlProblem(line, f"invalid YAML at column {column}: {cause}", column)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
-    """An open mapping or sequence; ``path`` is None inside an ignored duplicate."""
+    """An open mapping or sequence; ``path`` is None inside an ignored duplicate's value."""
 
-    container: dict[str, Any] | list[Any]
+    container: Any
     path: PathKey | None
+    is_map: bool
     key: str | None = None
-    key_line: int = 0
-    keys: dict[str, int] = field(default_factory=dict)
     duplicate: bool = False
+    keys: dict[str, int] = field(default_factory=dict)
+
+
+class _TooMany(Exception):
+    """Enough problems found to stop reading."""
 
 
 class _Builder:
-    """Turns the event stream into data and a line index, refusing what is not allowed."""
+    """Turns the event stream into data and a line index, refusing what is not allowed.
+
+    The hot path (a scalar) does as little as it can: a 1 MiB file is some 200,000 events.
+    """
 
     def __init__(self, loader: Any) -> None:
-        self.loader = loader
+        self.resolve = loader.resolve
         self.lines: dict[PathKey, int] = {(): 1}
         self.stack: list[_Frame] = []
+        self.top: _Frame | None = None
         self.root: Any = None
         self.problems: list[YamlProblem] = []
         self.documents = 0
+        self.handlers: dict[type, Any] = {
+            yaml.ScalarEvent: self._scalar_event,
+            yaml.MappingStartEvent: self._start,
+            yaml.SequenceStartEvent: self._start,
+            yaml.MappingEndEvent: self._end,
+            yaml.SequenceEndEvent: self._end,
+            yaml.AliasEvent: self._alias,
+            yaml.DocumentStartEvent: self._document,
+        }
 
     def build(self, events: Iterator[yaml.Event]) -> tuple[Any, dict[PathKey, int]]:
-        for event in events:
-            self._handle(event)
-            if len(self.problems) >= MAX_PROBLEMS:
-                self.problems.append(YamlProblem(self.problems[-1].line, (
-                    f"stopped after {MAX_PROBLEMS} problems; fix these first")))
-                break
+        handlers = self.handlers
+        try:
+            for event in events:
+                handler = handlers.get(type(event))
+                if handler is not None:
+                    handler(event)
+        except _TooMany:
+            self.problems.append(YamlProblem(self.problems[-1].line, (
+                f"stopped after {MAX_PROBLEMS} problems; fix these first")))
         if self.problems:
             raise YamlError(self.problems)
         return self.root, self.lines
@@ -210,103 +247,115 @@ class _Builder:
         self.problems.append(YamlProblem(line, message, column))
         raise YamlError(self.problems)
 
-    def _handle(self, event: yaml.Event) -> None:
-        if isinstance(event, yaml.DocumentStartEvent):
-            self.documents += 1
-            if self.documents > 1:
-                self._fatal(event, "a second YAML document ('---'); a config is one document")
-            return
-        if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-            self.stack.pop()
-            return
-        if not isinstance(event, yaml.NodeEvent):
-            return  # stream and document boundaries
-        if isinstance(event, yaml.AliasEvent) or event.anchor is not None:
-            self._fatal(event, f"anchors and aliases (&{event.anchor} / *{event.anchor}) are "
-                               "not allowed in a config; write the value out in full")
-        top = self.stack[-1] if self.stack else None
-        if top is not None and isinstance(top.container, dict) and top.key is None:
-            self._key(top, event)
-            return
-        self._value(top, event)
+    def _document(self, event: yaml.Event) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            self._fatal(event, "a second YAML document ('---'); a config is one document")
 
-    def _key(self, frame: _Frame, event: yaml.NodeEvent) -> None:
-        if not isinstance(event, yaml.ScalarEvent):
-            self._fatal(event, "a list or mapping used as a key; keys are plain names")
-            return
-        self._check_tag(event, _SCALAR_TAGS)
+    def _alias(self, event: yaml.AliasEvent) -> None:
+        self._refuse_anchor(event)
+
+    def _refuse_anchor(self, event: yaml.NodeEvent) -> None:
+        self._fatal(event, f"anchors and aliases (&{event.anchor} / *{event.anchor}) are not "
+                           "allowed in a config; write the value out in full")
+
+    def _scalar_event(self, event: yaml.ScalarEvent) -> None:
+        if event.anchor is not None:
+            self._refuse_anchor(event)
+        tag = event.tag
+        if tag is not None and tag != "!" and tag not in _SCALAR_TAGS:
+            self._refuse_tag(event, tag)
+        top = self.top
+        if top is None:
+            self.root = self._scalar(event)
+        elif not top.is_map:
+            if top.path is not None:
+                self.lines[(*top.path, len(top.container))] = _position(event)[0]
+            top.container.append(self._scalar(event))
+        elif top.key is None:
+            self._key(top, event)
+        else:
+            if not top.duplicate:
+                top.container[top.key] = self._scalar(event)
+            top.key = None
+
+    def _key(self, frame: _Frame, event: yaml.ScalarEvent) -> None:
         key, (line, column) = event.value, _position(event)
         if key == "<<" and event.implicit[0]:
             self._fatal(event, "merge keys ('<<') are not allowed in a config; write the keys "
                                "out in full")
-        frame.key, frame.key_line = key, line
-        frame.duplicate = key in frame.keys
-        if frame.duplicate:
-            first = frame.keys[key]
-            where = f"twice on line {line}" if first == line else (
-                f"twice in the same mapping, at line {first} and at line {line}")
-            self.problems.append(YamlProblem(line, f"key {key!r} appears {where}; keep one",
-                                             column))
-        else:
+        frame.key = key
+        first = frame.keys.get(key)
+        frame.duplicate = first is not None
+        if first is None:
             frame.keys[key] = line
             if frame.path is not None:
                 self.lines[(*frame.path, key)] = line
-
-    def _value(self, top: _Frame | None, event: yaml.NodeEvent) -> None:
-        path = self._child_path(top, event)
-        if isinstance(event, yaml.ScalarEvent):
-            self._place(top, self._scalar(event))
             return
-        self._check_tag(event, _COLLECTION_TAGS)
+        where = f"twice on line {line}" if first == line else (
+            f"twice in the same mapping, at line {first} and at line {line}")
+        self.problems.append(YamlProblem(line, f"key {key!r} appears {where}; keep one", column))
+        if len(self.problems) >= MAX_PROBLEMS:
+            raise _TooMany
+
+    def _start(self, event: yaml.CollectionStartEvent) -> None:
+        if event.anchor is not None:
+            self._refuse_anchor(event)
+        tag = event.tag
+        if tag is not None and tag != "!" and tag not in _COLLECTION_TAGS:
+            self._refuse_tag(event, tag)
         if len(self.stack) >= MAX_DEPTH:
             self._fatal(event, f"nested deeper than {MAX_DEPTH} levels; a config needs far "
                                "fewer")
-        container: dict[str, Any] | list[Any] = (
-            {} if isinstance(event, yaml.MappingStartEvent) else [])
-        self._place(top, container)
-        self.stack.append(_Frame(container, path))
-
-    def _child_path(self, top: _Frame | None, event: yaml.NodeEvent) -> PathKey | None:
+        top = self.top
+        is_map = isinstance(event, yaml.MappingStartEvent)
+        container: Any = {} if is_map else []
+        path: PathKey | None
         if top is None:
-            return ()
-        if top.path is None or (isinstance(top.container, dict) and top.duplicate):
-            return None
-        if isinstance(top.container, list):
-            path = (*top.path, len(top.container))
-            self.lines[path] = _position(event)[0]
-            return path
-        return (*top.path, top.key or "")
-
-    def _place(self, top: _Frame | None, value: Any) -> None:
-        if top is None:
-            self.root = value
-        elif isinstance(top.container, list):
-            top.container.append(value)
+            path = ()
+            self.root = container
+        elif not top.is_map:
+            path = None if top.path is None else (*top.path, len(top.container))
+            if path is not None:
+                self.lines[path] = _position(event)[0]
+            top.container.append(container)
+        elif top.key is None:
+            self._fatal(event, "a list or mapping used as a key; keys are plain names")
+            return
         else:
+            path = None if top.path is None or top.duplicate else (*top.path, top.key)
             if not top.duplicate:
-                top.container[top.key or ""] = value
+                top.container[top.key] = container
             top.key = None
+        self.top = _Frame(container, path, is_map)
+        self.stack.append(self.top)
 
-    def _check_tag(self, event: yaml.NodeEvent, allowed: frozenset[str]) -> None:
-        tag = getattr(event, "tag", None)
-        if tag is not None and tag != "!" and tag not in allowed:
-            shown = tag.replace(_CORE, "!!", 1)
-            self._fatal(event, f"the tag {shown} is not allowed; a config holds only plain "
-                               f"values: {ALLOWED_VALUES}")
+    def _end(self, event: yaml.Event) -> None:
+        self.stack.pop()
+        self.top = self.stack[-1] if self.stack else None
+
+    def _refuse_tag(self, event: yaml.NodeEvent, tag: str) -> None:
+        shown = tag.replace(_CORE, "!!", 1)
+        self._fatal(event, f"the tag {shown} is not allowed; a config holds only plain values: "
+                           f"{ALLOWED_VALUES}")
 
     def _scalar(self, event: yaml.ScalarEvent) -> Any:
         """Plain values only; a number YAML cannot build (``0x_``) stays text for the model."""
-        self._check_tag(event, _SCALAR_TAGS)
+        value: str = event.value
         tag = event.tag
         if tag is None or tag == "!":
-            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            if not event.implicit[0] or value[:1] not in _MAYBE_TYPED:
+                return value  # quoted, or plain text no resolver matches: most values
+            tag = self.resolve(yaml.ScalarNode, value, event.implicit)
+        if tag == _INT and value.isdigit() and (len(value) == 1 or value[0] != "0"):
+            return int(value) if len(value) < 4000 else value
         construct = _CONSTRUCT.get(tag)
         if construct is None:
-            return event.value
+            return value
         try:
-            return construct(yaml.ScalarNode(tag, event.value))
+            return construct(yaml.ScalarNode(tag, value))
         except (ValueError, KeyError, yaml.YAMLError):
-            return event.value
+            return value
 
 
 def _position(event: yaml.Event) -> tuple[int, int]:

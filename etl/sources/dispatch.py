@@ -38,10 +38,10 @@ def resolve_url(url: str, password: str | None) -> URL:
     return parsed
 
 
-def create_source_engine(url: URL) -> sa.Engine:
+def create_source_engine(url: URL, connect_timeout_s: int = CONNECT_TIMEOUT_S) -> sa.Engine:
     dialect = dialect_for(url)
     dialect.check_url(url)
-    connect_args = dialect.connect_args(CONNECT_TIMEOUT_S)
+    connect_args = dialect.connect_args(connect_timeout_s)
     return sa.create_engine(url, connect_args=connect_args, pool_pre_ping=False)
 
 
