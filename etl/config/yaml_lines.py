@@ -26,8 +26,8 @@ import yaml
 PathKey = tuple[str | int, ...]
 
 MAX_FILE_BYTES: Final = 262_144
-"""A tenant config is a few kilobytes; 256 KiB holds some 1,500 pipelines. Larger files (a
-megabyte of hostile YAML included) are refused before they are read."""
+"""A tenant config is a few kilobytes; 256 KiB holds some 1,500 pipelines. A larger file (a
+megabyte of hostile YAML, ``/dev/zero``) is refused without reading more than this."""
 MAX_DEPTH: Final = 32
 """Nesting levels; a tenant config needs six."""
 MAX_PROBLEMS: Final = 20
@@ -175,9 +175,14 @@ def _syntax_problem(error: yaml.MarkedYAMLError, text: str) -> YamlProblem:
                                  "fewer", column)
     opened = str(error.context or "")
     if context is not None and "quoted scalar" in opened:
+        column = context.column + 1
+        if "end of stream" in cause:
+            return YamlProblem(context.line + 1, (
+                f"a quoted string starts here (column {column}) and is never closed ({cause}); "
+                "add the closing quote"), column)
         return YamlProblem(context.line + 1, (
-            f"a quoted string starts here (column {context.column + 1}) and is never closed "
-            f"({cause}); add the closing quote"), context.column + 1)
+            f"invalid YAML in the quoted string starting here (column {column}): {cause}"),
+            column)
     if context is not None and ("flow sequence" in opened or "flow mapping" in opened):
         bracket = "[...]" if "sequence" in opened else "{...}"
         return YamlProblem(context.line + 1, (
