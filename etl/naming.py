@@ -133,11 +133,12 @@ def reserved_tenant_ids(package_dir: Path = PACKAGE_DIR) -> frozenset[str]:
             continue
         if path.is_dir() and (path / "__init__.py").is_file():
             names.add(path.name)
-        elif path.suffix == ".py" and not _is_code_location(path):
+        elif path.suffix == ".py" and not is_code_location(path):
             names.add(path.stem)
     return frozenset(names)
 
 
-def _is_code_location(module: Path) -> bool:
+def is_code_location(module: Path) -> bool:
+    """Whether ``module`` is the code location of the tenant it is named after."""
     text = module.read_text(encoding="utf-8", errors="replace")
     return f'{_CODE_LOCATION_CALL}"{module.stem}")' in text

@@ -13,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from etl.cli import deploy, runs
+from etl.cli import deploy, runs, validate
 from etl.config.errors import ConfigError, TenantsConfigError
 
 
@@ -31,7 +31,7 @@ def parser() -> argparse.ArgumentParser:
     new.add_argument("tenant_id")
     new.add_argument("--name", help="human-readable name (default: from the id)")
     sub.add_parser("schema", help="regenerate the JSON Schemas of the config files")
-    sub.add_parser("validate", help="load every tenant and report all config errors")
+    validate.add_command(sub)
     return top
 
 
@@ -66,11 +66,4 @@ def _dispatch(args: argparse.Namespace) -> int:
         for path in write_schemas():
             print(f"wrote {path}")  # noqa: T201
         return 0
-    from etl import build_all_definitions
-
-    defs = build_all_definitions()
-    repo = defs.get_repository_def()
-    jobs = [j for j in repo.get_all_jobs() if not j.name.startswith("__")]
-    print(f"ok: {len(repo.asset_graph.get_all_asset_keys())} assets, "  # noqa: T201
-          f"{len(jobs)} jobs, {len(repo.schedule_defs)} schedules")
-    return 0
+    return validate.run(args)

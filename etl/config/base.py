@@ -26,3 +26,15 @@ ENV_FIELD_SUFFIX = "_env"
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldError(ValueError):
+    """A model validator's error about one field of the model: ``at`` is that field's path.
+
+    Pydantic places a model validator's error at the model itself; the loader reads ``at`` to
+    point the message at the line of the field to fix (``storage.root``, not ``storage``).
+    """
+
+    def __init__(self, at: tuple[str, ...], message: str) -> None:
+        super().__init__(message)
+        self.at = at

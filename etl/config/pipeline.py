@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Final, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from etl.config.base import ColumnName, Identifier, SourceIdentifier, StrictModel
 from etl.naming import PARTITION_COLUMN
@@ -31,13 +31,38 @@ class TransferConfig(StrictModel):
     )
     sql: str | None = Field(
         default=None,
-        description="DuckDB SQL over a relation named 'source', e.g. SELECT ... FROM source.",
+        description=(
+            "One DuckDB SELECT (or WITH) query over a relation named 'source', e.g. "
+            "SELECT ... FROM source. It runs sandboxed: no files, ATTACH, extensions or SET."
+        ),
     )
+    allow_external_access: bool = Field(
+        default=False,
+        description=(
+            "Give a Python transfer function a DuckDB connection without the sandbox: it can "
+            "then read and write files, ATTACH databases, install and load extensions and "
+            "change settings. SQL transfers are always sandboxed."
+        ),
+    )
+
+    @field_validator("sql")
+    @classmethod
+    def _one_query(cls, sql: str | None) -> str | None:
+        from etl.utils.duckdb_sandbox import check_transfer_query  # imports DuckDB: only here
+
+        if sql is not None:
+            check_transfer_query(sql)
+        return sql
 
     @model_validator(mode="after")
     def _one_kind(self) -> TransferConfig:
         if (self.function is None) == (self.sql is None):
             raise ValueError("set exactly one of 'function' or 'sql'")
+        if self.sql is not None and self.allow_external_access:
+            raise ValueError(
+                "'allow_external_access' applies to Python transfer functions only; transfer "
+                "SQL always runs sandboxed (write a tenant function if it needs files)"
+            )
         if self.function is not None and not _TRANSFER_REF.match(self.function):
             raise ValueError(
                 f"'function' must look like 'common:<name>' or 'tenant:<name>', got "
@@ -120,10 +145,26 @@ class PipelineAssetConfig(StrictModel):
 
 
 class AssetsConfig(StrictModel):
+    inherit: Literal["all", "none"] | tuple[Identifier, ...] = Field(
+        default="all",
+        description=(
+            "Which common pipelines (etl/common/pipelines.yaml) the tenant inherits: 'all' "
+            "(the default), 'none', or a list of their names."
+        ),
+    )
     pipelines: tuple[PipelineAssetConfig, ...] = Field(
         default=(),
         description="Pipelines added to, overriding (same name) or disabling the common ones.",
     )
+
+    @field_validator("inherit", mode="before")
+    @classmethod
+    def _inherit(cls, value: object) -> object:
+        if value in ("all", "none") or isinstance(value, list | tuple):
+            return value
+        raise ValueError(
+            "must be 'all', 'none' or a list of common pipelines' names, e.g. [work_order]"
+        )
 
     @property
     def enabled(self) -> tuple[PipelineAssetConfig, ...]:

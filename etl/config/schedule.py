@@ -26,6 +26,21 @@ class ScheduleConfig(StrictModel):
         ),
     )
 
+    @field_validator("start_date", mode="before")
+    @classmethod
+    def _day(cls, value: object) -> object:
+        """A day written as text; YAML hands dates over unparsed, so this is the one judge."""
+        if isinstance(value, dt.date):
+            return value
+        if not isinstance(value, str):
+            raise ValueError("not a day; write it as YYYY-MM-DD, e.g. 2026-01-01")
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError as e:
+            raise ValueError(
+                f"is not a day ({e}); write it as YYYY-MM-DD, e.g. 2026-01-01"
+            ) from None
+
     @field_validator("cron", "master_sync_cron")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -9,6 +10,8 @@ from pydantic import Field, field_validator, model_validator
 from etl.config.base import EnvVarName, StrictModel
 
 Compression = Literal["zstd", "snappy", "gzip", "none"]
+# Lenient on purpose: old AWS buckets and other S3 stores allow upper case and '_'.
+_BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,254}$")
 
 
 class StorageConfig(StrictModel):
@@ -51,6 +54,22 @@ class StorageConfig(StrictModel):
     def is_s3(self) -> bool:
         return self.root.startswith("s3://")
 
+    @field_validator("root")
+    @classmethod
+    def _root(cls, root: str) -> str:
+        if root.startswith(("s3a://", "s3n://", "gs://", "abfs://")):
+            raise ValueError("must be s3://bucket/prefix or a local folder")
+        if root.startswith("s3://"):
+            bucket = root.removeprefix("s3://").split("/", 1)[0]
+            if not bucket:
+                raise ValueError("needs a bucket: s3://bucket/prefix")
+            if not _BUCKET.match(bucket):
+                raise ValueError(
+                    f"{bucket!r} is not an S3 bucket name (letters, digits, '.', '-' or '_'); "
+                    "write s3://bucket/prefix and put an endpoint's host and port in endpoint_url"
+                )
+        return root
+
     @field_validator("endpoint_url")
     @classmethod
     def _endpoint(cls, value: str | None) -> str | None:
@@ -62,8 +81,4 @@ class StorageConfig(StrictModel):
     def _keys_together(self) -> StorageConfig:
         if (self.access_key_env is None) != (self.secret_key_env is None):
             raise ValueError("set both 'access_key_env' and 'secret_key_env', or neither")
-        if self.root.startswith(("s3a://", "s3n://", "gs://", "abfs://")):
-            raise ValueError("'root' must be s3://bucket/prefix or a local folder")
-        if self.is_s3 and len(self.root) <= len("s3://"):
-            raise ValueError("'root' needs a bucket: s3://bucket/prefix")
         return self

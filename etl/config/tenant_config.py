@@ -7,9 +7,9 @@ Secrets never appear here: only the *names* of environment variables that hold t
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from etl.config.base import Identifier, StrictModel, TagValue
+from etl.config.base import FieldError, Identifier, StrictModel, TagValue
 from etl.config.pipeline import (
     COMMON_TRANSFER_PREFIX,
     DEFAULT_TRANSFER,
@@ -71,6 +71,15 @@ class TenantConfig(StrictModel):
         ),
     )
     assets: AssetsConfig = Field(default_factory=AssetsConfig, description="Pipelines.")
+
+    @model_validator(mode="after")
+    def _lake_reachable_by_warehouse(self) -> TenantConfig:
+        if self.warehouse.needs_object_storage and not self.storage.is_s3:
+            raise FieldError(("storage", "root"), (
+                f"warehouse type {self.warehouse.type!r} reads the lake itself, so the lake "
+                f"must be on S3: write s3://bucket/prefix, not the local folder "
+                f"{self.storage.root!r}"))
+        return self
 
     @property
     def tenant_id(self) -> str:

@@ -17,6 +17,7 @@ from etl.config.config_loader import (
 )
 from etl.config.discovery import discover_tenants
 from etl.config.errors import ConfigError, ConfigIssue, TenantsConfigError
+from etl.config.targets import Targets, clashes, sibling_targets
 from etl.factories.asset_factory import TenantContext, build_tenant_assets
 from etl.factories.job_factory import build_jobs
 from etl.factories.resource_factory import build_resources
@@ -70,35 +71,36 @@ def build_all_definitions(
     built: list[dg.Definitions] = []
     errors: list[ConfigError] = []
     loaded_all: list[LoadedTenant] = []
+    unloaded: list[Path] = []
     for tenant_id in only or discover_tenants(tenants_dir):
         try:
-            loaded = load_tenant_config(tenant_id, tenants_dir, common_file)
-            built.append(tenant_definitions(loaded, qualified=True))
+            loaded = load_tenant_config(tenant_id, tenants_dir, common_file,
+                                        check_siblings=False)
             loaded_all.append(loaded)
+            built.append(tenant_definitions(loaded, qualified=True))
         except ConfigError as e:
             errors.append(e)
+            unloaded.append(tenants_root(tenants_dir) / tenant_id)
         except Exception as e:  # one tenant's surprise must not hide the others' errors
             folder = tenants_root(tenants_dir) / tenant_id / CONFIG_FILE_NAME
             errors.append(ConfigError(tenant_id, [ConfigIssue(
                 display_path(folder), None, "",
                 f"building its definitions failed: {type(e).__name__}: {e}")]))
-    errors.extend(shared_warehouse_schemas(loaded_all))
+    # Broken tenants still hold their targets, as they do for every tenant's own location.
+    errors.extend(shared_targets(loaded_all, list(sibling_targets(unloaded, CONFIG_FILE_NAME))))
     if errors:
         raise TenantsConfigError(errors)
     return dg.Definitions.merge(*built)
 
 
-def shared_warehouse_schemas(tenants: list[LoadedTenant]) -> list[ConfigError]:
-    owner: dict[tuple[str, ...], str] = {}
+def shared_targets(tenants: list[LoadedTenant], others: list[Targets]) -> list[ConfigError]:
+    """Every tenant that would write where another one does (see :mod:`etl.config.targets`)."""
+    targets = [loaded.targets for loaded in tenants]
+    every = [*targets, *others]
     errors = []
-    for loaded in tenants:
-        identity = loaded.config.warehouse.target(loaded.tenant_id)
-        first = owner.setdefault(identity, loaded.tenant_id)
-        if first != loaded.tenant_id:
-            errors.append(ConfigError(loaded.tenant_id, [loaded.issue(
-                ("warehouse", "schema_name"),
-                f"schema {identity[-1]!r} is already used by tenant {first!r} in the same "
-                "warehouse; their tables would overwrite each other: set a distinct "
-                "warehouse.schema_name",
-            )]))
+    for loaded, own in zip(tenants, targets, strict=True):
+        taken = clashes(own, every)
+        if taken:
+            errors.append(ConfigError(loaded.tenant_id,
+                                      [loaded.issue(c.at, c.message) for c in taken]))
     return errors

@@ -69,23 +69,7 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         if self._fs_base is None:
             fs: pafs.FileSystem
             if self.is_s3:
-                scheme, endpoint = "https", None
-                if self.endpoint_url:
-                    scheme, _, endpoint = self.endpoint_url.partition("://")
-                fs = pafs.S3FileSystem(
-                    access_key=self.access_key,
-                    secret_key=self.secret_key,
-                    region=self.region or _default_region(),
-                    endpoint_override=endpoint,
-                    scheme=scheme,
-                    # Path style by default where an endpoint is given (S3-compatible stores).
-                    force_virtual_addressing=self.path_style is False,
-                    connect_timeout=self.connect_timeout_s,
-                    request_timeout=self.request_timeout_s,
-                    # Two tries per request at the SDK level; the stage retries beyond that,
-                    # so a stalled endpoint fails within ~2x request_timeout_s, then backs off.
-                    retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=2),
-                )
+                fs = pafs.S3FileSystem(**self.s3_options())
                 base = self.root.removeprefix("s3://").rstrip("/")
             else:
                 fs = pafs.LocalFileSystem()
@@ -93,6 +77,27 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             self._fs_base = (fs, base)
         fs_base: tuple[pafs.FileSystem, str] = self._fs_base
         return fs_base
+
+    def s3_options(self) -> dict[str, Any]:
+        """``pyarrow.fs.S3FileSystem`` arguments for this store (``etl validate`` shortens the
+        timeouts)."""
+        scheme, endpoint = "https", None
+        if self.endpoint_url:
+            scheme, _, endpoint = self.endpoint_url.partition("://")
+        return {
+            "access_key": self.access_key,
+            "secret_key": self.secret_key,
+            "region": self.region or _default_region(),
+            "endpoint_override": endpoint,
+            "scheme": scheme,
+            # Path style by default where an endpoint is given (S3-compatible stores).
+            "force_virtual_addressing": self.path_style is False,
+            "connect_timeout": self.connect_timeout_s,
+            "request_timeout": self.request_timeout_s,
+            # Two tries per request at the SDK level; the stage retries beyond that, so a
+            # stalled endpoint fails within ~2x request_timeout_s, then backs off.
+            "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=2),
+        }
 
     def path(self, relative: str) -> str:
         _, base = self.filesystem()

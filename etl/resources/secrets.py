@@ -8,10 +8,14 @@ an error that echoes one can be masked before it is logged.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
-from pydantic import Field
+from pydantic import BaseModel, Field
+
+from etl.config.errors import FieldProblem
 
 _MARK = "dagster__is_secret"
 
@@ -38,3 +42,22 @@ def secret_values(*resources: object) -> list[str]:
         if callable(derived):
             found.extend(derived())
     return found
+
+
+def read_env_fields(
+    config: BaseModel, block: str, fields: Sequence[str]
+) -> tuple[dict[str, str | None], list[FieldProblem]]:
+    """The values of the variables ``config``'s ``*_env`` ``fields`` name, as a run reads them.
+
+    A field that names a variable which is not set is a problem at ``<block>.<field>``; a field
+    left empty gives None.
+    """
+    values: dict[str, str | None] = {}
+    problems = []
+    for name in fields:
+        variable = getattr(config, name)
+        values[name] = os.environ.get(variable) if variable else None
+        if variable and values[name] is None:
+            problems.append(FieldProblem((block, name), (
+                f"names the environment variable {variable}, which is not set here")))
+    return values, problems

@@ -38,10 +38,11 @@ def resolve_url(url: str, password: str | None) -> URL:
     return parsed
 
 
-def create_source_engine(url: URL, statement_timeout_s: float | None = None) -> sa.Engine:
+def create_source_engine(url: URL, statement_timeout_s: float | None = None,
+                         connect_timeout_s: int = CONNECT_TIMEOUT_S) -> sa.Engine:
     dialect = dialect_for(url)
     dialect.check_url(url)
-    connect_args = dialect.connect_args(CONNECT_TIMEOUT_S, statement_timeout_s)
+    connect_args = dialect.connect_args(connect_timeout_s, statement_timeout_s)
     engine = sa.create_engine(url, connect_args=connect_args, pool_pre_ping=False)
     if statement_timeout_s is not None:
         def on_connect(dbapi_connection: Any, _record: Any) -> None:

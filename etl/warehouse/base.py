@@ -25,6 +25,7 @@ from pydantic import Field
 
 from etl import naming
 from etl.config.base import Identifier, StrictModel
+from etl.config.errors import FieldProblem
 from etl.config.pipeline import DriftPolicy, LoadMode
 
 if TYPE_CHECKING:  # code locations import this module; pyarrow is needed by runs only
@@ -132,6 +133,13 @@ class WarehouseConfigBase(StrictModel):
     @abstractmethod
     def describe(self, tenant: str) -> str:
         """Where the tables are, as people read it (``/path/warehouse.duckdb (schema x)``)."""
+
+    def probe(self, tenant: str, modes: frozenset[LoadMode | None], timeout_s: float,
+              ) -> list[FieldProblem]:
+        """Connect within ``timeout_s`` and check what loads in ``modes`` need (``etl validate
+        --connect``; None is the warehouse's default mode); secrets come from the environment
+        and never appear in a problem."""
+        return []
 
 
 def plan_columns(

@@ -7,11 +7,14 @@ its assets.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
+from etl.config.errors import FieldProblem
+from etl.config.pipeline import LoadMode
 from etl.warehouse.base import WarehouseConfigBase, WarehouseResource
 
 if TYPE_CHECKING:
@@ -48,3 +51,22 @@ class DuckDBWarehouseConfig(WarehouseConfigBase):
 
     def describe(self, tenant: str) -> str:
         return f"{Path(self.path).resolve()} (schema {self.schema_for(tenant)})"
+
+    def probe(self, tenant: str, modes: frozenset[LoadMode | None], timeout_s: float,
+              ) -> list[FieldProblem]:
+        """The file opens (read-only), or its folder can be created and written."""
+        path = Path(self.path).resolve()
+        if path.exists():
+            import duckdb
+
+            try:
+                duckdb.connect(str(path), read_only=True).close()
+            except duckdb.Error as e:
+                text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                return [FieldProblem(("warehouse", "path"), f"cannot open {path}: {text}")]
+            return []
+        folder = next(p for p in path.parents if p.exists())
+        if not (folder.is_dir() and os.access(folder, os.W_OK)):
+            return [FieldProblem(("warehouse", "path"), (
+                f"cannot create {path}: {folder} is not a writable folder"))]
+        return []

@@ -3,7 +3,9 @@
 A transfer is a function ``(source, ctx) -> relation | pa.Table | pa.RecordBatchReader`` where
 ``source`` is a DuckDB relation over the extracted Parquet. Common transfers live here in
 ``COMMON_TRANSFERS``; a tenant's own go in its ``assets/transfer.py`` and are referenced from
-config as ``tenant:<name>``. A ``sql:`` transfer is DuckDB SQL over a relation named ``source``.
+config as ``tenant:<name>``. A ``sql:`` transfer is one DuckDB query over a relation named
+``source``. Every transfer runs on a sandboxed connection (:mod:`etl.utils.duckdb_sandbox`)
+unless its pipeline sets ``transfer.allow_external_access``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from etl.common.assets.inputs import stage_files
 from etl.common.assets.outcome import DayResult, StageOutcome
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.s3 import StorageResource
+from etl.utils.duckdb_sandbox import (
+    check_transfer_query,
+    first_line,
+    shorten,
+    transfer_connection,
+)
 from etl.utils.sql import quote
 
 if TYPE_CHECKING:  # code locations import this module to resolve transfers: keep it light
@@ -82,9 +90,22 @@ def standardize(source: duckdb.DuckDBPyRelation, ctx: TransferContext) -> duckdb
 COMMON_TRANSFERS: dict[str, TransferFunction] = {"standardize": standardize}
 
 
+class TransferRefused(RuntimeError):
+    """The sandbox refused what a transfer tried; the message names the statement or function."""
+
+
 def sql_transfer(sql: str) -> TransferFunction:
     def _run(source: duckdb.DuckDBPyRelation, ctx: TransferContext) -> duckdb.DuckDBPyRelation:
-        return ctx.connection.sql(sql)
+        import duckdb
+
+        check_transfer_query(sql)  # config checked it at load; tests and bench call this too
+        try:
+            return ctx.connection.sql(sql)
+        except duckdb.Error as e:
+            raise TransferRefused(
+                f"transfer SQL {shorten(sql)!r} of pipeline {ctx.pipeline.name!r} failed: "
+                f"{first_line(str(e))}"
+            ) from e
 
     return _run
 
@@ -101,12 +122,11 @@ def run_transfer(
     Days are independent: a day that fails (or has no extract) is reported and the others go
     on, with the same result as day-by-day runs.
     """
-    import duckdb
 
     inputs = stage_files(storage, tenant, "extract", pipeline.name, days,
                          pipeline.partition_column)
-    with duckdb.connect() as con:
-        con.execute("SET preserve_insertion_order = false")
+    with transfer_connection(
+            allow_external_access=pipeline.transfer_ref.allow_external_access) as con:
         for day in (list(days) if days is not None else [None]):
             file = inputs.present.get(day)
             if file is None:
@@ -127,12 +147,31 @@ def _transfer_day(tenant: str, pipeline: PipelineAssetConfig, function: Transfer
                                        pipeline.partition_column)
     source = con.from_arrow(storage.dataset(source_rel))
     con.register("source", source)
-    output = function(source, TransferContext(tenant, pipeline, day, con))
+    output = _call(function, source, TransferContext(tenant, pipeline, day, con))
     stats = storage.write(target_rel, _as_reader(output))
     return StageOutcome(
         rows=stats.rows, uri=storage.uri(target_rel), seconds=time.monotonic() - started,
         schema=stats.schema, bytes=stats.bytes,
     )
+
+
+def _call(function: TransferFunction, source: duckdb.DuckDBPyRelation,
+          ctx: TransferContext) -> TransferOutput:
+    """Run the transfer; what the sandbox refuses says which function and how to allow it."""
+    import duckdb
+
+    try:
+        return function(source, ctx)
+    except (duckdb.PermissionException, duckdb.InvalidInputException) as e:
+        text = first_line(str(e))
+        if "disabled" not in text and "locked" not in text:
+            raise
+        name = getattr(function, "__name__", repr(function))
+        raise TransferRefused(
+            f"transfer {name!r} of pipeline {ctx.pipeline.name!r} was refused by the DuckDB "
+            f"sandbox: {text}; if it must reach files, databases, extensions or settings, set "
+            "transfer.allow_external_access: true for this pipeline"
+        ) from e
 
 
 def _as_reader(output: TransferOutput) -> pa.RecordBatchReader:

@@ -13,6 +13,7 @@ import dagster as dg
 from pydantic import Field, model_validator
 
 from etl.config.base import EnvVarName, Identifier
+from etl.config.errors import FieldProblem
 from etl.config.pipeline import LoadMode
 from etl.resources.trino import TrinoResource
 from etl.warehouse.base import WarehouseConfigBase, WarehouseResource
@@ -104,3 +105,9 @@ class TrinoWarehouseConfig(WarehouseConfigBase):
     def describe(self, tenant: str) -> str:
         address = f"{self.http_scheme}://{self.host}:{self.port}"
         return f"Trino {address} (schema {self.schema_for(tenant)})"
+
+    def probe(self, tenant: str, modes: frozenset[LoadMode | None], timeout_s: float,
+              ) -> list[FieldProblem]:
+        from etl.warehouse.trino.probe import probe_trino  # the trino client: only here
+
+        return probe_trino(self, modes, timeout_s)

@@ -1,0 +1,95 @@
+"""The DuckDB connection a transfer runs on, and the rule for config-only transfer SQL.
+
+A ``transfer.sql`` comes from a tenant's ``config.yaml``, which a tenant may edit without any
+code review; DuckDB SQL can otherwise write files (``COPY ... TO``), read them
+(``read_text('.env')``, another tenant's Parquet), ``ATTACH`` another tenant's warehouse and
+change or load anything. Two locks, both DuckDB's own:
+
+* at load, :func:`check_transfer_query` parses the text with DuckDB's parser and accepts exactly
+  one ``SELECT`` (``WITH``, ``VALUES`` and ``FROM`` queries are selects too);
+* at run time, :func:`transfer_connection` opens a connection with external access disabled
+  (no file system, no ``ATTACH``, no ``INSTALL``/``LOAD``), no extension autoloading, no Python
+  replacement scans (a query cannot read the worker's Python variables) and its configuration
+  locked (no ``SET``), so it reaches only the relations registered on it: ``source``.
+
+Python transfer functions get the same connection unless their pipeline sets
+``transfer.allow_external_access: true``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    import duckdb
+
+SANDBOX_SETTINGS: Final[dict[str, Any]] = {
+    "enable_external_access": False,
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+    "allow_community_extensions": False,
+    "allow_unsigned_extensions": False,
+    "python_enable_replacements": False,
+}
+"""What a sandboxed connection may not do; ``lock_configuration`` then freezes it."""
+TRANSFER_SETTINGS: Final[dict[str, Any]] = {"preserve_insertion_order": False}
+"""Every transfer connection: order is restored by each transfer's own ``ORDER BY``."""
+_SHOWN_SQL = 60
+_SQL_LINE = re.compile(r"LINE (\d+):")
+_INSTALL = re.compile(r"(?is)\s*(force\s+)?install\b")
+
+
+class TransferSqlError(ValueError):
+    """A ``transfer.sql`` that is not exactly one query; the message says what it is."""
+
+
+def transfer_connection(*, allow_external_access: bool = False) -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory connection, sandboxed unless the pipeline opted out."""
+    import duckdb
+
+    settings = dict(TRANSFER_SETTINGS)
+    if not allow_external_access:
+        settings |= {**SANDBOX_SETTINGS, "lock_configuration": True}
+    return duckdb.connect(config=settings)
+
+
+def check_transfer_query(sql: str) -> None:
+    """Raise :class:`TransferSqlError` unless ``sql`` is exactly one SELECT, as DuckDB parses it."""
+    import duckdb
+
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as e:
+        text = str(e)
+        line = _SQL_LINE.search(text)
+        where = f" (line {line.group(1)} of the SQL)" if line else ""
+        raise TransferSqlError(
+            f"is not valid DuckDB SQL{where}: {first_line(text)}; write one SELECT over 'source'"
+        ) from None
+    if len(statements) != 1:
+        kinds = ", ".join(s.type.name for s in statements) or "none"
+        raise TransferSqlError(
+            f"must be exactly one SELECT or WITH query over 'source', but DuckDB reads "
+            f"{len(statements)} statements ({kinds})"
+        )
+    (statement,) = statements
+    if statement.type != duckdb.StatementType.SELECT:
+        # DuckDB files INSTALL under LOAD; name the statement as the user wrote it.
+        kind = "INSTALL" if _INSTALL.match(statement.query) else statement.type.name
+        article = "an" if kind[0] in "AEIOU" else "a"
+        raise TransferSqlError(
+            f"is {article} {kind} statement ({shorten(statement.query)!r}); a "
+            "transfer must be one SELECT or WITH query over 'source'"
+        )
+
+
+def first_line(text: str) -> str:
+    stripped = text.strip()
+    return stripped.splitlines()[0].strip() if stripped else ""
+
+
+def shorten(sql: str) -> str:
+    """One line of the statement, for messages."""
+    flat = " ".join(sql.split())
+    return flat if len(flat) <= _SHOWN_SQL else f"{flat[:_SHOWN_SQL - 3]}..."

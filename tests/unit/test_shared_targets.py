@@ -1,0 +1,152 @@
+"""No two tenants write to one place, and each tenant's own location knows it.
+
+The rule: a schema named like a tenant is that tenant's; a lake folder inside another
+tenant's belongs to the outer one. The newcomer gets the error, naming both tenants, in its own
+code location (not only in ``etl.all``); the holder keeps loading.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from etl import build_all_definitions, build_tenant_definitions
+from etl.config.config_loader import load_tenant_config
+from etl.config.errors import ConfigError, TenantsConfigError
+
+BASE = """tenant: {{id: {tenant}, name: Site {tenant}}}
+source: {{url: "sqlite:///source.db"}}
+storage: {storage}
+warehouse: {warehouse}
+schedule: {{start_date: 2026-01-01}}
+"""
+LOCAL = "{root: lake}"
+DUCKDB = "{type: duckdb, path: wh.duckdb}"
+
+
+def tenant(root: Path, name: str, storage: str = LOCAL, warehouse: str = DUCKDB) -> None:
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "config.yaml").write_text(BASE.format(tenant=name, storage=storage,
+                                                    warehouse=warehouse))
+
+
+def error_of(root: Path, name: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_tenant_config(name, root)
+    return str(info.value)
+
+
+def test_a_newcomer_taking_a_tenants_schema_fails_in_its_own_location(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    tenant(tmp_path, "project_01")
+    tenant(tmp_path, "newcomer", warehouse="{type: duckdb, path: wh.duckdb, "
+                                           "schema_name: project_01}")
+    message = error_of(tmp_path, "newcomer")
+    assert "config.yaml:4: warehouse.schema_name: tenant 'newcomer' would write to " in message
+    assert "(schema project_01), where tenant 'project_01' already keeps its tables" in message
+    assert load_tenant_config("project_01", tmp_path).tenant_id == "project_01"
+    with pytest.raises(ConfigError, match="tenant 'newcomer' would write to"):
+        build_tenant_definitions("newcomer", tmp_path)
+    with pytest.raises(TenantsConfigError) as every:
+        build_all_definitions(tmp_path)
+    assert [e.tenant for e in every.value.errors] == ["newcomer"]
+
+
+def test_the_same_schema_name_elsewhere_is_no_clash(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    tenant(tmp_path, "project_01")
+    tenant(tmp_path, "other_file", warehouse="{type: duckdb, path: other.duckdb, "
+                                             "schema_name: project_01}")
+    tenant(tmp_path, "on_trino", storage="{root: 's3://lake/etl'}",
+           warehouse="{type: trino, host: trino.internal, schema_name: project_01}")
+    for name in ("project_01", "other_file", "on_trino"):
+        assert load_tenant_config(name, tmp_path).tenant_id == name
+
+
+def test_two_tenants_choosing_a_third_name_both_fail(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    shared = "{type: trino, host: Trino.Internal, schema_name: shared}"
+    tenant(tmp_path, "site_a", storage="{root: 's3://lake/a'}", warehouse=shared)
+    tenant(tmp_path, "site_b", storage="{root: 's3://lake/b'}",
+           warehouse="{type: trino, host: trino.internal, port: 8080, schema_name: shared}")
+    assert "where tenant 'site_b' already keeps its tables" in error_of(tmp_path, "site_a")
+    assert "where tenant 'site_a' already keeps its tables" in error_of(tmp_path, "site_b")
+
+
+@pytest.mark.parametrize(("outer_root", "inner_root"), [
+    ("{root: lake}", "{root: lake/holder}"),
+    ("{root: lake}", "{root: ./lake/holder/deeper}"),
+    ("{root: 's3://bucket/etl'}", "{root: 's3://bucket/etl/holder/'}"),
+])
+def test_a_lake_folder_inside_another_tenants_fails_for_the_inner_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outer_root: str, inner_root: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    tenant(tmp_path, "holder", storage=outer_root)
+    tenant(tmp_path, "intruder", storage=inner_root)
+    message = error_of(tmp_path, "intruder")
+    assert "storage.root: tenant 'intruder' would write its files to " in message
+    assert "a folder inside the lake folder of tenant 'holder'" in message
+    assert load_tenant_config("holder", tmp_path).tenant_id == "holder"
+
+
+def test_a_lake_folder_equal_to_another_through_a_link_fails_for_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lake_a").mkdir()
+    (tmp_path / "lake_b" / "site_b").mkdir(parents=True)
+    (tmp_path / "lake_a" / "site_a").symlink_to(tmp_path / "lake_b" / "site_b")
+    tenant(tmp_path, "site_a", storage="{root: lake_a}")
+    tenant(tmp_path, "site_b", storage="{root: lake_b}")
+    assert "the same lake folder as tenant 'site_b'" in error_of(tmp_path, "site_a")
+    assert "the same lake folder as tenant 'site_a'" in error_of(tmp_path, "site_b")
+
+
+def test_s3_lakes_on_different_endpoints_or_buckets_do_not_clash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    tenant(tmp_path, "site_a", storage="{root: 's3://lake/etl'}")
+    tenant(tmp_path, "site_b", storage="{root: 's3://lake/etl/site_a', "
+                                       "endpoint_url: 'http://minio-b:9000'}")
+    tenant(tmp_path, "site_c", storage="{root: 's3://lake-c/etl/site_a'}")
+    for name in ("site_a", "site_b", "site_c"):
+        assert load_tenant_config(name, tmp_path).tenant_id == name
+
+
+def test_a_broken_sibling_still_holds_its_targets_and_an_unreadable_one_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    tenant(tmp_path, "holder")
+    config = tmp_path / "holder" / "config.yaml"
+    config.write_text(config.read_text().replace("2026-01-01", "2026-13-45"))
+    tenant(tmp_path, "garbage")
+    (tmp_path / "garbage" / "config.yaml").write_text("storage: [unclosed\n")
+    tenant(tmp_path, "newcomer", warehouse="{type: duckdb, path: wh.duckdb, "
+                                           "schema_name: holder}")
+    assert "where tenant 'holder' already keeps its tables" in error_of(tmp_path, "newcomer")
+    with pytest.raises(TenantsConfigError) as every:
+        build_all_definitions(tmp_path)
+    assert sorted(e.tenant for e in every.value.errors) == ["garbage", "holder", "newcomer"]
+    assert "where tenant 'holder' already keeps its tables" in str(every.value)
+
+
+def test_siblings_are_read_from_their_storage_and_warehouse_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sibling's long pipeline list is not parsed; only its two blocks are."""
+    monkeypatch.chdir(tmp_path)
+    tenant(tmp_path, "holder")
+    config = tmp_path / "holder" / "config.yaml"
+    config.write_text(config.read_text() + "assets:\n  pipelines: [ {name: x, &bad \n")
+    tenant(tmp_path, "newcomer", warehouse="{type: duckdb, path: wh.duckdb, "
+                                           "schema_name: holder}")
+    assert "where tenant 'holder' already keeps its tables" in error_of(tmp_path, "newcomer")
