@@ -58,8 +58,10 @@ def normalize_type(typ: pa.DataType) -> pa.DataType:
 
 
 def normalize_schema(schema: pa.Schema) -> pa.Schema:
+    """Normalised types; field metadata (the columns' logical types) kept, the schema's not."""
     return pa.schema(
-        [pa.field(f.name, normalize_type(f.type), f.nullable) for f in schema],
+        [pa.field(f.name, normalize_type(f.type), f.nullable, metadata=f.metadata)
+         for f in schema],
         metadata=None,
     )
 
@@ -137,7 +139,7 @@ def write_parquet_atomic(
                 for batch in reader:
                     if batch.num_rows == 0:
                         continue
-                    if batch.schema != target:
+                    if not batch.schema.equals(target, check_metadata=True):
                         batch = batch.cast(target)
                     writer.write_batch(batch)
                     rows += batch.num_rows

@@ -168,8 +168,11 @@ def plan_columns(
 
 
 def check_no_partition_column(request: LoadRequest) -> None:
-    if request.days is not None and request.partition_column in request.schema.names:
-        raise WarehouseError(
-            f"table {request.table}: the data has a column named {request.partition_column!r}, "
-            "which is reserved for the day partition; rename it in the source query"
-        )
+    """The extract refuses such a column before writing (the same check): this guards files
+    written otherwise (by an older version, or a transfer stage)."""
+    if request.days is None:
+        return
+    clash = naming.partition_clash(request.schema.names, request.partition_column)
+    if clash is not None:
+        message = naming.partition_clash_message(clash, request.partition_column)
+        raise WarehouseError(f"table {request.table}: {message}")
