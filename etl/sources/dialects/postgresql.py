@@ -89,7 +89,7 @@ def interval_text(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     pieces = [sa.cast(sa.cast(months, sa.Integer), sa.Text),
               sa.cast(sa.cast(part("day"), sa.Integer), sa.Text),
               sa.cast(sa.cast(micros, sa.BigInteger), sa.Text)]
-    space = sa.literal_column("' '")
+    space: sa.ColumnElement[Any] = sa.literal_column("' '")
     return pieces[0].op("||")(space).op("||")(pieces[1]).op("||")(space).op("||")(pieces[2])
 
 
