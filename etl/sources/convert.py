@@ -12,6 +12,7 @@ with a message naming the column, the value and the two ways out. Both readers g
 from __future__ import annotations
 
 import decimal
+import re
 from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
@@ -112,6 +113,7 @@ def fits(text: str, target: pa.Decimal128Type) -> bool:
 
 def misfit_message(column: str, value: str, target: pa.Decimal128Type) -> str:
     """The documented message: column, value, type, and the two ways out."""
+    value = re.sub(r"\.$", "", re.sub(_TRAILING_ZEROS, r"\1", value)) if "." in value else value
     shown = value if len(value) <= _SHOWN_DIGITS else f"{value[:_SHOWN_DIGITS]}... ({len(value)}"
     shown += "" if len(value) <= _SHOWN_DIGITS else " characters)"
     before = target.precision - target.scale
