@@ -28,7 +28,6 @@ from etl.sources.plan import plan_read
 from etl.utils.logical_types import enum_values, logical_type
 from tests.helpers import storage_resource
 from tests.integration import source_cases
-from tests.integration.source_cases import mariadb, postgres
 from tests.integration.source_support import (
     ENGINES,
     WRONG_PASSWORD,
@@ -40,23 +39,6 @@ from tests.integration.source_support import (
 from tools.services.base import free_port
 
 DAYS = (dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 3))
-
-
-@pytest.fixture(params=[
-    pytest.param(postgres.CASE, id="postgres", marks=pytest.mark.postgres),
-    pytest.param(mariadb.CASE, id="mariadb", marks=pytest.mark.mariadb),
-])
-def case(request: pytest.FixtureRequest) -> source_cases.SourceCase:
-    """The server under test; its marker lets ``-m postgres`` / ``-m mariadb`` select it."""
-    param: source_cases.SourceCase = request.param
-    return param
-
-
-@pytest.fixture
-def db(case: source_cases.SourceCase, request: pytest.FixtureRequest) -> str:
-    """URL of a fresh database on the case's server (started on first use)."""
-    url: str = request.getfixturevalue(case.db_fixture)
-    return url
 
 
 def same_type(actual: pa.DataType, expected: pa.DataType) -> bool:

@@ -3,8 +3,6 @@ migrated to it by metadata alone, and loads whose statements do not grow with th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pyarrow as pa
 import pytest
 
@@ -14,34 +12,14 @@ from etl.resources.s3 import StorageResource
 from etl.warehouse.base import LoadMode, LoadRequest
 from etl.warehouse.trino.loader import TrinoWarehouse
 from tests.integration.trino_support import (
-    bucket_storage,
     catalog,
     column_types,
-    fresh_schema,
-    trino_loader,
 )
 from tools.services.base import Service
-from tools.services.s3 import S3Bucket
 from tools.services.trino import query
 
 DAYS = tuple(f"2026-04-{d:02d}" for d in range(1, 8))
 DATA = pa.table({"id": pa.array([1, 2], pa.int64()), "qty": pa.array([3, None], pa.int16())})
-
-
-@pytest.fixture
-def schema(trino_server: Service, s3_bucket: S3Bucket) -> Iterator[str]:
-    with fresh_schema(trino_server, s3_bucket) as name:
-        yield name
-
-
-@pytest.fixture
-def storage(s3_bucket: S3Bucket) -> StorageResource:
-    return bucket_storage(s3_bucket)
-
-
-@pytest.fixture
-def warehouse(trino_server: Service, schema: str) -> TrinoWarehouse:
-    return trino_loader(trino_server.host, trino_server.port, schema)
 
 
 def written(storage: StorageResource, table: str, days: tuple[str, ...],

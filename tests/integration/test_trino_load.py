@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -35,7 +34,6 @@ from tests.integration.trino_support import (
     catalog,
     closed_port,
     column_types,
-    fresh_schema,
     trino_loader,
     unique,
 )
@@ -47,26 +45,6 @@ MODES: tuple[LoadMode, ...] = ("external", "iceberg")
 DAYS = ("2026-01-02", "2026-01-03")
 KEY_ENV, SECRET_ENV = "ETL_IT_S3_ACCESS_KEY", "ETL_IT_S3_SECRET_KEY"
 UTC = dt.UTC
-
-
-# --- fixtures ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def schema(trino_server: Service, s3_bucket: S3Bucket) -> Iterator[str]:
-    """A fresh Trino schema in both catalogs; Iceberg files go to this test's bucket."""
-    with fresh_schema(trino_server, s3_bucket) as name:
-        yield name
-
-
-@pytest.fixture
-def storage(s3_bucket: S3Bucket) -> StorageResource:
-    return bucket_storage(s3_bucket)
-
-
-@pytest.fixture
-def warehouse(trino_server: Service, schema: str) -> TrinoWarehouse:
-    return trino_loader(trino_server.host, trino_server.port, schema)
 
 
 def write(storage: StorageResource, table: str, day: str | None, data: pa.Table,

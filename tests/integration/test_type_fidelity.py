@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,43 +29,16 @@ from etl.sources.base import SourceError
 from etl.warehouse.base import LoadMode, Warehouse
 from tests.helpers import duckdb_warehouse
 from tests.integration import source_cases
-from tests.integration.source_cases import DAY, mariadb, postgres
+from tests.integration.source_cases import DAY, postgres
 from tests.integration.source_cases.postgres import f32
 from tests.integration.source_support import execute, source
-from tests.integration.trino_support import bucket_storage, catalog, fresh_schema, trino_loader
+from tests.integration.trino_support import catalog, column_types, trino_loader
 from tools.services.base import Service
-from tools.services.s3 import S3Bucket
 from tools.services.trino import query
 
 TENANT = "it"
 MODES: tuple[LoadMode, ...] = ("external", "iceberg")
 Target = tuple[str, Warehouse, str]  # name, loader, qualified table prefix
-
-
-@pytest.fixture(params=[
-    pytest.param(postgres.CASE, id="postgres", marks=pytest.mark.postgres),
-    pytest.param(mariadb.CASE, id="mariadb", marks=pytest.mark.mariadb),
-])
-def case(request: pytest.FixtureRequest) -> source_cases.SourceCase:
-    param: source_cases.SourceCase = request.param
-    return param
-
-
-@pytest.fixture
-def db(case: source_cases.SourceCase, request: pytest.FixtureRequest) -> str:
-    url: str = request.getfixturevalue(case.db_fixture)
-    return url
-
-
-@pytest.fixture
-def schema(trino_server: Service, s3_bucket: S3Bucket) -> Iterator[str]:
-    with fresh_schema(trino_server, s3_bucket) as name:
-        yield name
-
-
-@pytest.fixture
-def storage(s3_bucket: S3Bucket) -> StorageResource:
-    return bucket_storage(s3_bucket)
 
 
 def canonical(value: Any) -> Any:
@@ -107,13 +79,6 @@ def duckdb_types(path: Path, schema: str, table: str) -> dict[str, str]:
     return {name: typ.replace('"', "") for name, typ in rows}
 
 
-def trino_types(trino: Service, mode: LoadMode, schema: str, table: str) -> dict[str, str]:
-    rows = query(trino, f"SELECT column_name, data_type FROM {catalog(mode)}.information_schema"
-                        f".columns WHERE table_schema = '{schema}' AND table_name = '{table}' "
-                        "ORDER BY ordinal_position")
-    return {str(name): str(typ) for name, typ in rows}
-
-
 def load_everywhere(pipeline: PipelineAssetConfig, storage: StorageResource, days: list[str],
                     trino: Service, schema: str, tmp: Path) -> Path:
     """Load the extracted days into DuckDB and into Trino in both modes; the DuckDB file."""
@@ -143,7 +108,7 @@ def test_every_type_reaches_every_warehouse_cell_by_cell(
     assert duckdb_types(path, schema, "every_type") == expected_duckdb
     expected_trino = {c.name: c.trino for c in case.columns} | {"day": "date"}
     for mode in MODES:
-        assert trino_types(trino_server, mode, schema, "every_type") == expected_trino, mode
+        assert column_types(trino_server, mode, schema, "every_type") == expected_trino, mode
     day = dt.date.fromisoformat(DAY)
     expected = [[canonical(c.values[i]) for c in case.columns] + [day] for i in range(3)]
     results = {"duckdb": duckdb_rows(path, f"SELECT * FROM {schema}.every_type ORDER BY id")}
