@@ -140,7 +140,7 @@ def write_parquet_atomic(
                     if batch.num_rows == 0:
                         continue
                     if not batch.schema.equals(target, check_metadata=True):
-                        batch = batch.cast(target)
+                        batch = _cast(batch, target)
                     writer.write_batch(batch)
                     rows += batch.num_rows
                     groups += -(-batch.num_rows // MAX_ROW_GROUP_ROWS)
@@ -150,6 +150,22 @@ def write_parquet_atomic(
         raise
     fs.move(staging, final_path)
     return WriteStats(rows=rows, bytes=size, schema=target, row_groups=groups)
+
+
+def _cast(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
+    """``batch`` as ``target``, never lossy: a nanosecond that µs cannot hold names its column."""
+    try:
+        return batch.cast(target)
+    except pa.ArrowInvalid as e:
+        for column, field in zip(batch.columns, target, strict=True):
+            try:
+                column.cast(field.type)
+            except pa.ArrowInvalid:
+                raise ValueError(
+                    f"column {field.name!r}: its {column.type} values do not fit {field.type} "
+                    f"without loss ({e}); round them on purpose in the query or transfer"
+                ) from None
+        raise
 
 
 def remove_stale_staging(

@@ -92,6 +92,20 @@ def test_a_generic_source_decimal_that_does_not_fit_fails_naming_it(tmp_path: Pa
                                                                        "1.0000000001"]
 
 
+def test_the_writer_never_truncates_a_timestamp(tmp_path: Path) -> None:
+    """Transfers may hand over nanoseconds; Parquet's µs must hold them exactly or fail."""
+    storage = storage_resource(str(tmp_path / "lake"))
+    exact = pa.table({"ts": pa.array([1_000, 2_000], pa.timestamp("ns"))})
+    relative = naming.data_file_path("t1", "transfer", "p", DAYS[0])
+    assert storage.write(relative, exact.to_reader()).schema.field("ts").type == pa.timestamp(
+        "us")
+    finer = pa.table({"ts": pa.array([1_000, 2_001], pa.timestamp("ns"))})
+    with pytest.raises(ValueError, match=r"column 'ts': its timestamp\[ns\] values do not fit "
+                                         r"timestamp\[us\] without loss"):
+        storage.write(relative, finer.to_reader())
+    assert pq.read_table(storage.path(relative)).num_rows == 2  # the previous file stays
+
+
 # --- the partition column's name ------------------------------------------------------------
 
 

@@ -83,7 +83,8 @@ COLUMNS = (
       INTERVAL, ({"months": 14, "days": 3, "microseconds": 14706789000},
                  {"months": 0, "days": -1, "microseconds": -1000000}),
       *INTERVAL_TYPES, logical="interval",
-      note="PostgreSQL's own fields; e.g. `ts + c_interval.days * INTERVAL '1' DAY`"),
+      note="PostgreSQL's own fields; `ts + iv.months * INTERVAL '1' MONTH + iv.days * INTERVAL "
+           "'1' DAY` runs on DuckDB and Trino alike"),
     T("c_json", "json", ("'{\"a\": [1, 2.5, null], \"b\": \"x\"}'", "'null'"), pa.string(),
       ('{"a": [1, 2.5, null], "b": "x"}', "null"), "JSON", "varchar", logical="json",
       note="the server's text; Trino: varchar, since Iceberg has no json type (json functions "
