@@ -156,7 +156,8 @@ def plan_columns(
         if name in existing and existing[name].lower() != typ.lower():
             raise SchemaDriftError(
                 f"table {table}: column {name!r} is {existing[name]} in the table but {typ} in "
-                "the new data; incompatible type change"
+                "the new data; incompatible type change (to read it as before, choose its type "
+                "with column_types: in the pipeline, e.g. string; or migrate the table by hand)"
             )
     added = [c for c in incoming if c not in existing]
     if added and policy == "fail":

@@ -153,6 +153,24 @@ def test_custom_query_is_read_alike_by_both_engines(
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("engine", ENGINES)
+def test_char_keeps_its_pad_blanks_unless_the_pipeline_reads_text(
+    postgres_db: str, engine: str, tmp_path: Path
+) -> None:
+    """char(n) comes as PostgreSQL returns it; ``column_types: {c: string}`` takes its text
+    cast instead, which drops the blanks (the behaviour before char kept them)."""
+    execute(postgres_db, "CREATE TABLE codes (id int, code char(6))",
+            "INSERT INTO codes VALUES (1, 'NONE'), (2, 'ABCDEF'), (3, NULL)")
+    query = "SELECT id, code FROM codes"
+    for spec in ({"table": "codes"}, {"query": query}):
+        _, padded = extract(postgres_db, engine, tmp_path, **spec)
+        assert padded.sort_by("id").column("code").to_pylist() == ["NONE  ", "ABCDEF", None]
+        _, text = extract(postgres_db, engine, tmp_path, column_types={"code": "string"},
+                          **spec)
+        assert text.sort_by("id").column("code").to_pylist() == ["NONE", "ABCDEF", None]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("engine", ENGINES)
 def test_failed_consumer_releases_the_source_promptly(postgres_db: str, engine: str) -> None:
     """A writer that fails mid-stream must not wait for (or leak) the rest of the read."""
     execute(postgres_db, "CREATE TABLE big AS SELECT g AS id, md5(g::text) AS v "
