@@ -8,6 +8,7 @@ module formats a key by hand.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Final, Literal
@@ -30,7 +31,9 @@ RECONCILE_CHECK: Final = "row_count_matches_parquet"
 """The blocking check on every load asset: warehouse rows equal the Parquet rows loaded."""
 
 PARTITION_COLUMN: Final = "dt"
-"""The day column of daily tables, and the ``<column>=YYYY-MM-DD`` folder of the lake."""
+"""The default day column of daily tables, and of the ``<column>=YYYY-MM-DD`` lake folders
+(a pipeline may choose another: ``partition_column``)."""
+RAW_TABLE_SUFFIX: Final = "__raw"
 
 LATEST_DIR: Final = "latest"
 DATA_FILE: Final = "data.parquet"
@@ -111,6 +114,25 @@ def lake_prefix(tenant: str) -> str:
 
 def warehouse_table(pipeline: str) -> str:
     return pipeline
+
+
+def raw_table(table: str) -> str:
+    """The Hive table over an external-mode table's Parquet; users query the view ``table``."""
+    return f"{table}{RAW_TABLE_SUFFIX}"
+
+
+def partition_clash(names: Iterable[str], partition_column: str) -> str | None:
+    """The column among ``names`` named like the day partition column (warehouses fold case)."""
+    return next((n for n in names if n.lower() == partition_column.lower()), None)
+
+
+def partition_clash_message(column: str, partition_column: str) -> str:
+    return (
+        f"column {column!r} has the name of the day partition column {partition_column!r}, "
+        "which every daily table and lake folder adds itself; rename it in the pipeline's "
+        f"query (SELECT ..., {column} AS {column}_source ...) or choose another name for the "
+        "partition column with partition_column: in the pipeline"
+    )
 
 
 def warehouse_schema(tenant: str, schema_name: str | None) -> str:

@@ -8,6 +8,7 @@ from typing import Final, Literal
 from pydantic import Field, field_validator, model_validator
 
 from etl.config.base import ColumnName, Identifier, SourceIdentifier, StrictModel
+from etl.config.column_types import ColumnTypeSpec
 from etl.naming import PARTITION_COLUMN
 
 COMMON_TRANSFER_PREFIX: Final = "common:"
@@ -109,6 +110,16 @@ class PipelineAssetConfig(StrictModel):
     batch_size: int | None = Field(
         default=None, ge=1_000, le=5_000_000, description="Overrides source.batch_size."
     )
+    partition_column: Identifier = Field(
+        default=PARTITION_COLUMN,
+        description="Name of the day column of daily tables and lake folders (<name>=YYYY-MM-DD);"
+                    " no source column may have it.",
+    )
+    column_types: dict[ColumnName, ColumnTypeSpec] = Field(
+        default_factory=dict,
+        description="Parquet type per source column instead of the default mapping: 'string' or "
+                    "'decimal(p,s)', e.g. {n_free: 'decimal(38,20)'}; values must still fit.",
+    )
 
     @property
     def is_partitioned(self) -> bool:
@@ -118,11 +129,6 @@ class PipelineAssetConfig(StrictModel):
         """Whether this pipeline has the ``extract``, ``transfer`` or ``load`` stage."""
         return {"extract": True, "transfer": self.has_transfer,
                 "load": self.save_to_trino}[stage]
-
-    @property
-    def partition_column(self) -> str:
-        """The day column of the pipeline's tables and lake folders."""
-        return PARTITION_COLUMN
 
     @property
     def load_input_stage(self) -> Literal["extract", "transfer"]:
@@ -141,6 +147,14 @@ class PipelineAssetConfig(StrictModel):
             raise ValueError("'transfer' is set but has_transfer is false; set has_transfer: true")
         if self.columns is not None and self.date_column and self.date_column not in self.columns:
             raise ValueError(f"'columns' must include the date_column {self.date_column!r}")
+        named = [c for c in (*(self.columns or ()), self.date_column or "")
+                 if self.date_column and c.lower() == self.partition_column]
+        if named:
+            raise ValueError(
+                f"source column {named[0]!r} has the name of the day partition column "
+                f"{self.partition_column!r}; rename it in a 'query' or set another "
+                "partition_column"
+            )
         return self
 
 

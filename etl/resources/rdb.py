@@ -61,3 +61,9 @@ class SourceDatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
         with open_reader(resolve_url(self.url, self.password), request, self.engine) as reader:
             yield reader
+
+    def check(self, request: ExtractRequest) -> None:
+        """Fail now if the read cannot be planned or a row of it would not fit its type."""
+        from etl.sources.dispatch import check_values, resolve_url
+
+        check_values(resolve_url(self.url, self.password), request)

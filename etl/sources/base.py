@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -29,6 +30,10 @@ class ExtractRequest:
     batch_size: int
     db_schema: str | None = None
     statement_timeout_s: float | None = None  # the source cancels a query running longer
+    column_types: Mapping[str, str] = field(default_factory=dict)
+    """The pipeline's ``column_types``: ``string`` or ``decimal(p,s)`` per source column."""
+    partition_column: str | None = None
+    """The day column a daily pipeline's files get; no source column may have its name."""
 
     @property
     def label(self) -> str:

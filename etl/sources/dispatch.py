@@ -17,8 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 from etl.sources.base import ExtractRequest, SourceError
+from etl.sources.convert import convert_reader, fits, misfit_message
 from etl.sources.dialects.registry import dialect_for
 from etl.sources.duckdb_reader import open_duckdb_reader
+from etl.sources.errors import describe_db_error
+from etl.sources.fit_check import converted_decimals
 from etl.sources.plan import plan_read
 from etl.sources.sqlalchemy_reader import open_sqlalchemy_reader
 
@@ -80,7 +83,7 @@ def open_reader(
     the statement), so a bad password, a missing table or column fails the same way for both.
     """
     reader = choose_reader(url, engine)
-    secret = url.password if isinstance(url.password, str) else None
+    secret = _secret(url)
     db = create_source_engine(url, request.statement_timeout_s)
     try:
         plan = plan_read(db, request, secret)
@@ -88,9 +91,42 @@ def open_reader(
             db.dispose()  # the plan's connection is not needed while DuckDB streams
             with open_duckdb_reader(url, plan, request.batch_size,
                                     request.statement_timeout_s) as batches:
-                yield batches
+                yield convert_reader(batches, plan)
         else:
             with open_sqlalchemy_reader(db, plan, request.batch_size, secret) as batches:
-                yield batches
+                yield convert_reader(batches, plan)
     finally:
         db.dispose()
+
+
+def check_values(url: URL, request: ExtractRequest) -> None:
+    """Plan the read and fail now if a row of its window would not fit its planned type.
+
+    Run before a range extract writes its first day (see :mod:`etl.sources.fit_check`); the
+    plan's own checks (columns, the partition column's name, ``column_types``) fail here too.
+    """
+    secret = _secret(url)
+    db = create_source_engine(url, request.statement_timeout_s)
+    try:
+        plan = plan_read(db, request, secret)
+        if plan.fit_check is None or plan.columns is None:
+            return
+        try:
+            with db.connect() as conn:
+                row = conn.execute(plan.fit_check).mappings().first()
+        except sa.exc.SQLAlchemyError as e:
+            cause = describe_db_error(e, secret)
+            raise SourceError(f"checking the values of {plan.label!r} failed: {cause}") from None
+        if row is None:
+            return
+        targets = converted_decimals({c.name: c.type for c in plan.columns})
+        for name, target in targets.items():
+            value = row[name]
+            if value is not None and not fits(str(value), target):
+                raise SourceError(misfit_message(name, str(value), target))
+    finally:
+        db.dispose()
+
+
+def _secret(url: URL) -> str | None:
+    return url.password if isinstance(url.password, str) else None

@@ -149,8 +149,11 @@ def _run(con: duckdb.DuckDBPyConnection, statements: list[str], secret: str | No
 
 
 def _target_schema(scanned: pa.Schema, plan: ReadPlan) -> pa.Schema:
-    """The scanner's schema with the plan's types (e.g. MySQL TIMESTAMP made UTC-aware)."""
-    known = {c.name: c.arrow for c in plan.columns or ()}
+    """The scanner's schema with the types the plan reads (e.g. MySQL TIMESTAMP made UTC-aware).
+
+    Columns read as text for a conversion stay text here; :mod:`etl.sources.convert` finishes.
+    """
+    known = {c.name: c.type.delivered for c in plan.columns or () if c.type is not None}
     return pa.schema([pa.field(f.name, known.get(f.name) or f.type) for f in scanned])
 
 

@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from etl.sources.arrow_types import ColumnType, column_type
+from etl.naming import partition_clash, partition_clash_message
+from etl.sources.arrow_types import ColumnType, chosen_type, column_type
 from etl.sources.base import ExtractRequest, SourceError
+from etl.sources.choices import checked_choices
+from etl.sources.dialects.base import SaType
 from etl.sources.dialects.describe import escape_colons
 from etl.sources.dialects.registry import Dialect, dialect_for
 from etl.sources.errors import describe_db_error, where
-from etl.sources.row_filter import RowFilter
+from etl.sources.fit_check import fit_check
 
 # The config's rule for source identifiers, repeated because readers are also called directly
 # (bench, tests). Names are still quoted by SQLAlchemy; the rule only keeps them boring.
@@ -34,7 +38,11 @@ MAX_IDENTIFIER = 63  # PostgreSQL silently truncates longer names
 @dataclass(frozen=True)
 class PlannedColumn:
     name: str
-    arrow: pa.DataType | None  # None: inferred from the values (dialects we do not describe)
+    type: ColumnType | None  # None: inferred from the values (dialects we do not describe)
+
+    @property
+    def arrow(self) -> pa.DataType | None:
+        return self.type.arrow if self.type is not None else None
 
 
 @dataclass(frozen=True)
@@ -42,12 +50,25 @@ class ReadPlan:
     statement: sa.Select[Any] | sa.TextClause
     columns: tuple[PlannedColumn, ...] | None  # None: not known before the rows arrive
     label: str
+    fit_check: sa.Select[Any] | None = None
+    """The first row whose converted values may not fit their decimal type (see ``fits``)."""
+    chosen: Mapping[str, ColumnType] = field(default_factory=dict)
+    """``column_types`` choices, for an undescribed query's columns (typed when rows arrive)."""
+    partition_column: str | None = None
 
     @property
     def schema(self) -> pa.Schema | None:
-        if self.columns is None or any(c.arrow is None for c in self.columns):
+        """The Parquet schema: final types, with the columns' logical-type metadata."""
+        if self.columns is None or any(c.type is None for c in self.columns):
             return None
-        return pa.schema([pa.field(c.name, c.arrow) for c in self.columns])
+        return pa.schema([c.type.field(c.name) for c in self.columns if c.type is not None])
+
+    @property
+    def read_schema(self) -> pa.Schema | None:
+        """What the readers deliver, before :mod:`etl.sources.convert` finishes the types."""
+        if self.columns is None or any(c.type is None for c in self.columns):
+            return None
+        return pa.schema([(c.name, c.type.delivered) for c in self.columns if c.type is not None])
 
 
 def plan_read(engine: sa.Engine, request: ExtractRequest, secret: str | None) -> ReadPlan:
@@ -91,21 +112,18 @@ def _table_plan(
                 f"it has {[c.name for c in cols]}"
             )
         cols = [table.columns[c] for c in request.columns]
-    types = [column_type(c.type, dialect) for c in cols]
-    stmt = sa.select(*[_expr(c, t) for c, t in zip(cols, types, strict=True)])
+    reflected = dialect.column_types(conn, table)
     row_filter = request.row_filter
-    if row_filter is not None:
-        if row_filter.column not in table.columns:
-            raise SourceError(
-                f"date_column {row_filter.column!r} does not exist in table {qualified!r}"
-            )
-        filtered = table.columns[row_filter.column]
-        arrow = column_type(filtered.type, dialect).arrow
-        stmt = stmt.where(row_filter.predicate(filtered, arrow, dialect))
-        if row_filter.ordered:
-            stmt = stmt.order_by(filtered)
-    planned = tuple(PlannedColumn(c.name, t.arrow) for c, t in zip(cols, types, strict=True))
-    return ReadPlan(stmt, planned, qualified)
+    if row_filter is not None and row_filter.column not in table.columns:
+        raise SourceError(
+            f"date_column {row_filter.column!r} does not exist in table {qualified!r}"
+        )
+    described = [(c.name, reflected[c.name]) for c in cols]
+    types = _resolve(request, dialect, described, f"table {qualified!r}")
+    columns = {c.name: c for c in table.columns}
+    date_type = (column_type(reflected[row_filter.column], dialect).arrow
+                 if row_filter is not None else None)
+    return _plan(request, dialect, table, columns, types, date_type, qualified)
 
 
 def _query_plan(
@@ -114,32 +132,70 @@ def _query_plan(
     row_filter = request.row_filter
     described = dialect.describe(conn, query)
     if described is None:
-        return _untyped_query_plan(dialect, query, row_filter)
+        return _untyped_query_plan(dialect, query, request)
     names = [n for n, _ in described]
     if row_filter is not None and row_filter.column not in names:
         raise SourceError(
             f"date_column {row_filter.column!r} is not a column of the query; it returns {names}"
         )
-    types = {n: column_type(t, dialect) if t is not None else None for n, t in described}
+    types = _resolve(request, dialect, described, "the query")
     sub = sa.text(escape_colons(query)).columns(
         *[sa.column(n, t if t is not None else sa.types.NullType()) for n, t in described]
     ).subquery("q")
-    exprs = [_expr(sub.c[n], t) if t is not None else sub.c[n] for n, t in types.items()]
-    stmt = sa.select(*exprs).select_from(sub)
+    date_type = None
     if row_filter is not None:
-        filtered_type = types[row_filter.column]
-        arrow = filtered_type.arrow if filtered_type else None
-        stmt = stmt.where(row_filter.predicate(sub.c[row_filter.column], arrow, dialect))
+        raw = dict(described)[row_filter.column]
+        date_type = column_type(raw, dialect).arrow if raw is not None else None
+    return _plan(request, dialect, sub, dict(sub.c.items()), types, date_type, "query")
+
+
+def _plan(request: ExtractRequest, dialect: Dialect, source: sa.FromClause,
+          columns: Mapping[str, sa.ColumnElement[Any]], types: dict[str, ColumnType | None],
+          date_type: pa.DataType | None, label: str) -> ReadPlan:
+    """The read statement over ``source`` (a table or the query as a subquery)."""
+    exprs = [_expr(columns[n], t) if t is not None else columns[n] for n, t in types.items()]
+    stmt = sa.select(*exprs).select_from(source)
+    condition = None
+    row_filter = request.row_filter
+    if row_filter is not None:
+        filtered = columns[row_filter.column]
+        condition = row_filter.predicate(filtered, date_type, dialect)
+        stmt = stmt.where(condition)
         if row_filter.ordered:
-            stmt = stmt.order_by(sub.c[row_filter.column])
-    planned = tuple(PlannedColumn(n, t.arrow if t else None) for n, t in types.items())
-    return ReadPlan(stmt, planned, "query")
+            stmt = stmt.order_by(filtered)
+    planned = tuple(PlannedColumn(n, t) for n, t in types.items())
+    return ReadPlan(stmt, planned, label, fit_check(source, columns, types, condition),
+                    partition_column=request.partition_column)
 
 
-def _untyped_query_plan(dialect: Dialect, query: str, row_filter: RowFilter | None) -> ReadPlan:
-    """Dialects we do not describe: the query as written, filtered if the pipeline says so."""
+def _resolve(request: ExtractRequest, dialect: Dialect,
+             described: Sequence[tuple[str, SaType | None]],
+             what: str) -> dict[str, ColumnType | None]:
+    """Each column's type: the pipeline's ``column_types`` choice, else the default mapping."""
+    names = [n for n, _ in described]
+    if request.partition_column is not None:
+        clash = partition_clash(names, request.partition_column)
+        if clash is not None:
+            raise SourceError(partition_clash_message(clash, request.partition_column))
+    choices = checked_choices(request, dict(described), what)
+    return {name: (chosen_type(choices[name], dialect) if name in choices
+                   else column_type(t, dialect) if t is not None else None)
+            for name, t in described}
+
+
+def _untyped_query_plan(dialect: Dialect, query: str, request: ExtractRequest) -> ReadPlan:
+    """Dialects we do not describe: the query as written, filtered if the pipeline says so.
+
+    Its columns are known when the rows arrive; the readers then apply the ``column_types``
+    choices and the partition-column check (:mod:`etl.sources.convert`).
+    """
+    chosen = {name: chosen_type(choice, dialect)
+              for name, choice in checked_choices(request, None, "the query").items()}
+    part = request.partition_column
+    row_filter = request.row_filter
     if row_filter is None:
-        return ReadPlan(sa.text(escape_colons(query)), None, "query")
+        return ReadPlan(sa.text(escape_colons(query)), None, "query", chosen=chosen,
+                        partition_column=part)
     column = sa.column(row_filter.column, dialect.untyped_date_type())
     sub = sa.text(escape_colons(query)).columns(column).subquery("q")
     stmt: sa.Select[Any] = (
@@ -148,7 +204,7 @@ def _untyped_query_plan(dialect: Dialect, query: str, row_filter: RowFilter | No
     )
     if row_filter.ordered:
         stmt = stmt.order_by(sub.c[row_filter.column])
-    return ReadPlan(stmt, None, "query")
+    return ReadPlan(stmt, None, "query", chosen=chosen, partition_column=part)
 
 
 def render_sql(statement: sa.ClauseElement, url: URL) -> str:
@@ -164,6 +220,8 @@ def render_sql(statement: sa.ClauseElement, url: URL) -> str:
 
 def _expr(col: sa.ColumnElement[Any], t: ColumnType) -> sa.ColumnElement[Any]:
     name = str(col.key)
+    if t.expression is not None:
+        return t.expression(col).label(name)
     if t.cast is not None:
         return sa.cast(col, t.cast).label(name)
     if pa.types.is_floating(t.arrow):
@@ -179,9 +237,10 @@ def _check_identifiers(request: ExtractRequest) -> None:
     if request.table is not None:
         names += [("table", part) for part in request.table.split(".", 1)]
     names += [("column", c) for c in request.columns or ()]
-    for field, value in names:
+    names += [("column_types", c) for c in request.column_types]
+    for kind, value in names:
         if value is not None and (not IDENTIFIER.match(value) or len(value) > MAX_IDENTIFIER):
             raise SourceError(
-                f"{field} {value!r} is not a plain identifier: expected letters, digits, '_' "
+                f"{kind} {value!r} is not a plain identifier: expected letters, digits, '_' "
                 f"or '$', starting with a letter or '_', at most {MAX_IDENTIFIER} characters"
             )

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from etl.sources.arrow_types import DEFAULT_DECIMAL
 from etl.sources.base import SourceError
+from etl.sources.convert import first_misfit, misfit_message
 from etl.sources.errors import describe_db_error
 from etl.sources.plan import ReadPlan
 
@@ -37,7 +38,7 @@ def open_sqlalchemy_reader(
     source = _batches(engine, plan, batch_size, secret)
     try:
         batches: Iterator[pa.RecordBatch] = source
-        schema = plan.schema
+        schema = plan.read_schema
         if schema is None:  # not known before the rows: take it from the first batch
             first = next(source)
             schema = first.schema
@@ -56,7 +57,7 @@ def _batches(
         ) as conn:
             result = conn.execute(plan.statement)
             names = list(result.keys())
-            schema = plan.schema
+            schema = plan.read_schema
             empty = True
             for rows in result.partitions(batch_size):
                 columns = list(zip(*rows, strict=True))
@@ -88,13 +89,18 @@ def _to_array(values: Sequence[Any], field: pa.Field) -> pa.Array:
             return pa.array(_to_text(values), type=field.type)
         if pa.types.is_boolean(field.type):  # MySQL BIT(1) arrives as 0/1
             return pa.array([None if v is None else bool(v) for v in values], type=field.type)
+        if pa.types.is_decimal(field.type):  # never rounded: the value and the ways out
+            value = first_misfit(values, field.type)
+            if value is not None:
+                raise SourceError(misfit_message(field.name, value, field.type)) from None
         raise SourceError(
             f"column {field.name!r}: source values do not fit {field.type}: {e}"
         ) from None
 
 
 def _infer_schema(names: list[str], columns: list[tuple[Any, ...]], plan: ReadPlan) -> pa.Schema:
-    known = {c.name: c.arrow for c in plan.columns or ()}
+    known = {c.name: c.type.delivered for c in plan.columns or () if c.type is not None}
+    known.update({name: t.delivered for name, t in plan.chosen.items()})
     fields = []
     for name, values in zip(names, columns, strict=True):
         typ = known.get(name) or _infer_type(values)

@@ -58,8 +58,10 @@ def normalize_type(typ: pa.DataType) -> pa.DataType:
 
 
 def normalize_schema(schema: pa.Schema) -> pa.Schema:
+    """Normalised types; field metadata (the columns' logical types) kept, the schema's not."""
     return pa.schema(
-        [pa.field(f.name, normalize_type(f.type), f.nullable) for f in schema],
+        [pa.field(f.name, normalize_type(f.type), f.nullable, metadata=f.metadata)
+         for f in schema],
         metadata=None,
     )
 
@@ -137,8 +139,8 @@ def write_parquet_atomic(
                 for batch in reader:
                     if batch.num_rows == 0:
                         continue
-                    if batch.schema != target:
-                        batch = batch.cast(target)
+                    if not batch.schema.equals(target, check_metadata=True):
+                        batch = _cast(batch, target)
                     writer.write_batch(batch)
                     rows += batch.num_rows
                     groups += -(-batch.num_rows // MAX_ROW_GROUP_ROWS)
@@ -148,6 +150,22 @@ def write_parquet_atomic(
         raise
     fs.move(staging, final_path)
     return WriteStats(rows=rows, bytes=size, schema=target, row_groups=groups)
+
+
+def _cast(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
+    """``batch`` as ``target``, never lossy: a nanosecond that µs cannot hold names its column."""
+    try:
+        return batch.cast(target)
+    except pa.ArrowInvalid as e:
+        for column, field in zip(batch.columns, target, strict=True):
+            try:
+                column.cast(field.type)
+            except pa.ArrowInvalid:
+                raise ValueError(
+                    f"column {field.name!r}: its {column.type} values do not fit {field.type} "
+                    f"without loss ({e}); round them on purpose in the query or transfer"
+                ) from None
+        raise
 
 
 def remove_stale_staging(

@@ -164,7 +164,8 @@ def plan_columns(
         if name in existing and existing[name].lower() != typ.lower():
             raise SchemaDriftError(
                 f"table {table}: column {name!r} is {existing[name]} in the table but {typ} in "
-                "the new data; incompatible type change"
+                "the new data; incompatible type change (to read it as before, choose its type "
+                "with column_types: in the pipeline, e.g. string; or migrate the table by hand)"
             )
     added = [c for c in incoming if c not in existing]
     if added and policy == "fail":
@@ -176,8 +177,11 @@ def plan_columns(
 
 
 def check_no_partition_column(request: LoadRequest) -> None:
-    if request.days is not None and request.partition_column in request.schema.names:
-        raise WarehouseError(
-            f"table {request.table}: the data has a column named {request.partition_column!r}, "
-            "which is reserved for the day partition; rename it in the source query"
-        )
+    """The extract refuses such a column before writing (the same check): this guards files
+    written otherwise (by an older version, or a transfer stage)."""
+    if request.days is None:
+        return
+    clash = naming.partition_clash(request.schema.names, request.partition_column)
+    if clash is not None:
+        message = naming.partition_clash_message(clash, request.partition_column)
+        raise WarehouseError(f"table {request.table}: {message}")

@@ -2,7 +2,8 @@
 
 Each load runs in one transaction (delete the days, insert their rows), so a reader sees the
 old days or the new ones, a rerun never duplicates rows, and a range of days costs the same
-few statements as one day.
+few statements as one day. Columns get the types every warehouse shows
+(:mod:`etl.warehouse.duckdb_types`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from etl.warehouse.base import (
     check_no_partition_column,
     plan_columns,
 )
+from etl.warehouse.duckdb_types import UPGRADES, select_list
 
 LOCK_WAIT_S = 300.0
 # DuckDB has one writer per file: loads from threads of one process take turns here, other
@@ -53,6 +55,18 @@ class _Counted:
     def __call__(self, sql: str, params: object = None) -> duckdb.DuckDBPyConnection:
         self.statements += 1
         return self.con.execute(sql, params)
+
+
+def _upgrade(run: _Counted, target: str, existing: dict[str, str],
+             incoming: dict[str, str]) -> None:
+    """Widen columns of tables loaded before the shared types (SMALLINT, text uuids) in place."""
+    for name, new in incoming.items():
+        old = existing.get(name)
+        if old is not None and old != new and (
+                (old, new) in UPGRADES or ((old.removesuffix("[]"), new.removesuffix("[]"))
+                in UPGRADES and old.endswith("[]") and new.endswith("[]"))):
+            run(f"ALTER TABLE {target} ALTER COLUMN {quote(name)} TYPE {new}")
+            existing[name] = new
 
 
 class DuckDBWarehouse:
@@ -89,7 +103,11 @@ class DuckDBWarehouse:
         run = _Counted(con)
         target = self.qualified(run, request.table)
         try:
-            con.register("incoming", request.data)
+            con.register("lake_files", request.data)
+            columns = select_list(request.schema)
+            if request.days is not None:
+                columns.append(part)
+            run(f"CREATE TEMP VIEW incoming AS SELECT {', '.join(columns)} FROM lake_files")
             relation = con.table("incoming")
             incoming = dict(zip(relation.columns, map(str, relation.types), strict=True))
             run("BEGIN TRANSACTION")
@@ -100,6 +118,7 @@ class DuckDBWarehouse:
                 run(f"CREATE TABLE {target} AS SELECT * FROM incoming LIMIT 0")
             else:
                 self._check_partitioning(target, existing, request)
+                _upgrade(run, target, existing, incoming)
                 added = plan_columns(target, existing, incoming, request.schema_drift,
                                      request.partition_column)
                 for name in added:

@@ -25,9 +25,9 @@ from etl.sources.base import ExtractRequest, SourceError
 from etl.sources.dispatch import create_source_engine, open_reader, resolve_url
 from etl.sources.duckdb_reader import open_duckdb_reader
 from etl.sources.plan import plan_read
+from etl.utils.logical_types import enum_values, logical_type
 from tests.helpers import storage_resource
 from tests.integration import source_cases
-from tests.integration.source_cases import mariadb, postgres
 from tests.integration.source_support import (
     ENGINES,
     WRONG_PASSWORD,
@@ -41,23 +41,6 @@ from tools.services.base import free_port
 DAYS = (dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 3))
 
 
-@pytest.fixture(params=[
-    pytest.param(postgres.CASE, id="postgres", marks=pytest.mark.postgres),
-    pytest.param(mariadb.CASE, id="mariadb", marks=pytest.mark.mariadb),
-])
-def case(request: pytest.FixtureRequest) -> source_cases.SourceCase:
-    """The server under test; its marker lets ``-m postgres`` / ``-m mariadb`` select it."""
-    param: source_cases.SourceCase = request.param
-    return param
-
-
-@pytest.fixture
-def db(case: source_cases.SourceCase, request: pytest.FixtureRequest) -> str:
-    """URL of a fresh database on the case's server (started on first use)."""
-    url: str = request.getfixturevalue(case.db_fixture)
-    return url
-
-
 def same_type(actual: pa.DataType, expected: pa.DataType) -> bool:
     """Type equality that ignores list element names (Parquet renames ``item``)."""
     if pa.types.is_list(expected):
@@ -69,15 +52,19 @@ def same_type(actual: pa.DataType, expected: pa.DataType) -> bool:
 def test_every_type_lands_in_parquet_exactly(
     case: source_cases.SourceCase, db: str, engine: str, tmp_path: Path
 ) -> None:
-    """Each source type gets its exact Arrow type and every extreme value survives the trip."""
+    """Each source type gets its exact Arrow type and every extreme value survives the trip;
+    uuid, json, interval and enum columns say so in their field metadata."""
     execute(db, *case.every_type_ddl)
     rows, table = extract(db, engine, tmp_path, table="every_type")
     assert rows == 3
     table = table.sort_by("id")
     assert table.column_names == list(case.every_type)
-    for name, (typ, values) in case.every_type.items():
-        assert same_type(table.schema.field(name).type, typ), (name, table.schema.field(name))
-        assert table.column(name).to_pylist() == values, name
+    for column in case.columns:
+        field = table.schema.field(column.name)
+        assert same_type(field.type, column.arrow), (column.name, field)
+        assert table.column(column.name).to_pylist() == list(column.values), column.name
+        assert logical_type(field) == column.logical, column.name
+        assert enum_values(field) == column.enum, column.name
 
 
 def test_both_engines_write_the_same_file(
@@ -162,6 +149,24 @@ def test_custom_query_is_read_alike_by_both_engines(
     assert tables["duckdb"].num_rows > 0
     assert tables["duckdb"].schema == tables["sqlalchemy"].schema
     assert tables["duckdb"].sort_by("id").equals(tables["sqlalchemy"].sort_by("id"))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("engine", ENGINES)
+def test_char_keeps_its_pad_blanks_unless_the_pipeline_reads_text(
+    postgres_db: str, engine: str, tmp_path: Path
+) -> None:
+    """char(n) comes as PostgreSQL returns it; ``column_types: {c: string}`` takes its text
+    cast instead, which drops the blanks (the behaviour before char kept them)."""
+    execute(postgres_db, "CREATE TABLE codes (id int, code char(6))",
+            "INSERT INTO codes VALUES (1, 'NONE'), (2, 'ABCDEF'), (3, NULL)")
+    query = "SELECT id, code FROM codes"
+    for spec in ({"table": "codes"}, {"query": query}):
+        _, padded = extract(postgres_db, engine, tmp_path, **spec)
+        assert padded.sort_by("id").column("code").to_pylist() == ["NONE  ", "ABCDEF", None]
+        _, text = extract(postgres_db, engine, tmp_path, column_types={"code": "string"},
+                          **spec)
+        assert text.sort_by("id").column("code").to_pylist() == ["NONE", "ABCDEF", None]
 
 
 @pytest.mark.postgres

@@ -7,11 +7,8 @@ afterwards; the bucket is the `s3_bucket` fixture's and is deleted with it.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import socket
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -28,10 +25,18 @@ from etl.common.assets.inputs import stage_files
 from etl.demo.sample_db import SeedSummary, seed
 from etl.factories.definitions_factory import build_tenant_definitions
 from etl.resources.s3 import StorageResource
+from etl.utils.logical_types import INTERVAL, metadata
 from etl.warehouse.base import LoadMode, LoadRequest, SchemaDriftError, WarehouseError
-from etl.warehouse.trino import TrinoWarehouseConfig
 from etl.warehouse.trino.loader import TrinoWarehouse
 from tests.helpers import storage_resource
+from tests.integration.trino_support import (
+    bucket_storage,
+    catalog,
+    closed_port,
+    column_types,
+    trino_loader,
+    unique,
+)
 from tools.services.base import Service
 from tools.services.s3 import S3Bucket
 from tools.services.trino import query
@@ -40,62 +45,6 @@ MODES: tuple[LoadMode, ...] = ("external", "iceberg")
 DAYS = ("2026-01-02", "2026-01-03")
 KEY_ENV, SECRET_ENV = "ETL_IT_S3_ACCESS_KEY", "ETL_IT_S3_SECRET_KEY"
 UTC = dt.UTC
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:10]}"
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-# --- fixtures ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def schema(trino_server: Service, s3_bucket: S3Bucket) -> Iterator[str]:
-    """A fresh Trino schema in both catalogs; Iceberg files go to this test's bucket."""
-    name = unique("it_")
-    query(trino_server, f"CREATE SCHEMA iceberg.{name} "
-                        f"WITH (location = 's3://{s3_bucket.bucket}/warehouse/{name}')")
-    yield name
-    for catalog in ("hive", "iceberg"):
-        with contextlib.suppress(Exception):
-            for (table,) in query(trino_server, f"SHOW TABLES FROM {catalog}.{name}"):
-                query(trino_server, f'DROP TABLE IF EXISTS {catalog}.{name}."{table}"')
-            query(trino_server, f"DROP SCHEMA IF EXISTS {catalog}.{name}")
-
-
-def trino_loader(host: str, port: int, schema: str, password: str | None = None,
-                 **config: Any) -> TrinoWarehouse:
-    """The loader a tenant with ``warehouse: {type: trino, ...}`` gets, secret given as value."""
-    resource = TrinoWarehouseConfig(type="trino", host=host, port=port, **config).build_resource(
-        schema)
-    if password is not None:
-        resource = resource.model_copy(update={"trino": resource.trino.model_copy(
-            update={"password": password})})
-    return resource.warehouse()
-
-
-def bucket_storage(bucket: S3Bucket) -> StorageResource:
-    return storage_resource(
-        f"s3://{bucket.bucket}/lake", endpoint_url=bucket.endpoint_url, region=bucket.region,
-        path_style=True, access_key=bucket.access_key, secret_key=bucket.secret_key,
-    )
-
-
-@pytest.fixture
-def storage(s3_bucket: S3Bucket) -> StorageResource:
-    return bucket_storage(s3_bucket)
-
-
-@pytest.fixture
-def warehouse(trino_server: Service, schema: str) -> TrinoWarehouse:
-    return trino_loader(trino_server.host, trino_server.port, schema)
 
 
 def write(storage: StorageResource, table: str, day: str | None, data: pa.Table,
@@ -119,21 +68,12 @@ def request_for(storage: StorageResource, table: str, days: list[str] | None, mo
     )
 
 
-def catalog(mode: LoadMode) -> str:
-    return "iceberg" if mode == "iceberg" else "hive"
-
-
-def column_types(trino: Service, mode: LoadMode, schema: str, table: str) -> dict[str, str]:
-    rows = query(trino, f"SELECT column_name, data_type FROM {catalog(mode)}.information_schema"
-                        f".columns WHERE table_schema = '{schema}' AND table_name = '{table}' "
-                        "ORDER BY ordinal_position")
-    return {str(r[0]): str(r[1]) for r in rows}
-
-
 # --- every type --------------------------------------------------------------------------
 
 SEOUL = dt.timezone(dt.timedelta(hours=9))
-EVERY_TYPE = pa.table({
+UUID_FIELD = pa.field("u", pa.string(), metadata=metadata("uuid"))
+JSON_FIELD = pa.field("j", pa.string(), metadata=metadata("json"))
+_EVERY_TYPE = pa.table({
     "id": pa.array([1, 2], pa.int64()),
     "i8": pa.array([-128, None], pa.int8()),
     "i16": pa.array([-32768, None], pa.int16()),
@@ -145,20 +85,29 @@ EVERY_TYPE = pa.table({
     "flag": pa.array([True, None], pa.bool_()),
     "label": pa.array(["한글 it's ✓", None], pa.string()),
     "day": pa.array([dt.date(1999, 12, 31), None], pa.date32()),
+    "tm": pa.array([dt.time(23, 59, 59, 999999), None], pa.time64("us")),
     "ts": pa.array([dt.datetime(2026, 1, 2, 23, 59, 59, 999999), None], pa.timestamp("us")),
     "tstz": pa.array([dt.datetime(2026, 1, 2, 9, 30, 0, 123456, tzinfo=SEOUL), None],
                      pa.timestamp("us", tz="UTC")),
     "payload": pa.array([b"\x00\xff\x10", None], pa.binary()),
     "tags": pa.array([[1, None, 3], None], pa.list_(pa.int64())),
+    "times": pa.array([[dt.time(1, 2, 3), None], None], pa.list_(pa.time64("us"))),
+    "iv": pa.array([{"months": 14, "days": -3, "microseconds": 1}, None], INTERVAL),
+    "u": pa.array(["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", None]),
+    "j": pa.array(['{"a": [1, null]}', None]),
 })
-HIVE_TYPES = {
-    "id": "bigint", "i8": "tinyint", "i16": "smallint", "i32": "integer", "i64": "bigint",
+EVERY_TYPE = _EVERY_TYPE.cast(pa.schema(  # uuid and json are tagged, as the extractor does
+    [{"u": UUID_FIELD, "j": JSON_FIELD}.get(f.name, f) for f in _EVERY_TYPE.schema]))
+# One schema whichever mode: the external view shows what the Iceberg table holds.
+USER_TYPES = {
+    "id": "bigint", "i8": "integer", "i16": "integer", "i32": "integer", "i64": "bigint",
     "amount": "decimal(18,4)", "ratio": "double", "f32": "real", "flag": "boolean",
-    "label": "varchar", "day": "date", "ts": "timestamp(6)", "tstz": "timestamp(6)",
-    "payload": "varbinary", "tags": "array(bigint)", "dt": "varchar",
+    "label": "varchar", "day": "date", "tm": "time(6)", "ts": "timestamp(6)",
+    "tstz": "timestamp(6) with time zone", "payload": "varbinary", "tags": "array(bigint)",
+    "times": "array(time(6))",
+    "iv": "row(months integer, days integer, microseconds bigint)", "u": "uuid", "j": "varchar",
+    "dt": "date",
 }
-ICEBERG_TYPES = {**HIVE_TYPES, "i8": "integer", "i16": "integer",
-                 "tstz": "timestamp(6) with time zone", "dt": "date"}
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -171,22 +120,29 @@ def test_every_type_reads_back_exactly(
     assert result.rows == 2
     # The Iceberg load's Hive staging table over the lake folder is gone, the lake file is not.
     assert storage.exists(naming.data_file_path("it", "extract", "every_type", DAYS[0]))
-    assert [t for (t,) in query(trino_server, f"SHOW TABLES FROM hive.{schema}")] == (
-        ["every_type"] if mode == "external" else [])
-    assert column_types(trino_server, mode, schema, "every_type") == (
-        ICEBERG_TYPES if mode == "iceberg" else HIVE_TYPES)
+    relations = query(trino_server, f"SELECT table_name, table_type FROM hive.information_schema"
+                                    f".tables WHERE table_schema = '{schema}' ORDER BY 1")
+    assert relations == ([["every_type", "VIEW"], ["every_type__raw", "BASE TABLE"]]
+                         if mode == "external" else [])
+    assert column_types(trino_server, mode, schema, "every_type") == USER_TYPES
     rows = query(trino_server, f"SELECT * FROM {catalog(mode)}.{schema}.every_type ORDER BY id")
     instant = dt.datetime(2026, 1, 2, 0, 30, 0, 123456, tzinfo=UTC)
-    partition: object = DAYS[0] if mode == "external" else dt.date.fromisoformat(DAYS[0])
-    assert rows[0] == [
+    partition = dt.date.fromisoformat(DAYS[0])
+    first = rows[0]
+    assert first[:-4] == [
         1, -128, -32768, 2_147_483_647, 9_007_199_254_740_993,
         Decimal("-12345678901234.5678"), 0.1 + 0.2, 1.5, True, "한글 it's ✓",
-        dt.date(1999, 12, 31), dt.datetime(2026, 1, 2, 23, 59, 59, 999999),
-        # Hive has no instant type: UTC wall time (hive.parquet.time-zone=UTC); Iceberg keeps it.
-        instant if mode == "iceberg" else instant.replace(tzinfo=None),
-        b"\x00\xff\x10", [1, None, 3], partition,
+        dt.date(1999, 12, 31), dt.time(23, 59, 59, 999999),
+        dt.datetime(2026, 1, 2, 23, 59, 59, 999999), instant, b"\x00\xff\x10", [1, None, 3],
+        [dt.time(1, 2, 3), None],
     ]
-    assert rows[1] == [2, *([None] * 14), partition]
+    assert tuple(first[-4]) == (14, -3, 1)
+    assert first[-3:] == [uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), '{"a": [1, null]}',
+                          partition]
+    assert rows[1] == [2, *([None] * 19), partition]
+    assert query(trino_server, f"SELECT id FROM {catalog(mode)}.{schema}.every_type "
+                               f"WHERE dt = DATE '{DAYS[0]}' AND tstz = TIMESTAMP "
+                               "'2026-01-02 09:30:00.123456 Asia/Seoul'") == [[1]]
 
 
 # --- schema drift ------------------------------------------------------------------------

@@ -10,9 +10,36 @@ from tests.helpers import storage_resource
 
 
 def test_redact_masks_url_passwords_and_known_secrets() -> None:
-    text = "could not connect to postgresql+psycopg://etl:pa55word@db:5432/mes (key AKIA123)"
-    assert redact(text, ["AKIA123"]) == (
+    text = "could not connect to postgresql+psycopg://etl:pa55word@db:5432/mes (key AKIA1234567)"
+    assert redact(text, ["AKIA1234567"]) == (
         "could not connect to postgresql+psycopg://etl:***@db:5432/mes (key ***)")
+
+
+def test_a_short_password_is_masked_where_secrets_appear_and_nowhere_else() -> None:
+    """The test servers' password is ``etl``, also the package's name: masking every ``etl``
+    garbled paths and class names and hinted at the password."""
+    trace = ('File "/tmp/etl/factories/pipeline_runner.py", line 3\n'
+             "etl.warehouse.base.WarehouseError: table etl_orders failed")
+    assert redact(trace, ["etl"]) == trace
+    echoes = {
+        "postgresql://etl:etl@db:5432/mes": "postgresql://etl:***@db:5432/mes",
+        "host=db user=etl password=etl dbname=mes": "host=db user=etl password=*** dbname=mes",
+        "host='db' password='etl' port=5432": "host='db' password=*** port=5432",
+        "CREATE SECRET s (TYPE mysql, PASSWORD 'etl')":
+            "CREATE SECRET s (TYPE mysql, PASSWORD '***')",
+        'FATAL: password authentication failed for user "etl"':
+            'FATAL: password authentication failed for user "***"',
+        "IO Error: cannot open 'etl'": "IO Error: cannot open '***'",
+    }
+    for text, masked in echoes.items():
+        assert redact(text, ["etl"]) == masked, text
+
+
+def test_a_long_password_is_masked_anywhere_in_every_spelling() -> None:
+    secret = "s3cr3t P@ss'wd"
+    text = (f"tried {secret} then s3cr3t%20P%40ss%27wd and s3cr3t+P%40ss%27wd, "
+            "and 's3cr3t P@ss''wd' in SQL")
+    assert redact(text, [secret]) == "tried *** then *** and ***, and '***' in SQL"
 
 
 def test_stage_failures_mask_every_resource_secret() -> None:

@@ -41,6 +41,8 @@ def extract_request(
         batch_size=pipeline.batch_size or source.batch_size,
         db_schema=source.db_schema,
         statement_timeout_s=source.statement_timeout_s,
+        column_types=pipeline.column_types,
+        partition_column=pipeline.partition_column if window is not None else None,
     )
 
 
@@ -57,7 +59,9 @@ def run_extract(
     """Write each day's file (or the master file) and yield ``(day, outcome)`` as each lands.
 
     A failure stops the extract there: the days already yielded are written and correct, the
-    rest keep their previous files.
+    rest keep their previous files. What can be known before the first row (a source column
+    named like the partition column, a ``column_types`` choice that cannot work, a value that
+    would not fit its decimal type) fails before any day is written.
     """
     use_extraction_pool()
     progress = RowProgress(f"extract {pipeline.name}", log)
@@ -65,6 +69,8 @@ def run_extract(
         yield None, _write_master(tenant, pipeline, storage, source, progress)
         return
     ordered = sorted(days)
+    if len(ordered) > 1:  # day files are committed as they come: find unfit values first
+        source.check(extract_request(pipeline, source, ordered))
     for start in range(0, len(ordered), max(1, days_per_scan)):
         yield from _scan(tenant, pipeline, source, storage,
                          ordered[start:start + max(1, days_per_scan)], progress)

@@ -44,11 +44,14 @@ class StageOutcome:
 
 
 def table_schema(schema: pa.Schema) -> dg.TableSchema:
+    from etl.utils.logical_types import describe, enum_values
+
     return dg.TableSchema(
         columns=[
             dg.TableColumn(
-                name=f.name, type=str(f.type),
-                constraints=dg.TableColumnConstraints(nullable=f.nullable),
+                name=f.name, type=describe(f),  # "string (uuid)": what the text holds
+                constraints=dg.TableColumnConstraints(nullable=f.nullable, other=[
+                    f"one of {list(values)}" for values in [enum_values(f)] if values]),
             )
             for f in schema
         ]

@@ -145,10 +145,11 @@ def _transfer_day(tenant: str, pipeline: PipelineAssetConfig, function: Transfer
     started = time.monotonic()
     target_rel = naming.data_file_path(tenant, "transfer", pipeline.name, day,
                                        pipeline.partition_column)
-    source = con.from_arrow(storage.dataset(source_rel))
+    dataset = storage.dataset(source_rel)
+    source = con.from_arrow(dataset)
     con.register("source", source)
     output = _call(function, source, TransferContext(tenant, pipeline, day, con))
-    stats = storage.write(target_rel, _as_reader(output))
+    stats = storage.write(target_rel, _checked(_as_reader(output), dataset.schema, pipeline, day))
     return StageOutcome(
         rows=stats.rows, uri=storage.uri(target_rel), seconds=time.monotonic() - started,
         schema=stats.schema, bytes=stats.bytes,
@@ -172,6 +173,25 @@ def _call(function: TransferFunction, source: duckdb.DuckDBPyRelation,
             f"sandbox: {text}; if it must reach files, databases, extensions or settings, set "
             "transfer.allow_external_access: true for this pipeline"
         ) from e
+
+
+def _checked(reader: pa.RecordBatchReader, consumed: pa.Schema, pipeline: PipelineAssetConfig,
+             day: str | None) -> pa.RecordBatchReader:
+    """The output with the logical types of the columns it passes through (uuid, json, ...),
+    refused before it is written if a daily output has a column named like the partition."""
+    import pyarrow as pa
+
+    from etl.utils.logical_types import carry
+
+    if day is not None:
+        clash = naming.partition_clash(reader.schema.names, pipeline.partition_column)
+        if clash is not None:
+            raise ValueError(naming.partition_clash_message(clash, pipeline.partition_column))
+    schema = carry(reader.schema, consumed, snake_case)
+    if schema.equals(reader.schema, check_metadata=True):
+        return reader
+    return pa.RecordBatchReader.from_batches(
+        schema, (pa.RecordBatch.from_arrays(b.columns, schema=schema) for b in reader))
 
 
 def _as_reader(output: TransferOutput) -> pa.RecordBatchReader:

@@ -9,7 +9,7 @@ casts, queries typed from their values. A dialect module overrides only what dif
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -78,6 +78,20 @@ class Dialect:
         Only consulted when :attr:`casts` is true.
         """
         return False
+
+    def read_expression(
+        self, t: SaType
+    ) -> Callable[[sa.ColumnElement[Any]], sa.ColumnElement[Any]] | None:
+        """How to read a column whose bare value and text cast would both lose information.
+
+        An interval must come as ``'<months> <days> <microseconds>'`` text. Only consulted when
+        :attr:`casts` is true.
+        """
+        return None
+
+    def column_types(self, conn: sa.Connection, table: sa.Table) -> dict[str, SaType]:
+        """Each reflected column's type, where the dialect knows better than reflection."""
+        return {c.name: c.type for c in table.columns}
 
     # --- queries -----------------------------------------------------------------------
 

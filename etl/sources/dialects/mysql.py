@@ -74,6 +74,16 @@ class MySQL(Dialect):
         return isinstance(t, sqltypes.String) and str(
             getattr(t, "collation", None) or "").endswith("_bin")
 
+    def column_types(self, conn: sa.Connection, table: sa.Table) -> dict[str, SaType]:
+        """MariaDB's JSON is LONGTEXT with a ``json_valid`` check: reflected as text, it is
+        told apart by that check (MySQL's own JSON type reflects as JSON)."""
+        types = super().column_types(conn, table)
+        candidates = [n for n, t in types.items() if isinstance(t, mysql.LONGTEXT)
+                      and str(getattr(t, "collation", None) or "").endswith("_bin")]
+        for name in _json_checked(conn, table, candidates):
+            types[name] = sa.JSON()
+        return types
+
     def describe(self, conn: sa.Connection, sql: str) -> Described | None:
         found = describe_query(conn, sql)
         description, fields = found.description, found.fields
@@ -123,6 +133,21 @@ def mysql_secret_options(url: URL) -> str:
         f"{k} {v if isinstance(v, int) or k == 'TYPE' else literal(str(v))}"
         for k, v in options.items() if v is not None
     )
+
+
+def _json_checked(conn: sa.Connection, table: sa.Table, candidates: list[str]) -> list[str]:
+    if not candidates:
+        return []
+    try:
+        rows = conn.execute(sa.text(
+            "SELECT CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
+            "WHERE CONSTRAINT_SCHEMA = COALESCE(:schema, DATABASE()) AND TABLE_NAME = :table"),
+            {"schema": table.schema, "table": table.name}).all()
+    except sa.exc.SQLAlchemyError:  # MySQL's CHECK_CONSTRAINTS has no TABLE_NAME
+        conn.rollback()
+        return []
+    checked = {str(clause).replace("`", "").replace(" ", "").lower() for _, clause in rows}
+    return [n for n in candidates if f"json_valid({n.lower()})" in checked]
 
 
 def _type(code: int, col: Sequence[Any], field: Any) -> SaType | None:

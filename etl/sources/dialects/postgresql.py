@@ -26,6 +26,8 @@ _SCALARS: dict[int, Callable[[], SaType]] = {
 _ARRAYS = {1000: 16, 1005: 21, 1007: 23, 1016: 20, 1009: 25, 1015: 1043, 1021: 700,
            1022: 701, 1182: 1082, 1115: 1114, 1185: 1184}
 _NUMERIC = 1700
+_BPCHAR = 1042
+_KNOWN = {*_SCALARS, *_ARRAYS, _NUMERIC}
 CONNINFO_TIMEOUT_S = 15
 
 
@@ -45,15 +47,28 @@ class PostgreSQL(Dialect):
         return args
 
     def needs_text_cast(self, t: SaType) -> bool:
-        if isinstance(t, sqltypes.Interval | sqltypes.JSON | sqltypes.Uuid):
+        if isinstance(t, sqltypes.JSON | sqltypes.Uuid):
             return True
         if isinstance(t, sqltypes.Time):  # timetz: an offset has no Arrow time type
             return bool(getattr(t, "timezone", False))
-        return isinstance(t, sqltypes.CHAR)
+        return False
+
+    def read_expression(
+        self, t: SaType
+    ) -> Callable[[sa.ColumnElement[Any]], sa.ColumnElement[Any]] | None:
+        if isinstance(t, sqltypes._AbstractInterval):
+            return interval_text
+        length = getattr(t, "length", None)
+        if isinstance(t, sqltypes.CHAR) and length:
+            # char(n) keeps its pad blanks: the scanner (like a text cast) would drop them.
+            return lambda column: sa.func.rpad(sa.cast(column, sa.Text), length)
+        return None
 
     def describe(self, conn: sa.Connection, sql: str) -> Described | None:
         # psycopg's Column has precision and scale of numerics.
-        return [(c.name, _type(c)) for c in describe_query(conn, sql).description]
+        columns = describe_query(conn, sql).description
+        enums = _enum_types(conn, {int(c.type_code) for c in columns} - _KNOWN)
+        return [(c.name, enums.get(int(c.type_code)) or _type(c)) for c in columns]
 
     def instant_bounds(self, start: dt.datetime, end: dt.datetime) -> tuple[Any, Any]:
         return start, end  # compared as timestamptz, zone included
@@ -65,6 +80,23 @@ class PostgreSQL(Dialect):
                        statement_timeout_s: float | None = None) -> Sequence[str]:
         conninfo = libpq_conninfo(url, statement_timeout_s)
         return [f"ATTACH {literal(conninfo)} AS {alias} (TYPE postgres, READ_ONLY)"]
+
+
+def interval_text(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """``'<months> <days> <microseconds>'``: EXTRACT gives each field with the interval's own
+    sign, and hours, minutes and microseconds (seconds included) add up to its time part."""
+    def part(field: str, factor: int = 1) -> sa.ColumnElement[Any]:
+        # Literals inlined: bound, psycopg would send the factors as too narrow integers.
+        value = sa.extract(field, column)
+        return value * sa.literal_column(str(factor)) if factor != 1 else value
+
+    months = part("year", 12) + part("month")
+    micros = part("hour", 3_600_000_000) + part("minute", 60_000_000) + part("microseconds")
+    pieces = [sa.cast(sa.cast(months, sa.Integer), sa.Text),
+              sa.cast(sa.cast(part("day"), sa.Integer), sa.Text),
+              sa.cast(sa.cast(micros, sa.BigInteger), sa.Text)]
+    space: sa.ColumnElement[Any] = sa.literal_column("' '")
+    return pieces[0].op("||")(space).op("||")(pieces[1]).op("||")(space).op("||")(pieces[2])
 
 
 def _timeout_option(seconds: float) -> str:
@@ -88,10 +120,25 @@ def _libpq_quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _enum_types(conn: sa.Connection, oids: set[int]) -> dict[int, SaType]:
+    """The enum types among a query's unknown type oids, with their labels in order."""
+    if not oids:
+        return {}
+    rows = conn.execute(sa.text(
+        "SELECT enumtypid, enumlabel FROM pg_enum WHERE enumtypid = ANY(:oids) "
+        "ORDER BY enumtypid, enumsortorder"), {"oids": sorted(oids)}).all()
+    labels: dict[int, list[str]] = {}
+    for oid, label in rows:
+        labels.setdefault(int(oid), []).append(str(label))
+    return {oid: sa.Enum(*values, native_enum=True) for oid, values in labels.items()}
+
+
 def _type(column: Any) -> SaType:
     oid = int(column.type_code)
     if oid == _NUMERIC:
         return sa.Numeric(column.precision, column.scale)
+    if oid == _BPCHAR:
+        return sa.CHAR(column.display_size)
     if oid in _ARRAYS:
         return sa.ARRAY(_SCALARS[_ARRAYS[oid]]())
     factory = _SCALARS.get(oid)

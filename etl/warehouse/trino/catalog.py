@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from etl import naming
 from etl.config.pipeline import LoadMode
 from etl.utils.sql import literal, quote
 from etl.warehouse.base import LoadRequest, WarehouseError, plan_columns
@@ -71,14 +72,22 @@ class TrinoTarget:
     def count_days(self, s: TrinoSession, mode: LoadMode, table: str, days: Sequence[str],
                    partition_column: str) -> dict[str, int]:
         counts = dict.fromkeys(days, 0)
-        if not days or not self.columns(s, mode, table):
+        if not days:
             return counts
         part = quote(partition_column)
         first, last = min(days), max(days)
-        bounds = (f"DATE {literal(first)} AND DATE {literal(last)}" if mode == "iceberg"
-                  else f"{literal(first)} AND {literal(last)}")
+        bounds = f"DATE {literal(first)} AND DATE {literal(last)}"
+        relation = table
+        if mode == "external":  # the raw table prunes by partition; the view would too, slower
+            relation = naming.raw_table(table)
+            if not self.columns(s, mode, relation):
+                if not self.columns(s, mode, table):
+                    return counts
+                relation, bounds = table, f"{literal(first)} AND {literal(last)}"  # pre-view
+        elif not self.columns(s, mode, table):
+            return counts
         rows = s.run(
-            f"SELECT CAST({part} AS varchar), count(*) FROM {self.qualified(mode, table)} "
+            f"SELECT CAST({part} AS varchar), count(*) FROM {self.qualified(mode, relation)} "
             f"WHERE {part} BETWEEN {bounds} GROUP BY 1",
             what=f"counting rows per day of {self.display(mode, table)}",
         )

@@ -1,7 +1,9 @@
 """``iceberg`` mode: the days' Parquet copied into an Iceberg table partitioned by ``date``.
 
 The files are read through a Hive staging table of this load only, over the stage's folder,
-with partition projection over exactly the load's days (so nothing is registered). Trino cannot
+with partition projection over exactly the load's days (so nothing is registered); its raw
+column types become the user types of the external view (:mod:`.types`: ``time(6)``,
+``timestamp(6) with time zone``, ``uuid``, ...) in the statement's ``SELECT``. Trino cannot
 replace an Iceberg partition atomically (``DELETE`` + ``INSERT`` are two commits,
 trino#11602, and Iceberg has no insert-overwrite), so one ``MERGE`` does both for all the
 load's days: its source is the new rows plus one marker row per day whose day matches every
@@ -29,7 +31,7 @@ from etl.utils.sql import literal, quote
 from etl.warehouse.base import LoadRequest, WarehouseError
 from etl.warehouse.trino.catalog import TrinoTarget, checked_days, create, s3_folder, token
 from etl.warehouse.trino.session import TrinoSession, TrinoStatementError
-from etl.warehouse.trino.types import column_types, iceberg_expression
+from etl.warehouse.trino.types import column_types, user_columns
 
 MODE: Final = "iceberg"
 STAGING_INFIX: Final = "__staging_"
@@ -41,7 +43,7 @@ DEFAULT_WRITER_PARTITIONS: Final = 100
 def load_iceberg(s: TrinoSession, target: TrinoTarget, request: LoadRequest) -> tuple[str, ...]:
     table = request.table
     label = target.display(MODE, table)
-    incoming = column_types(request.schema, "iceberg", label)
+    incoming = column_types(request.schema, "user", label)
     if MERGE_MARKER in incoming:
         raise WarehouseError(f"table {label}: column name {MERGE_MARKER!r} is reserved")
     target.ensure_schema(s, "external")
@@ -51,10 +53,7 @@ def load_iceberg(s: TrinoSession, target: TrinoTarget, request: LoadRequest) -> 
     _create_stage(s, target, stage, request)
     try:
         existing = target.columns(s, MODE, table)
-        select = ", ".join(
-            f"{iceberg_expression(quote(f.name.lower()), f.type)} AS {quote(f.name.lower())}"
-            for f in request.schema
-        )
+        select = ", ".join(user_columns(request.schema))
         if request.days is None:
             added = target.plan(label, existing, incoming, request) if existing else []
             s.run(f"CREATE OR REPLACE TABLE {target.qualified(MODE, table)} "
@@ -94,7 +93,7 @@ def _create_stage(s: TrinoSession, target: TrinoTarget, stage: str,
                   request: LoadRequest) -> None:
     """A Hive table over the load's files: the master file, or the days by projection."""
     label = target.display("external", stage)
-    cols = [f"{quote(c)} {t}" for c, t in column_types(request.schema, "hive", label).items()]
+    cols = [f"{quote(c)} {t}" for c, t in column_types(request.schema, "raw", label).items()]
     props = ["format = 'PARQUET'"]
     if request.days is None:
         props.append(f"external_location = {literal(s3_folder(request.folder(None), label))}")

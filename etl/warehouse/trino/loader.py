@@ -1,5 +1,6 @@
-"""The Trino loader: Parquet on S3 as Hive external tables (:mod:`.external`) or Iceberg
-tables (:mod:`.iceberg`), chosen per pipeline.
+"""The Trino loader: Parquet on S3 as Hive external tables behind a view (:mod:`.external`) or
+Iceberg tables (:mod:`.iceberg`), chosen per pipeline; users see the same column types in both
+(:mod:`.types`).
 
 Both modes replace exactly the days of a load (or a master table) with a number of statements
 that does not grow with the number of days, and tolerate parallel loads: creating schemas and

@@ -1,10 +1,21 @@
-"""Arrow schema -> Trino column types and safe SQL spellings for the Trino warehouse.
+"""Arrow schema -> Trino column types, in the two forms a load needs, and safe SQL spellings.
 
-Two flavours, because the two connectors differ: the Hive connector reads the Parquet files in
-place and has no ``timestamp with time zone`` or sub-32-bit integers in Iceberg's sense, while
-Iceberg has no ``tinyint``/``smallint`` and keeps instants as ``timestamp(6) with time zone``.
-Types are spelled exactly as Trino's ``information_schema.columns`` prints them, so schema
-drift compares like with like.
+Trino's Hive connector reads the Parquet files in place but cannot declare every type users
+should see: a ``time`` column reads as ``bigint`` (microseconds since midnight), an instant as
+``timestamp(6)`` (UTC wall time, with ``hive.parquet.time-zone=UTC``), a uuid is text. So there
+are two forms of every column:
+
+* the **raw** type a Hive table declares over the files (external mode's ``<table>__raw``,
+  Iceberg mode's staging table), and
+* the **user** type: what the external view and the Iceberg table show, the same in both modes
+  (``time(6)``, ``timestamp(6) with time zone``, ``uuid``, every integer narrower than 64 bits
+  as ``integer``, since Iceberg has nothing narrower), reached from the raw one by
+  :func:`user_expression`.
+
+JSON stays ``varchar`` in both: Iceberg has no json type (and an Iceberg view's columns must be
+Iceberg types), and Trino's JSON functions take varchar. Types are spelled as Trino's
+``information_schema.columns`` prints them (see :func:`spelling`), so schema drift compares like
+with like.
 """
 
 from __future__ import annotations
@@ -15,9 +26,11 @@ from typing import Final, Literal
 
 import pyarrow as pa
 
+from etl.utils.logical_types import is_uuid
+from etl.utils.sql import quote
 from etl.warehouse.base import WarehouseError
 
-Flavor = Literal["hive", "iceberg"]
+Form = Literal["raw", "user"]
 
 NAME_RE: Final = re.compile(r"^[a-z][a-z0-9_]*$")
 COLUMN_RE: Final = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -25,7 +38,7 @@ MAX_DECIMAL_PRECISION: Final = 38
 
 _SIMPLE: Final[list[tuple[Callable[[pa.DataType], bool], str]]] = [
     (pa.types.is_boolean, "boolean"),
-    (pa.types.is_int32, "integer"),
+    (lambda t: pa.types.is_int8(t) or pa.types.is_int16(t) or pa.types.is_int32(t), "integer"),
     (pa.types.is_int64, "bigint"),
     (pa.types.is_float32, "real"),
     (pa.types.is_float64, "double"),
@@ -35,6 +48,7 @@ _SIMPLE: Final[list[tuple[Callable[[pa.DataType], bool], str]]] = [
      or pa.types.is_fixed_size_binary(t), "varbinary"),
     (lambda t: pa.types.is_date32(t) or pa.types.is_date64(t), "date"),
 ]
+_TIME_OF_DAY = "CAST(from_unixtime_nanos({} * 1000) AT TIME ZONE 'UTC' AS time(6))"
 
 
 def check_name(kind: str, name: str) -> str:
@@ -51,32 +65,36 @@ def spelling(trino_type: str) -> str:
     return re.sub(r"\s*,\s*", ",", trino_type.strip().lower())
 
 
-def trino_type(typ: pa.DataType, flavor: Flavor, column: str) -> str:
-    """The Trino type a Parquet column of Arrow type ``typ`` is declared as."""
+def trino_type(typ: pa.DataType, form: Form, column: str, uuid: bool = False) -> str:
+    """The Trino type of a Parquet column of Arrow type ``typ`` (``uuid``: tagged as one)."""
     if pa.types.is_dictionary(typ):
-        return trino_type(typ.value_type, flavor, column)
+        return trino_type(typ.value_type, form, column, uuid)
+    if uuid and form == "user" and pa.types.is_string(typ):
+        return "uuid"
     for test, name in _SIMPLE:
         if test(typ):
             return name
-    if pa.types.is_int8(typ) or pa.types.is_int16(typ):
-        if flavor == "iceberg":
-            return "integer"
-        return "tinyint" if pa.types.is_int8(typ) else "smallint"
     if pa.types.is_decimal(typ) and typ.precision <= MAX_DECIMAL_PRECISION:
         return f"decimal({typ.precision},{typ.scale})"
     if pa.types.is_timestamp(typ):
-        # Hive cannot declare an instant; with hive.parquet.time-zone=UTC it reads UTC wall time.
-        return "timestamp(6) with time zone" if typ.tz and flavor == "iceberg" else "timestamp(6)"
+        zoned = typ.tz is not None and form == "user"
+        return "timestamp(6) with time zone" if zoned else "timestamp(6)"
+    if pa.types.is_time(typ):
+        return "time(6)" if form == "user" else "bigint"
     if pa.types.is_list(typ) or pa.types.is_large_list(typ):
-        return f"array({trino_type(typ.value_type, flavor, column)})"
+        return f"array({trino_type(typ.value_type, form, column)})"
+    if pa.types.is_struct(typ):
+        fields = [f"{_field_name(f.name, column)} {trino_type(f.type, form, column)}"
+                  for f in typ]
+        return f"row({', '.join(fields)})"
     raise WarehouseError(
-        f"column {column!r} has Arrow type {typ}, which Trino's Hive connector cannot read from "
-        "Parquet; supported: booleans, integers, float/double, decimal(p<=38,s), string, "
-        "binary, date, timestamp and lists of these. Cast it (e.g. to varchar) in a transfer"
+        f"column {column!r} has Arrow type {typ}, which Trino cannot read from Parquet; "
+        "supported: booleans, integers, float/double, decimal(p<=38,s), string, binary, date, "
+        "time, timestamp, lists and structs of these. Cast it (e.g. to varchar) in a transfer"
     )
 
 
-def column_types(schema: pa.Schema, flavor: Flavor, table: str) -> dict[str, str]:
+def column_types(schema: pa.Schema, form: Form, table: str) -> dict[str, str]:
     """``{lower-cased column: Trino type}``; Trino folds names to lower case, so check clashes."""
     columns: dict[str, str] = {}
     for field in schema:
@@ -92,20 +110,44 @@ def column_types(schema: pa.Schema, flavor: Flavor, table: str) -> dict[str, str
                 f"table {table}: columns differ only by case ({name!r}); Trino folds names to "
                 "lower case, so rename one of them"
             )
-        columns[name] = trino_type(field.type, flavor, field.name)
+        columns[name] = spelling(trino_type(field.type, form, field.name, is_uuid(field)))
     return columns
 
 
-def iceberg_expression(expr: str, typ: pa.DataType, depth: int = 0) -> str:
-    """Convert a value read by the Hive staging table to its Iceberg column type."""
+def user_columns(schema: pa.Schema) -> list[str]:
+    """``<user expression> AS <column>`` for every column of a raw Hive table over ``schema``."""
+    return [f"{user_expression(quote(f.name.lower()), f.type, is_uuid(f))} "
+            f"AS {quote(f.name.lower())}" for f in schema]
+
+
+def user_expression(expr: str, typ: pa.DataType, uuid: bool = False, depth: int = 0) -> str:
+    """The SQL turning a raw column (``expr``) into its user type."""
     if pa.types.is_dictionary(typ):
-        return iceberg_expression(expr, typ.value_type, depth)
+        return user_expression(expr, typ.value_type, uuid, depth)
+    if uuid and pa.types.is_string(typ):
+        return f"CAST({expr} AS uuid)"
     if pa.types.is_timestamp(typ) and typ.tz:
         return f"with_timezone({expr}, 'UTC')"
-    if pa.types.is_int8(typ) or pa.types.is_int16(typ):
-        return f"CAST({expr} AS integer)"
+    if pa.types.is_time(typ):
+        return _TIME_OF_DAY.format(expr)
     if pa.types.is_list(typ) or pa.types.is_large_list(typ):
         var = f"x{depth}"
-        inner = iceberg_expression(var, typ.value_type, depth + 1)
+        inner = user_expression(var, typ.value_type, depth=depth + 1)
         return expr if inner == var else f"transform({expr}, {var} -> {inner})"
+    if pa.types.is_struct(typ):
+        parts = [user_expression(f"{expr}.{quote(f.name)}", f.type, depth=depth + 1)
+                 for f in typ]
+        if all(p == f"{expr}.{quote(f.name)}" for p, f in zip(parts, typ, strict=True)):
+            return expr
+        row = trino_type(typ, "user", expr)
+        return f"IF({expr} IS NULL, NULL, CAST(ROW({', '.join(parts)}) AS {row}))"
     return expr
+
+
+def _field_name(name: str, column: str) -> str:
+    if not COLUMN_RE.match(name):
+        raise WarehouseError(
+            f"column {column!r} has a struct field {name!r}, which is not a plain lower-case "
+            "name Trino can declare; rename it in a transfer"
+        )
+    return name
