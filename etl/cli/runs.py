@@ -63,6 +63,11 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from etl.runs.plan import TenantJobs, plan_backfill, plan_run
 
     stream = out or sys.stderr
+    if args.command == "backfill" and args.submit and args.days_per_run is not None:
+        raise ValueError("--days-per-run applies to runs made here; with --submit the daemon "
+                         "splits the backfill by the tenant's backfill.days_per_run (config)")
+    if getattr(args, "wait", False) and not args.submit:
+        raise ValueError("--wait goes with --submit")
     jobs = TenantJobs.load(args.tenant)
     if args.command == "run":
         requests = [plan_run(jobs, args.job, args.day)]

@@ -173,3 +173,14 @@ def test_submit_hands_the_range_to_the_daemon_as_a_backfill(
         for key, subset in data.target_subset.partitions_subsets_by_asset_key.items():
             assert set(subset.get_partition_keys()) == {d.isoformat() for d in DAYS}, key
         assert instance.get_runs() == []  # nothing ran here: the daemon will
+        assert backfill.tags[naming.MAX_RETRIES_TAG] == "1"  # the tenant's runs: settings
+
+
+def test_options_that_do_not_apply_are_refused(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    day = DAYS[0].isoformat()
+    code, out = etl("backfill", "default", "--from", day, "--to", day, "--submit",
+                    "--days-per-run", "2", capsys=capsys)
+    assert code == 2 and "backfill.days_per_run" in out, out
+    code, out = etl("run", "default", "daily_etl_job", "--wait", capsys=capsys)
+    assert code == 2 and "--wait goes with --submit" in out, out
