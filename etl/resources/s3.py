@@ -81,6 +81,8 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     def s3_options(self) -> dict[str, Any]:
         """``pyarrow.fs.S3FileSystem`` arguments for this store (``etl validate`` shortens the
         timeouts)."""
+        import pyarrow.fs as pafs
+
         scheme, endpoint = "https", None
         if self.endpoint_url:
             scheme, _, endpoint = self.endpoint_url.partition("://")
