@@ -8,6 +8,8 @@ from typing import Final, Literal
 from pydantic import Field, model_validator
 
 from etl.config.base import ColumnName, Identifier, SourceIdentifier, StrictModel
+from etl.config.checks import ChecksConfig
+from etl.config.freshness import FreshnessConfig
 from etl.naming import PARTITION_COLUMN
 
 COMMON_TRANSFER_PREFIX: Final = "common:"
@@ -83,6 +85,16 @@ class PipelineAssetConfig(StrictModel):
     )
     batch_size: int | None = Field(
         default=None, ge=1_000, le=5_000_000, description="Overrides source.batch_size."
+    )
+    sensitive_columns: tuple[ColumnName, ...] = Field(
+        default=(),
+        description="Columns whose values never appear in check samples or other metadata.",
+    )
+    checks: ChecksConfig = Field(
+        default_factory=ChecksConfig, description="Data-quality checks (etl/config/checks.py)."
+    )
+    freshness: FreshnessConfig | None = Field(
+        default=None, description="By when each day is due (default: the tenant's freshness)."
     )
 
     @property

@@ -80,9 +80,9 @@ def open_reader(
         if reader == "duckdb":
             db.dispose()  # the plan's connection is not needed while DuckDB streams
             with open_duckdb_reader(url, plan, request.batch_size) as batches:
-                yield batches
+                yield plan.described(batches)
         else:
             with open_sqlalchemy_reader(db, plan, request.batch_size, secret) as batches:
-                yield batches
+                yield plan.described(batches)
     finally:
         db.dispose()

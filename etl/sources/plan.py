@@ -35,6 +35,7 @@ MAX_IDENTIFIER = 63  # PostgreSQL silently truncates longer names
 class PlannedColumn:
     name: str
     arrow: pa.DataType | None  # None: inferred from the values (dialects we do not describe)
+    comment: str | None = None  # the column's comment in the source, where it has one
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,17 @@ class ReadPlan:
         if self.columns is None or any(c.arrow is None for c in self.columns):
             return None
         return pa.schema([pa.field(c.name, c.arrow) for c in self.columns])
+
+    def described(self, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+        """``reader`` with the source's column comments as ``comment`` field metadata, which
+        the Parquet files keep and Dagster shows as column descriptions."""
+        comments = {c.name: c.comment for c in self.columns or () if c.comment}
+        if not comments:
+            return reader
+        fields = [f.with_metadata({**(f.metadata or {}), b"comment": comments[f.name].encode()})
+                  if f.name in comments else f for f in reader.schema]
+        return pa.RecordBatchReader.from_batches(
+            pa.schema(fields, metadata=reader.schema.metadata), reader)
 
 
 def plan_read(engine: sa.Engine, request: ExtractRequest, secret: str | None) -> ReadPlan:
@@ -104,7 +116,8 @@ def _table_plan(
         stmt = stmt.where(row_filter.predicate(filtered, arrow, dialect))
         if row_filter.ordered:
             stmt = stmt.order_by(filtered)
-    planned = tuple(PlannedColumn(c.name, t.arrow) for c, t in zip(cols, types, strict=True))
+    planned = tuple(PlannedColumn(c.name, t.arrow, c.comment)
+                    for c, t in zip(cols, types, strict=True))
     return ReadPlan(stmt, planned, qualified)
 
 

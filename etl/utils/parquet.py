@@ -59,7 +59,8 @@ def normalize_type(typ: pa.DataType) -> pa.DataType:
 
 def normalize_schema(schema: pa.Schema) -> pa.Schema:
     return pa.schema(
-        [pa.field(f.name, normalize_type(f.type), f.nullable) for f in schema],
+        [pa.field(f.name, normalize_type(f.type), f.nullable, metadata=f.metadata)
+         for f in schema],
         metadata=None,
     )
 

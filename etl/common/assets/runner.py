@@ -28,6 +28,7 @@ import dagster as dg
 
 from etl import naming
 from etl.common.assets.events import StepEvent, check_evaluation, materialization
+from etl.common.assets.quality import planned_checks
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.secrets import secret_values
 from etl.utils.logging import redact
@@ -75,6 +76,10 @@ class StepInputs:
         key = naming.check_key(self.tenant, "load", pipeline.name, naming.RECONCILE_CHECK)
         return key in self.selected_checks
 
+    def wants_quality(self, pipeline: PipelineAssetConfig, check: str) -> bool:
+        stage = pipeline.load_input_stage
+        return naming.check_key(self.tenant, stage, pipeline.name, check) in self.selected_checks
+
     @property
     def in_range(self) -> bool:
         """A run over several days (one output per asset could not speak for each day)."""
@@ -101,7 +106,8 @@ def run_pipelines(
 ) -> Iterator[StepEvent]:
     """Yield every event as a stage produces it; raise ``PipelineFailures`` at the end."""
     todo = [p for p in pipelines
-            if any(inputs.wants(p, s) for s in naming.STAGES) or inputs.wants_check(p)]
+            if any(inputs.wants(p, s) for s in naming.STAGES) or inputs.wants_check(p)
+            or any(inputs.wants_quality(p, c.name) for c in planned_checks(p))]
     events: queue.Queue[StepEvent | str | _Done] = queue.Queue()
     failures: list[StageFailure] = []
     pool = ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(todo))),
@@ -191,6 +197,8 @@ class _PipelineRun:
             days = self.extract(days)
         if days and self.inputs.wants(self.pipeline, "transfer"):
             days = self.transfer(days)
+        if days:
+            days = self.quality(days)
         if days and self.pipeline.save_to_trino and (
                 self.inputs.wants(self.pipeline, "load") or self.inputs.wants_check(self.pipeline)):
             self.load(days)
@@ -239,6 +247,40 @@ class _PipelineRun:
         for error, failed_days in failed.values():
             self.fail("transfer", error, failed_days)
         return done
+
+    def quality(self, days: list[str | None]) -> list[str | None]:
+        """The quality checks of the last Parquet stage: those selected, and the blocking ones
+        before a load; returns the days that may be loaded (no blocking check failed)."""
+        from etl.common.assets.checks import BlockedByChecks, run_checks
+
+        loading = self.inputs.wants(self.pipeline, "load")
+        checks = [c for c in planned_checks(self.pipeline)
+                  if self.inputs.wants_quality(self.pipeline, c.name) or (loading and c.blocking)]
+        if not checks or self.inputs.stop.is_set():
+            return days
+        stage = self.pipeline.load_input_stage
+        kept: list[str | None] = []
+        for day, outcomes in run_checks(self.inputs.tenant, self.pipeline, self.inputs.storage,
+                                        _only_days(days), checks):
+            if isinstance(outcomes, BaseException):
+                self.fail(stage, outcomes, [day])
+                continue
+            for o in outcomes:
+                if self.inputs.wants_quality(self.pipeline, o.check.name):
+                    self.emit(check_evaluation(self.key(stage), o.check.name, day, o.passed,
+                                               o.description, o.metadata,
+                                               blocking=o.check.blocking,
+                                               in_range=self.inputs.in_range))
+            failed = [o.check.name for o in outcomes if o.check.blocking and not o.passed]
+            if not failed:
+                kept.append(day)
+            elif loading:
+                self.emit(f"not loading {self.pipeline.name} [{day or 'latest'}]: blocking "
+                          f"check(s) {', '.join(failed)} failed on the {stage} output")
+                self.fail("load", BlockedByChecks(
+                    f"not loaded: blocking check(s) {', '.join(failed)} failed on the {stage} "
+                    "output"), [day])
+        return kept
 
     def load(self, days: list[str | None]) -> None:
         from etl.common.assets.load import reconcile, run_load
