@@ -1,15 +1,14 @@
 """Freshness: a partitioned check per daily pipeline, evaluated by a sensor per tenant.
 
 The check (``loaded_by_deadline``) sits on each daily pipeline's last stage and is recorded per
-day. The sensor records each day's result once its deadline has passed, straight into the
-instance (no run to launch); a day that was missing is looked at again on later ticks and
-recorded again once it arrives late. The same evaluation runs when the check is executed from
-the UI, for the days selected there. Dagster's ``build_time_partition_freshness_checks`` was not
+day. The sensor records each day's result at its first tick after the deadline, straight into
+the instance (no run to launch), and knows which days are done from the instance itself, so a
+reset sensor repeats nothing. The same evaluation runs when the check is executed from the UI,
+for the days selected there. Dagster's ``build_time_partition_freshness_checks`` was not
 used: it is superseded in 1.13 and its result carries no partition, so the asset page could not
 say which day was late.
 """
 
-import json
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -68,7 +67,8 @@ def _checks(ctx: "TenantContext", keys: Mapping[dg.AssetKey, Deadlines]
         from dagster._time import get_current_datetime
 
         now = get_current_datetime()
-        days = sorted(context.partition_keys) if context.has_partition_key_range else []
+        partitioned = context.has_partition_key or context.has_partition_key_range
+        days = sorted(context.partition_keys) if partitioned else []
         for check in context.selected_asset_check_keys:
             deadlines = keys[check.asset_key]
             due = [d for d in days if deadlines.of(d) <= now]
@@ -99,36 +99,35 @@ def _sensor(ctx: "TenantContext", keys: Mapping[dg.AssetKey, Deadlines], qualifi
     def _tick(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         from dagster._time import get_current_datetime
 
-        events, cursor = freshness_events(context.instance, keys, get_current_datetime(),
-                                          context.cursor)
-        return dg.SensorResult(asset_events=events, cursor=cursor)
+        return dg.SensorResult(
+            asset_events=freshness_events(context.instance, keys, get_current_datetime()))
 
     return _tick
 
 
 def freshness_events(instance: dg.DagsterInstance, keys: Mapping[dg.AssetKey, Deadlines],
-                     now: Any, cursor: str | None) -> tuple[list[dg.AssetCheckEvaluation], str]:
-    """The evaluations to record at ``now``, and the new cursor.
+                     now: Any) -> list[dg.AssetCheckEvaluation]:
+    """The evaluations to record at ``now``: every due day that has no result yet.
 
-    The cursor remembers each day's last recorded state: a day on time or late is final, a
-    missing one is looked at again until it arrives (recorded as late) or leaves the window.
+    Each day is recorded once, at the first tick after its deadline, as on time, missing or
+    late. The instance keeps one result per day recorded outside a run (a second one for the
+    same day is refused), so a day that arrives after it was recorded missing keeps that
+    result; executing the check from the UI records a fresh one ("loaded ... late").
     """
-    seen: dict[str, dict[str, str]] = json.loads(cursor) if cursor else {}
     events: list[dg.AssetCheckEvaluation] = []
-    kept: dict[str, dict[str, str]] = {}
     for key, deadlines in keys.items():
-        name = key.to_user_string()
-        before = seen.get(name, {})
         due = deadlines.due(now)
-        todo = [d for d in due if before.get(d) in (None, "missing")]
-        states = {d: before[d] for d in due if d in before}
-        for result in evaluate(instance, key, todo, deadlines):
-            if before.get(result.day) != result.state:
-                events.append(dg.AssetCheckEvaluation(
-                    asset_key=key, check_name=naming.FRESHNESS_CHECK, passed=result.passed,
-                    description=result.description, metadata=result.metadata,
-                    partition=result.day, blocking=False,
-                    severity=dg.AssetCheckSeverity.WARN))
-            states[result.day] = result.state
-        kept[name] = states
-    return events, json.dumps(kept, sort_keys=True)
+        if not due:
+            continue
+        check = dg.AssetCheckKey(key, naming.FRESHNESS_CHECK)
+        recorded = {info.partition_key for info in
+                    instance.event_log_storage.get_asset_check_partition_info(
+                        [check], partition_keys=due)}
+        todo = [d for d in due if d not in recorded]
+        events.extend(
+            dg.AssetCheckEvaluation(
+                asset_key=key, check_name=naming.FRESHNESS_CHECK, passed=result.passed,
+                description=result.description, metadata=result.metadata,
+                partition=result.day, blocking=False, severity=dg.AssetCheckSeverity.WARN)
+            for result in evaluate(instance, key, todo, deadlines))
+    return events

@@ -3,8 +3,8 @@
 A day's deadline is ``freshness.deadline`` (HH:MM) ``days_after`` days after it, or, without
 one, :data:`~etl.config.freshness.DEFAULT_GRACE` after the daily schedule's first run once the
 day is over. The answer comes from the instance: the day passes if its last stage has a
-materialization at or before the deadline; it fails if it has none by then, and a later
-materialization turns "not loaded" into "loaded late" (still a failure: the day missed it).
+materialization at or before the deadline, and fails otherwise: "not loaded" while it has
+none, "loaded late" once it has one after the deadline (still a failure: it missed it).
 """
 
 from __future__ import annotations
