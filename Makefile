@@ -85,9 +85,11 @@ lint: venv
 	$(VENV)/bin/ruff check etl tests tools bench
 	$(VENV)/bin/mypy etl
 
+# `dg dev` is what Dagster now recommends over `dagster dev`; VIRTUAL_ENV tells dg the project's
+# venv is the active one (otherwise it warns that they differ).
 dev: venv
 	@mkdir -p $(DAGSTER_HOME)
-	$(VENV)/bin/dagster dev -w workspace.yaml
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/dg dev -w workspace.yaml
 
 tenant: venv
 	@test -n "$(NAME)" || (echo "usage: make tenant NAME=<tenant_id>" && exit 2)

@@ -1,4 +1,4 @@
-"""Every tenant in one code location (`dagster dev -m etl.all`)."""
+"""Every tenant in one code location (`dg dev -m etl.all`)."""
 
 import dagster as dg
 
