@@ -25,7 +25,8 @@ FETCH_TRINO = $(VENV)/bin/python -m tools.services fetch-trino || { \
 	echo "note: Trino could not be fetched (above); running the tests anyway, the Trino tests"; \
 	echo "      will be skipped (ETL_TEST_STRICT=1 makes that a failure)"; }
 
-.PHONY: help venv demo test test-unit test-integration lint dev tenant schema bench fetch-trino clean
+.PHONY: help venv demo test test-unit test-integration lint dev tenant schema bench fetch-trino \
+	screenshot clean
 
 help:
 	@echo "make demo    - run the main job on the embedded defaults (SQLite, local lake, DuckDB)"
@@ -36,6 +37,7 @@ help:
 	@echo "make lint    - ruff and mypy --strict"
 	@echo "make tenant NAME=<id> - scaffold a new tenant"
 	@echo "make bench   - definitions-scale and extraction benchmarks (dependency group 'bench')"
+	@echo "make screenshot - docs/asset-checks.png from the demo (needs chromium; by hand)"
 
 $(UV_BOOT)/bin/uv:
 	@echo "no uv on PATH that accepts uv.lock (uv lock --check): installing uv $(UV_VERSION) from PyPI into $(UV_BOOT)/"
@@ -102,6 +104,10 @@ bench: venv
 	$(VENV)/bin/python bench/defs_scale.py
 	$(ENSURE_UV)
 	$(UV) run --locked --group bench python -m bench.extract
+
+# By hand, not in CI: the demo, the UI on loopback and headless Chromium (apt-get install chromium).
+screenshot: venv
+	$(VENV)/bin/python -m tools.screenshot
 
 fetch-trino: venv
 	$(VENV)/bin/python -m tools.services fetch-trino

@@ -70,9 +70,10 @@ def pipeline_specs(ctx: TenantContext, pipeline: PipelineAssetConfig,
                           {"transfer": ref.function or "sql", **({"sql": ref.sql} if ref.sql
                                                                  else {})}))
     if pipeline.save_to_trino:
-        table = f"{ctx.config.warehouse_schema}.{naming.warehouse_table(name)}"
+        # The qualified name (dagster/table_name) is on each materialization: on Trino its
+        # catalog follows the load mode.
         specs.append(spec("load", specs[-1].key, f"Load: {about}", {ctx.warehouse_kind},
-                          {"dagster/table_name": table}))
+                          {"table": naming.warehouse_table(name)}))
     return specs
 
 

@@ -44,6 +44,11 @@ def test_checks_on_s3_parquet_gate_the_trino_load(
     assert query(trino_server, f"SELECT count(*) FROM iceberg.{schema}.wo") == [[rows]]
     tables = {t for (t,) in query(trino_server, f"SHOW TABLES FROM hive.{schema}")}
     assert "wo_dupes" not in tables
+    (load,) = [m for m in result.get_asset_materialization_events()
+               if m.asset_key == naming.asset_key(tenant.id, "load", "wo")]
+    meta = load.materialization.metadata
+    assert meta["dagster/table_name"].value == f"iceberg.{schema}.wo"
+    assert str(meta["read_from"].value).startswith(f"s3://{tenant.bucket.bucket}/")
     errors = "\n".join(str(e.step_failure_data.error) for e in result.all_events
                        if e.is_step_failure)
     assert "BlockedByChecks: not loaded: blocking check(s) primary_key_unique failed" in errors

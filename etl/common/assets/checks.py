@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from etl.common.assets.inputs import StageFile, stage_files
+from etl.common.assets.outcome import lake_uri
 from etl.common.assets.quality import PlannedCheck
 from etl.common.assets.transfer import snake_case
 from etl.config.checks import (
@@ -105,7 +106,7 @@ class _DayCheck:
             if check.name in problems or isinstance(value, duckdb.Error):
                 why = problems.get(check.name) or _first_line(value)
                 outcomes.append(CheckOutcome(check, False, f"could not be evaluated: {why}",
-                                             {"error": why, "file": self.file.uri}))
+                                             {"error": why, "file": lake_uri(self.file.uri)}))
             else:
                 outcomes.append(self.outcome(check, int(value or 0), int(values["rows"] or 0)))
         return outcomes
@@ -178,7 +179,7 @@ class _DayCheck:
 
     def outcome(self, check: PlannedCheck, failing: int, rows: int) -> CheckOutcome:
         rule = check.rule
-        meta: dict[str, Any] = {"rows": rows, "file": self.file.uri}
+        meta: dict[str, Any] = {"rows": rows, "file": lake_uri(self.file.uri)}
         if isinstance(rule, RowCountRule):
             low, high = rule.min, rule.max
             passed = (low is None or rows >= low) and (high is None or rows <= high)

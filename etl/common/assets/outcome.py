@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import quote
 
 import dagster as dg
 
@@ -63,7 +64,8 @@ def lake_uri(location: str) -> str:
     """``s3://...`` as it is; a local path as a ``file://`` URI."""
     if "://" in location:
         return location
-    return Path(location).resolve().as_uri()
+    # As the folders are named: '=' of dt=YYYY-MM-DD is allowed in a URI path, unescaped.
+    return "file://" + quote(Path(location).resolve().as_posix(), safe="/=")
 
 
 def readable_size(size: int) -> str:
