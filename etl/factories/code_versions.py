@@ -20,6 +20,7 @@ import hashlib
 import inspect
 import json
 from collections.abc import Callable, Mapping
+from functools import cache
 from types import FunctionType
 from typing import Any
 
@@ -57,6 +58,11 @@ def transfer_source(function: Callable[..., Any] | None) -> str:
     the common transfers, so editing a helper it uses changes its version too."""
     if function is None:
         return ""
+    return _source(function)
+
+
+@cache  # every tenant shares the common transfer: read its source once per process
+def _source(function: Callable[..., Any]) -> str:
     seen: dict[str, str] = {}
     todo: list[FunctionType] = [function] if isinstance(function, FunctionType) else []
     while todo:

@@ -5,7 +5,8 @@ Each pipeline runs its stages in order (extract, transfer, load) on a worker thr
 database. A step covers one day, a range of days, or master data. Every stage reports each
 day's materialization (and the load each day's row-count check) the moment that stage has
 finished it, so the event log and the asset pages show per-stage, per-day results while the
-step is still running.
+step is still running. After the last Parquet stage come the quality checks
+(:mod:`etl.common.assets.checks`): a day whose blocking check failed is not loaded.
 
 A failing pipeline does not stop the others, and a failing day does not stop the other days of
 a pipeline's stage: a day whose stage failed is not taken further, the rest are. The step fails
