@@ -11,6 +11,7 @@ Debian's Chromium (``apt-get install -y chromium``) take the picture, writing
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -75,12 +76,23 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=60)
+            stop(server)
         if args.keep:
             sys.stdout.write(f"demo folder kept: {work}\n")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    """The UI, its daemon and code servers: their whole process group, forcibly if need be."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)
+    server.wait(timeout=30)
 
 
 def wait_for_locations(base: str, timeout_s: float) -> None:
