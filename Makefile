@@ -25,7 +25,8 @@ FETCH_TRINO = $(VENV)/bin/python -m tools.services fetch-trino || { \
 	echo "note: Trino could not be fetched (above); running the tests anyway, the Trino tests"; \
 	echo "      will be skipped (ETL_TEST_STRICT=1 makes that a failure)"; }
 
-.PHONY: help venv demo test test-unit test-integration lint dev tenant schema bench fetch-trino clean
+.PHONY: help venv demo test test-unit test-integration lint dev tenant schema bench fetch-trino \
+	screenshot clean
 
 help:
 	@echo "make demo    - run the main job on the embedded defaults (SQLite, local lake, DuckDB)"
@@ -36,6 +37,7 @@ help:
 	@echo "make lint    - ruff and mypy --strict"
 	@echo "make tenant NAME=<id> - scaffold a new tenant"
 	@echo "make bench   - definitions-scale, deployment-run, extraction and history benchmarks"
+	@echo "make screenshot - docs/asset-checks.png from the demo (needs chromium; by hand)"
 
 $(UV_BOOT)/bin/uv:
 	@echo "no uv on PATH that accepts uv.lock (uv lock --check): installing uv $(UV_VERSION) from PyPI into $(UV_BOOT)/"
@@ -85,9 +87,11 @@ lint: venv
 	$(VENV)/bin/ruff check etl tests tools bench
 	$(VENV)/bin/mypy etl
 
+# `dg dev` is what Dagster now recommends over `dagster dev`; VIRTUAL_ENV tells dg the project's
+# venv is the active one (otherwise it warns that they differ).
 dev: venv
 	@mkdir -p $(DAGSTER_HOME)
-	$(VENV)/bin/dagster dev -w workspace.yaml
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/dg dev -w workspace.yaml
 
 tenant: venv
 	@test -n "$(NAME)" || (echo "usage: make tenant NAME=<tenant_id>" && exit 2)
@@ -102,6 +106,10 @@ bench: venv
 	$(ENSURE_UV)
 	$(UV) run --locked --group bench python -m bench.extract
 	$(UV) run --locked --group bench python -m bench.backfill
+
+# By hand, not in CI: the demo, the UI on loopback and headless Chromium (apt-get install chromium).
+screenshot: venv
+	$(VENV)/bin/python -m tools.screenshot
 
 fetch-trino: venv
 	$(VENV)/bin/python -m tools.services fetch-trino

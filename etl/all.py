@@ -1,4 +1,4 @@
-"""Every tenant in one code location (`dg dev` / `dagster dev -m etl.all`).
+"""Every tenant in one code location (`dg dev -m etl.all`).
 
 One process holds every tenant's definitions and, when it runs them, every tenant's secrets:
 use it for development or a single trusted operator; deployments run one code location per

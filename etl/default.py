@@ -1,4 +1,4 @@
-"""Code location of tenant 'default' (`dagster dev -m etl.default`)."""
+"""Code location of tenant 'default' (`dg dev -m etl.default`)."""
 
 import dagster as dg
 

@@ -29,6 +29,11 @@ MASTER_SCHEDULE: Final = "master_sync_schedule"
 
 RECONCILE_CHECK: Final = "row_count_matches_parquet"
 """The blocking check on every load asset: warehouse rows equal the Parquet rows loaded."""
+PRIMARY_KEY_UNIQUE_CHECK: Final = "primary_key_unique"
+PRIMARY_KEY_NOT_NULL_CHECK: Final = "primary_key_not_null"
+FRESHNESS_CHECK: Final = "loaded_by_deadline"
+"""On the last stage of every daily pipeline: the day was materialized by its deadline."""
+FRESHNESS_SENSOR: Final = "freshness_sensor"
 
 PARTITION_COLUMN: Final = "dt"
 """The default day column of daily tables, and of the ``<column>=YYYY-MM-DD`` lake folders
@@ -63,6 +68,17 @@ def asset_key(tenant: str, stage: Stage, pipeline: str) -> dg.AssetKey:
 
 def check_key(tenant: str, stage: Stage, pipeline: str, check: str) -> dg.AssetCheckKey:
     return dg.AssetCheckKey(asset_key(tenant, stage, pipeline), check)
+
+
+def rule_check_name(kind: str, columns: tuple[str, ...]) -> str:
+    """A quality rule's default check name: its kind and columns, e.g. ``not_null_qty``."""
+    parts = [kind, *(re.sub(r"[^0-9a-z_]", "_", c.lower()) for c in columns)]
+    return "_".join(parts) if columns else f"{kind}_in_range"
+
+
+def freshness_op_name(tenant: str) -> str:
+    """The op that evaluates a tenant's freshness checks when they are run from the UI."""
+    return f"{tenant}__freshness"
 
 
 def step_asset_name(tenant: str, kind: str) -> str:

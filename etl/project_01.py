@@ -1,4 +1,4 @@
-"""Code location of tenant 'project_01' (`dagster dev -m etl.project_01`)."""
+"""Code location of tenant 'project_01' (`dg dev -m etl.project_01`)."""
 
 import dagster as dg
 

@@ -18,7 +18,7 @@ from etl.config.tenant_config import TenantConfig
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
 
-LOCATION_MODULE = '''"""Code location of tenant '{tenant}' (`dagster dev -m etl.{tenant}`)."""
+LOCATION_MODULE = '''"""Code location of tenant '{tenant}' (`dg dev -m etl.{tenant}`)."""
 
 import dagster as dg
 

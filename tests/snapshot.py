@@ -53,6 +53,8 @@ def describe(defs: dg.Definitions) -> list[str]:
         f"zone={s.execution_timezone}  default={s.default_status.value}"
         for s in sorted(repo.schedule_defs, key=lambda s: s.name)
     )
+    lines.extend(f"sensor {s.name}  default={s.default_status.value}"
+                 for s in sorted(repo.sensor_defs, key=lambda s: s.name))
     return lines
 
 

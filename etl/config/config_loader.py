@@ -135,10 +135,27 @@ def load_tenant_config(
             [ConfigIssue(display_path(file), None, "",
                          "file not found; copy etl/tenants/_template")],
         )
-    doc = _parse(file, tenant=tenant_id)
+    return load_tenant_document(tenant_id, folder, _parse(file, tenant=tenant_id), common_file,
+                                check_siblings=check_siblings)
+
+
+def load_tenant_document(
+    tenant_id: str,
+    folder: Path,
+    doc: YamlDocument,
+    common_file: Path | None = COMMON_PIPELINES_FILE,
+    *,
+    check_siblings: bool = True,
+) -> LoadedTenant:
+    """Merge and validate a tenant's parsed config, wherever it was written.
+
+    ``doc`` carries the line of every key, so errors point into the file it came from: the
+    tenant's ``config.yaml``, or the ``attributes:`` of a ``defs.yaml`` (:mod:`etl.components`).
+    """
+    file = doc.file
     common = load_common_pipelines(common_file) if common_file is not None else None
     if not isinstance(doc.data, dict):
-        raise ConfigError(tenant_id, [ConfigIssue(display_path(file), 1, "", (
+        raise ConfigError(tenant_id, [ConfigIssue(display_path(file), doc.line_of(()), "", (
             "expected a mapping of the config's sections (tenant, source, storage, ...)"))])
     duplicates = _duplicate_names(doc, PIPELINES_PATH)
     merged = merge_pipelines(doc, common)

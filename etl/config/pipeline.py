@@ -8,7 +8,9 @@ from typing import Final, Literal
 from pydantic import Field, field_validator, model_validator
 
 from etl.config.base import ColumnName, Identifier, SourceIdentifier, StrictModel
+from etl.config.checks import ChecksConfig
 from etl.config.column_types import ColumnTypeSpec
+from etl.config.freshness import FreshnessConfig
 from etl.naming import PARTITION_COLUMN
 
 COMMON_TRANSFER_PREFIX: Final = "common:"
@@ -119,6 +121,16 @@ class PipelineAssetConfig(StrictModel):
         default_factory=dict,
         description="Parquet type per source column instead of the default mapping: 'string' or "
                     "'decimal(p,s)', e.g. {n_free: 'decimal(38,20)'}; values must still fit.",
+    )
+    sensitive_columns: tuple[ColumnName, ...] = Field(
+        default=(),
+        description="Columns whose values never appear in check samples or other metadata.",
+    )
+    checks: ChecksConfig = Field(
+        default_factory=ChecksConfig, description="Data-quality checks (etl/config/checks.py)."
+    )
+    freshness: FreshnessConfig | None = Field(
+        default=None, description="By when each day is due (default: the tenant's freshness)."
     )
 
     @property

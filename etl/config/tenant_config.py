@@ -7,9 +7,12 @@ Secrets never appear here: only the *names* of environment variables that hold t
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+import re
+
+from pydantic import Field, field_validator, model_validator
 
 from etl.config.base import FieldError, Identifier, StrictModel, TagValue
+from etl.config.freshness import FreshnessConfig
 from etl.config.pipeline import (
     COMMON_TRANSFER_PREFIX,
     DEFAULT_TRANSFER,
@@ -43,10 +46,26 @@ __all__ = [
 ]
 
 
+_OWNER = re.compile(r"^([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,7}|team:[A-Za-z0-9_.-]+)$")
+
+
 class TenantInfo(StrictModel):
     id: Identifier = Field(description="Tenant id; must equal the tenant's folder name.")
     name: str = Field(description="Human-readable tenant name shown in descriptions and tags.")
     description: str = Field(default="", description="Free text about the customer site.")
+    owners: tuple[str, ...] = Field(
+        default=(),
+        description="Who answers for the tenant's assets: emails or 'team:<name>' (Dagster's).",
+    )
+
+    @field_validator("owners")
+    @classmethod
+    def _owners(cls, owners: tuple[str, ...]) -> tuple[str, ...]:
+        for owner in owners:
+            if not _OWNER.match(owner):
+                raise ValueError(f"owner {owner!r} is neither an email address nor "
+                                 "'team:<name>' (e.g. team:data_eng)")
+        return owners
 
 
 class TenantConfig(StrictModel):
@@ -70,6 +89,10 @@ class TenantConfig(StrictModel):
             "digits, '_', '.' or '-' (Dagster's rule for tag values)."
         ),
     )
+    freshness: FreshnessConfig = Field(
+        default_factory=FreshnessConfig,
+        description="By when each day is due; a pipeline's own freshness block replaces it.",
+    )
     assets: AssetsConfig = Field(default_factory=AssetsConfig, description="Pipelines.")
 
     @model_validator(mode="after")
@@ -80,6 +103,9 @@ class TenantConfig(StrictModel):
                 f"must be on S3: write s3://bucket/prefix, not the local folder "
                 f"{self.storage.root!r}"))
         return self
+
+    def freshness_of(self, pipeline: PipelineAssetConfig) -> FreshnessConfig:
+        return pipeline.freshness or self.freshness
 
     @property
     def tenant_id(self) -> str:

@@ -17,13 +17,14 @@ import sqlalchemy as sa
 metadata = sa.MetaData()
 
 work_order = sa.Table(
-    "work_order", metadata,
+    "work_order", metadata,  # comments: PostgreSQL and MySQL keep them, SQLite has none
     sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("order_no", sa.String(32), nullable=False),
+    sa.Column("order_no", sa.String(32), nullable=False, comment="Order number on the traveller"),
     sa.Column("item_code", sa.String(32), nullable=False),
     sa.Column("line_code", sa.String(16), nullable=False),
-    sa.Column("planned_qty", sa.Integer, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("planned_qty", sa.Integer, nullable=False, comment="Units planned"),
+    sa.Column("status", sa.String(16), nullable=False,
+              comment="RELEASED, RUNNING, DONE or HOLD"),
     sa.Column("due_date", sa.Date, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False, index=True),
 )
@@ -35,7 +36,7 @@ production_result = sa.Table(
     sa.Column("item_code", sa.String(32), nullable=False),
     sa.Column("line_code", sa.String(16), nullable=False),
     sa.Column("produced_qty", sa.Integer, nullable=False),
-    sa.Column("defect_qty", sa.Integer, nullable=False),
+    sa.Column("defect_qty", sa.Integer, nullable=False, comment="Units rejected"),
     sa.Column("unit_cost", sa.Numeric(12, 4), nullable=True),
     sa.Column("produced_at", sa.DateTime, nullable=False, index=True),
 )

@@ -7,7 +7,7 @@ whole replication or project: a stage job subsets one of them, and definitions f
 tenants build in seconds instead of minutes.
 """
 
-import warnings
+import inspect
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,9 +15,12 @@ from typing import Any
 import dagster as dg
 
 from etl import naming
+from etl.common.assets.provenance import Provenance
 from etl.common.assets.runner import StepInputs, run_pipelines
 from etl.common.assets.transfer import TransferFunction
 from etl.config.tenant_config import PipelineAssetConfig, TenantConfig
+from etl.factories.check_factory import step_check_specs
+from etl.factories.code_versions import stage_code_versions
 
 __all__ = ["TenantContext", "build_tenant_assets", "pipeline_specs"]
 
@@ -39,63 +42,39 @@ class TenantContext:
         return self.config.warehouse.asset_kind
 
 
-def pipeline_specs(ctx: TenantContext, pipeline: PipelineAssetConfig) -> list[dg.AssetSpec]:
+def pipeline_specs(ctx: TenantContext, pipeline: PipelineAssetConfig,
+                   transfer: TransferFunction | None = None) -> list[dg.AssetSpec]:
+    """One spec per stage, each with its code version (:mod:`etl.factories.code_versions`)."""
     tenant, name = ctx.tenant, pipeline.name
-    extract_key = naming.asset_key(tenant, "extract", name)
+    versions = stage_code_versions(ctx.config, pipeline, transfer)
     about = pipeline.description or f"{name} from {pipeline.table or 'a source query'}"
-    specs = [
-        dg.AssetSpec(
-            extract_key, description=f"Extract: {about}",
-            group_name=naming.group_name(tenant, "extract"),
-            kinds={"sql", "parquet"}, tags=ctx.tags, skippable=True,
-            metadata={"source": pipeline.table or pipeline.query or "",
-                      "date_column": pipeline.date_column or "(unpartitioned)"},
-        )
-    ]
-    upstream = extract_key
+    shared: dict[str, Any] = {"tags": ctx.tags, "skippable": True,
+                              "owners": list(ctx.config.tenant.owners)}
+
+    def spec(stage: naming.Stage, upstream: dg.AssetKey | None, description: str,
+             kinds: set[str], metadata: dict[str, str]) -> dg.AssetSpec:
+        return dg.AssetSpec(
+            naming.asset_key(tenant, stage, name), deps=[upstream] if upstream else [],
+            description=description, group_name=naming.group_name(tenant, stage),
+            kinds=kinds, metadata=metadata, code_version=versions[stage], **shared)
+
+    specs = [spec("extract", None, f"Extract: {about}", {"sql", "parquet"}, {
+        "source": pipeline.table or pipeline.query or "",
+        "date_column": pipeline.date_column or "(master data: one file, no days)"})]
     if pipeline.has_transfer:
-        transfer_key = naming.asset_key(tenant, "transfer", name)
         ref = pipeline.transfer_ref
-        specs.append(dg.AssetSpec(
-            transfer_key, deps=[upstream], description=f"Transfer: {about}",
-            group_name=naming.group_name(tenant, "transfer"), kinds={"duckdb", "parquet"},
-            tags=ctx.tags, skippable=True,
-            metadata={"transfer": ref.function or "sql"},
-        ))
-        upstream = transfer_key
+        doc = inspect.getdoc(transfer) if transfer is not None and ref.sql is None else None
+        specs.append(spec("transfer", specs[-1].key,
+                          f"Transfer: {about}" + (f"\n\n{doc}" if doc else ""),
+                          {"duckdb", "parquet"},
+                          {"transfer": ref.function or "sql", **({"sql": ref.sql} if ref.sql
+                                                                 else {})}))
     if pipeline.save_to_trino:
-        specs.append(dg.AssetSpec(
-            naming.asset_key(tenant, "load", name), deps=[upstream], description=f"Load: {about}",
-            group_name=naming.group_name(tenant, "load"), kinds={ctx.warehouse_kind},
-            tags=ctx.tags, skippable=True,
-            metadata={"table": naming.warehouse_table(name)},
-        ))
+        # The qualified name (dagster/table_name) is on each materialization: on Trino its
+        # catalog follows the load mode.
+        specs.append(spec("load", specs[-1].key, f"Load: {about}", {ctx.warehouse_kind},
+                          {"table": naming.warehouse_table(name)}))
     return specs
-
-
-def check_specs(ctx: TenantContext, pipelines: Sequence[PipelineAssetConfig]
-                ) -> list[dg.AssetCheckSpec]:
-    """The row-count check of every load; a daily one is recorded against each day."""
-    with warnings.catch_warnings():  # partitioned checks are the reason to use this release
-        warnings.simplefilter("ignore", dg.PreviewWarning)
-        return _check_specs(ctx, pipelines)
-
-
-def _check_specs(ctx: TenantContext, pipelines: Sequence[PipelineAssetConfig]
-                 ) -> list[dg.AssetCheckSpec]:
-    return [
-        dg.AssetCheckSpec(
-            naming.RECONCILE_CHECK, asset=naming.asset_key(ctx.tenant, "load", p.name),
-            blocking=True,
-            partitions_def=ctx.partitions_def if p.is_partitioned else None,
-            description=(
-                "Warehouse rows for the day equal the rows of the day's Parquet."
-                if p.is_partitioned else
-                "Warehouse rows of the table equal the rows of the master Parquet."
-            ),
-        )
-        for p in pipelines if p.save_to_trino
-    ]
 
 
 def backfill_policy(ctx: TenantContext) -> dg.BackfillPolicy:
@@ -118,11 +97,14 @@ def build_step_asset(
     warehouse_key = naming.resource_key(tenant, "warehouse")
     max_parallel = ctx.config.source.max_parallel
     days_per_scan = ctx.config.backfill.days_per_scan
+    specs = [s for p in pipelines for s in pipeline_specs(ctx, p, transfers.get(p.name))]
+    code_versions = {s.key: s.code_version for s in specs if s.code_version}
+    upstream = {s.key: next(iter(s.deps)).asset_key for s in specs if s.deps}
 
     @dg.multi_asset(
         name=naming.step_asset_name(tenant, kind),
-        specs=[s for p in pipelines for s in pipeline_specs(ctx, p)],
-        check_specs=check_specs(ctx, pipelines),
+        specs=specs,
+        check_specs=step_check_specs(ctx, pipelines),
         can_subset=True,
         partitions_def=ctx.partitions_def if partitioned else None,
         backfill_policy=backfill_policy(ctx) if partitioned else None,
@@ -144,7 +126,9 @@ def build_step_asset(
             days_per_scan=days_per_scan,
             retry=ctx.config.runs.retry,
         )
-        yield from run_pipelines(inputs, pipelines, transfers, max_parallel, context.log)
+        stamps = Provenance(context.instance, code_versions, upstream, inputs.days)
+        yield from stamps.stamped(
+            run_pipelines(inputs, pipelines, transfers, max_parallel, context.log))
 
     return _step
 

@@ -19,6 +19,7 @@ from etl.config.discovery import discover_tenants
 from etl.config.errors import ConfigError, ConfigIssue, TenantsConfigError
 from etl.config.targets import Targets, clashes, sibling_targets
 from etl.factories.asset_factory import TenantContext, build_tenant_assets
+from etl.factories.freshness_factory import build_freshness
 from etl.factories.job_factory import build_jobs
 from etl.factories.resource_factory import build_resources
 from etl.factories.schedule_factory import build_schedules
@@ -35,16 +36,21 @@ def tenant_definitions(loaded: LoadedTenant, qualified: bool) -> dg.Definitions:
     ctx = TenantContext(config=config, partitions_def=partitions, tags=tags)
     pipelines = config.assets.enabled
     assets = build_tenant_assets(ctx, pipelines, transfers)
+    freshness_checks, sensors = build_freshness(ctx, pipelines, qualified)
     resources = build_resources(config)
-    unresolved = build_jobs(tenant, pipelines, tags, qualified, config.runs)
+    sensor_checks = [k for c in freshness_checks for k in c.check_keys]
+    unresolved = build_jobs(tenant, pipelines, tags, qualified, config.runs, sensor_checks)
     # Resolve jobs against this tenant's assets only: resolving them later inside a merged
     # location walks every tenant's asset graph per job, which grows with tenants squared.
-    own = dg.Definitions(assets=assets, jobs=list(unresolved.values()), resources=resources)
+    own = dg.Definitions(assets=assets, asset_checks=freshness_checks,
+                         jobs=list(unresolved.values()), resources=resources)
     jobs = {local: own.resolve_job_def(job.name) for local, job in unresolved.items()}
     return dg.Definitions(
         assets=assets,
+        asset_checks=freshness_checks,
         jobs=list(jobs.values()),
         schedules=build_schedules(tenant, config.schedule, jobs, qualified),
+        sensors=sensors,
         resources=resources,
         # Also for runs of the assets outside the tenant's jobs (the UI's Materialize, asset
         # backfills): one process per run, and no orphaned step process if the run dies.

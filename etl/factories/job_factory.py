@@ -9,7 +9,7 @@ process left running if the run worker is killed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -44,8 +44,13 @@ def build_jobs(
     tags: Mapping[str, str],
     qualified: bool,
     runs: RunsConfig | None = None,
+    sensor_checks: Collection[dg.AssetCheckKey] = (),
 ) -> dict[str, UnresolvedAssetJobDefinition]:
-    """Jobs keyed by their tenant-local name (``daily_etl_job``, ...)."""
+    """Jobs keyed by their tenant-local name (``daily_etl_job``, ...).
+
+    ``sensor_checks`` (freshness) are left out: a sensor records them, they are no step of
+    the runs they watch.
+    """
     daily = [p for p in pipelines if p.is_partitioned]
     master = [p for p in pipelines if not p.is_partitioned]
     wanted: dict[str, tuple[list[dg.AssetKey], str]] = {}
@@ -63,10 +68,17 @@ def build_jobs(
     return {
         local: dg.define_asset_job(
             naming.job_name(tenant, local, qualified=qualified),
-            selection=dg.AssetSelection.assets(*keys),
+            selection=_selection(keys, sensor_checks),
             description=f"[{tenant}] {about}",
             tags={**tags, **run_tags(runs or RunsConfig())},
             executor_def=dg.in_process_executor,
         )
         for local, (keys, about) in wanted.items()
     }
+
+
+def _selection(keys: list[dg.AssetKey], sensor_checks: Collection[dg.AssetCheckKey]
+               ) -> dg.AssetSelection:
+    selection = dg.AssetSelection.assets(*keys)
+    excluded = [c for c in sensor_checks if c.asset_key in set(keys)]
+    return selection - dg.AssetSelection.checks(*excluded) if excluded else selection

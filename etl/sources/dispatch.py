@@ -91,10 +91,10 @@ def open_reader(
             db.dispose()  # the plan's connection is not needed while DuckDB streams
             with open_duckdb_reader(url, plan, request.batch_size,
                                     request.statement_timeout_s) as batches:
-                yield convert_reader(batches, plan)
+                yield plan.described(convert_reader(batches, plan))
         else:
             with open_sqlalchemy_reader(db, plan, request.batch_size, secret) as batches:
-                yield convert_reader(batches, plan)
+                yield plan.described(convert_reader(batches, plan))
     finally:
         db.dispose()
 

@@ -39,6 +39,7 @@ MAX_IDENTIFIER = 63  # PostgreSQL silently truncates longer names
 class PlannedColumn:
     name: str
     type: ColumnType | None  # None: inferred from the values (dialects we do not describe)
+    comment: str | None = None  # the column's comment in the source, where it has one
 
     @property
     def arrow(self) -> pa.DataType | None:
@@ -69,6 +70,17 @@ class ReadPlan:
         if self.columns is None or any(c.type is None for c in self.columns):
             return None
         return pa.schema([(c.name, c.type.delivered) for c in self.columns if c.type is not None])
+
+    def described(self, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+        """``reader`` with the source's column comments as ``comment`` field metadata, which
+        the Parquet files keep and Dagster shows as column descriptions."""
+        comments = {c.name: c.comment for c in self.columns or () if c.comment}
+        if not comments:
+            return reader
+        fields = [f.with_metadata({**(f.metadata or {}), b"comment": comments[f.name].encode()})
+                  if f.name in comments else f for f in reader.schema]
+        return pa.RecordBatchReader.from_batches(
+            pa.schema(fields, metadata=reader.schema.metadata), reader)
 
 
 def plan_read(engine: sa.Engine, request: ExtractRequest, secret: str | None) -> ReadPlan:
@@ -123,7 +135,8 @@ def _table_plan(
     columns = {c.name: c for c in table.columns}
     date_type = (column_type(reflected[row_filter.column], dialect).arrow
                  if row_filter is not None else None)
-    return _plan(request, dialect, table, columns, types, date_type, qualified)
+    return _plan(request, dialect, table, columns, types, date_type, qualified,
+                 {c.name: c.comment for c in cols})
 
 
 def _query_plan(
@@ -151,7 +164,8 @@ def _query_plan(
 
 def _plan(request: ExtractRequest, dialect: Dialect, source: sa.FromClause,
           columns: Mapping[str, sa.ColumnElement[Any]], types: dict[str, ColumnType | None],
-          date_type: pa.DataType | None, label: str) -> ReadPlan:
+          date_type: pa.DataType | None, label: str,
+          comments: Mapping[str, str | None] | None = None) -> ReadPlan:
     """The read statement over ``source`` (a table or the query as a subquery)."""
     exprs = [_expr(columns[n], t) if t is not None else columns[n] for n, t in types.items()]
     stmt = sa.select(*exprs).select_from(source)
@@ -163,7 +177,7 @@ def _plan(request: ExtractRequest, dialect: Dialect, source: sa.FromClause,
         stmt = stmt.where(condition)
         if row_filter.ordered:
             stmt = stmt.order_by(filtered)
-    planned = tuple(PlannedColumn(n, t) for n, t in types.items())
+    planned = tuple(PlannedColumn(n, t, (comments or {}).get(n)) for n, t in types.items())
     return ReadPlan(stmt, planned, label, fit_check(source, columns, types, condition),
                     partition_column=request.partition_column)
 

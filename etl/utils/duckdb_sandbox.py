@@ -13,7 +13,8 @@ change or load anything. Two locks, both DuckDB's own:
   locked (no ``SET``), so it reaches only the relations registered on it: ``source``.
 
 Python transfer functions get the same connection unless their pipeline sets
-``transfer.allow_external_access: true``.
+``transfer.allow_external_access: true``. Quality checks run tenant-written SQL expressions on
+:func:`sandbox_connection`, locked the same way.
 """
 
 from __future__ import annotations
@@ -93,3 +94,14 @@ def shorten(sql: str) -> str:
     """One line of the statement, for messages."""
     flat = " ".join(sql.split())
     return flat if len(flat) <= _SHOWN_SQL else f"{flat[:_SHOWN_SQL - 3]}..."
+
+
+def sandbox_connection(threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection that reaches only the relations registered on it, settings
+    locked (the quality checks' connection)."""
+    import duckdb
+
+    settings = {**TRANSFER_SETTINGS, **SANDBOX_SETTINGS, "lock_configuration": True}
+    if threads is not None:
+        settings["threads"] = threads
+    return duckdb.connect(config=settings)

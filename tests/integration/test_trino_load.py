@@ -294,7 +294,8 @@ class Tenant:
         self.summary: SeedSummary = seed(engine, [dt.date.fromisoformat(d) for d in DAYS])
         engine.dispose()
 
-    def configure(self, host: str, port: int, **warehouse: Any) -> None:
+    def configure(self, host: str, port: int, pipelines: list[dict[str, Any]] | None = None,
+                  **warehouse: Any) -> None:
         config = {
             "tenant": {"id": self.id, "name": "Integration test"},
             "source": {"url": f"sqlite:///{self.source}"},
@@ -305,7 +306,7 @@ class Tenant:
             "warehouse": {"type": "trino", "host": host, "port": port, "user": "etl",
                           "schema_name": self.schema, **warehouse},
             "schedule": {"start_date": "2026-01-01", "timezone": "UTC"},
-            "assets": {"pipelines": PIPELINES},
+            "assets": {"pipelines": PIPELINES if pipelines is None else pipelines},
         }
         folder = self.dir / self.id
         folder.mkdir(parents=True, exist_ok=True)

@@ -78,7 +78,8 @@ def test_load_assets_have_a_blocking_reconciliation_check() -> None:
     r = repo("default")
     graph = r.asset_graph
     loads = [k for k in graph.get_all_asset_keys() if k.path[1] == "load"]
-    assert {dg.AssetCheckKey(k, RECONCILE_CHECK) for k in loads} == set(graph.asset_check_keys)
+    reconciled = {k for k in graph.asset_check_keys if k.name == RECONCILE_CHECK}
+    assert {dg.AssetCheckKey(k, RECONCILE_CHECK) for k in loads} == reconciled
     assert loads and all(graph.get_check_spec(dg.AssetCheckKey(k, RECONCILE_CHECK)).blocking
                          for k in loads)
 

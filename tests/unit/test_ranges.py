@@ -92,12 +92,16 @@ def test_a_range_run_gives_what_day_by_day_runs_give(tmp_path: Path) -> None:
                              for t in (by_day, by_range))
                 assert one.num_rows > 0 and one.equals(many), (pipeline, stage, day)
         assert warehouse_rows(by_day, pipeline) == warehouse_rows(by_range, pipeline)
-    # One materialization per asset and day, one check result per load and day.
+    # One materialization per asset and day, one result per check and day.
     mats = result.get_asset_materialization_events()
     assert len(mats) == len(DAYS) * (3 * 3 + 2)
     checks = result.get_asset_check_evaluations()
-    assert sorted((c.asset_key.path[-1], c.partition) for c in checks) == sorted(
+    assert sorted((c.asset_key.path[-1], c.partition) for c in checks
+                  if c.check_name == naming.RECONCILE_CHECK) == sorted(
         (p, d) for p in (*TABLES, "production_q") for d in keys(DAYS))
+    keyed = sorted((c.asset_key.path[1], c.asset_key.path[-1], c.partition) for c in checks
+                   if c.check_name == naming.PRIMARY_KEY_UNIQUE_CHECK)
+    assert keyed == sorted(("transfer", p, d) for p in TABLES for d in keys(DAYS))
     assert all(c.passed for c in checks)
 
 

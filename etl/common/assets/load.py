@@ -98,5 +98,5 @@ def _rows(result: LoadResult, day: str | None) -> int:
 def _outcome(file: StageFile, rows: int, seconds: float, result: LoadResult) -> StageOutcome:
     return StageOutcome(
         rows=rows, uri=file.uri, seconds=seconds, schema=file.schema, bytes=file.bytes,
-        extra={"table": result.table, "added_columns": list(result.added_columns)},
+        extra={"added_columns": list(result.added_columns)}, table=result.table,
     )

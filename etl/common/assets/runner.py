@@ -5,7 +5,8 @@ Each pipeline runs its stages in order (extract, transfer, load) on a worker thr
 database. A step covers one day, a range of days, or master data. Every stage reports each
 day's materialization (and the load each day's row-count check) the moment that stage has
 finished it, so the event log and the asset pages show per-stage, per-day results while the
-step is still running.
+step is still running. After the last Parquet stage come the quality checks
+(:mod:`etl.common.assets.checks`): a day whose blocking check failed is not loaded.
 
 A failing pipeline does not stop the others, and a failing day does not stop the other days of
 a pipeline's stage: a day whose stage failed is not taken further, the rest are. The step fails
@@ -28,6 +29,7 @@ import dagster as dg
 
 from etl import naming
 from etl.common.assets.events import StepEvent, check_evaluation, materialization
+from etl.common.assets.quality import planned_checks
 from etl.common.assets.retries import retrying, should_retry, wait_before_retry
 from etl.config.runs import RetryConfig
 from etl.config.tenant_config import PipelineAssetConfig
@@ -78,6 +80,10 @@ class StepInputs:
         key = naming.check_key(self.tenant, "load", pipeline.name, naming.RECONCILE_CHECK)
         return key in self.selected_checks
 
+    def wants_quality(self, pipeline: PipelineAssetConfig, check: str) -> bool:
+        stage = pipeline.load_input_stage
+        return naming.check_key(self.tenant, stage, pipeline.name, check) in self.selected_checks
+
     @property
     def in_range(self) -> bool:
         """A run over several days (one output per asset could not speak for each day)."""
@@ -104,7 +110,8 @@ def run_pipelines(
 ) -> Iterator[StepEvent]:
     """Yield every event as a stage produces it; raise ``PipelineFailures`` at the end."""
     todo = [p for p in pipelines
-            if any(inputs.wants(p, s) for s in naming.STAGES) or inputs.wants_check(p)]
+            if any(inputs.wants(p, s) for s in naming.STAGES) or inputs.wants_check(p)
+            or any(inputs.wants_quality(p, c.name) for c in planned_checks(p))]
     events: queue.Queue[StepEvent | str | _Done] = queue.Queue()
     failures: list[StageFailure] = []
     pool = ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(todo))),
@@ -194,6 +201,8 @@ class _PipelineRun:
             days = self.extract(days)
         if days and self.inputs.wants(self.pipeline, "transfer"):
             days = self.transfer(days)
+        if days:
+            days = self.quality(days)
         if days and self.pipeline.save_to_trino and (
                 self.inputs.wants(self.pipeline, "load") or self.inputs.wants_check(self.pipeline)):
             self.load(days)
@@ -266,6 +275,40 @@ class _PipelineRun:
                               self.emit, self.inputs.stop)
             todo = sorted((d for _, ds in retry for d in ds), key=lambda d: d or "")
             attempt += 1
+
+    def quality(self, days: list[str | None]) -> list[str | None]:
+        """The quality checks of the last Parquet stage: those selected, and the blocking ones
+        before a load; returns the days that may be loaded (no blocking check failed)."""
+        from etl.common.assets.checks import BlockedByChecks, run_checks
+
+        loading = self.inputs.wants(self.pipeline, "load")
+        checks = [c for c in planned_checks(self.pipeline)
+                  if self.inputs.wants_quality(self.pipeline, c.name) or (loading and c.blocking)]
+        if not checks or self.inputs.stop.is_set():
+            return days
+        stage = self.pipeline.load_input_stage
+        kept: list[str | None] = []
+        for day, outcomes in run_checks(self.inputs.tenant, self.pipeline, self.inputs.storage,
+                                        _only_days(days), checks):
+            if isinstance(outcomes, BaseException):
+                self.fail(stage, outcomes, [day])
+                continue
+            for o in outcomes:
+                if self.inputs.wants_quality(self.pipeline, o.check.name):
+                    self.emit(check_evaluation(self.key(stage), o.check.name, day, o.passed,
+                                               o.description, o.metadata,
+                                               blocking=o.check.blocking,
+                                               in_range=self.inputs.in_range))
+            failed = [o.check.name for o in outcomes if o.check.blocking and not o.passed]
+            if not failed:
+                kept.append(day)
+            elif loading:
+                self.emit(f"not loading {self.pipeline.name} [{day or 'latest'}]: blocking "
+                          f"check(s) {', '.join(failed)} failed on the {stage} output")
+                self.fail("load", BlockedByChecks(
+                    f"not loaded: blocking check(s) {', '.join(failed)} failed on the {stage} "
+                    "output"), [day])
+        return kept
 
     def load(self, days: list[str | None]) -> None:
         from etl.common.assets.load import reconcile, run_load

@@ -149,7 +149,8 @@ def _transfer_day(tenant: str, pipeline: PipelineAssetConfig, function: Transfer
     source = con.from_arrow(dataset)
     con.register("source", source)
     output = _call(function, source, TransferContext(tenant, pipeline, day, con))
-    stats = storage.write(target_rel, _checked(_as_reader(output), dataset.schema, pipeline, day))
+    checked = _checked(_as_reader(output), dataset.schema, pipeline, day)
+    stats = storage.write(target_rel, carry_comments(checked, dataset.schema))
     return StageOutcome(
         rows=stats.rows, uri=storage.uri(target_rel), seconds=time.monotonic() - started,
         schema=stats.schema, bytes=stats.bytes,
@@ -192,6 +193,24 @@ def _checked(reader: pa.RecordBatchReader, consumed: pa.Schema, pipeline: Pipeli
         return reader
     return pa.RecordBatchReader.from_batches(
         schema, (pa.RecordBatch.from_arrays(b.columns, schema=schema) for b in reader))
+
+
+def carry_comments(reader: pa.RecordBatchReader, source: pa.Schema) -> pa.RecordBatchReader:
+    """The source columns' comments on the output columns of the same (or snake_cased) name:
+    DuckDB drops field metadata, the transfer's file should still describe its columns."""
+    import pyarrow as pa
+
+    comments = {}
+    for f in source:
+        comment = (f.metadata or {}).get(b"comment")
+        if comment:
+            comments[f.name] = comments[snake_case(f.name)] = comment
+    if not comments:
+        return reader
+    fields = [f.with_metadata({**(f.metadata or {}), b"comment": comments[f.name]})
+              if f.name in comments and not (f.metadata or {}).get(b"comment") else f
+              for f in reader.schema]
+    return pa.RecordBatchReader.from_batches(pa.schema(fields, reader.schema.metadata), reader)
 
 
 def _as_reader(output: TransferOutput) -> pa.RecordBatchReader:

@@ -1,0 +1,261 @@
+"""Evaluate a pipeline's quality checks on one stage's Parquet, per day, with DuckDB.
+
+Each day's file is read as an Arrow dataset (local or S3, through the storage resource) and
+registered as the relation ``input`` on a sandboxed connection (:mod:`etl.utils.duckdb_sandbox`):
+tenant expressions see those rows and nothing else. Every check of a day is one aggregate of a
+single scan; only a failing check runs a second query, for its sample of failing keys.
+
+A sample holds primary-key values (never a column listed in ``sensitive_columns``); a check
+whose columns are missing, or whose expression DuckDB rejects, fails and says why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import dagster as dg
+
+from etl.common.assets.inputs import StageFile, stage_files
+from etl.common.assets.outcome import lake_uri
+from etl.common.assets.quality import PlannedCheck
+from etl.common.assets.transfer import snake_case
+from etl.config.checks import (
+    AcceptedValuesRule,
+    ExpressionRule,
+    NotNullRule,
+    RowCountRule,
+    UniqueRule,
+)
+from etl.config.tenant_config import PipelineAssetConfig
+from etl.resources.s3 import StorageResource
+from etl.utils.sql import literal, quote
+
+if TYPE_CHECKING:
+    import duckdb
+
+SAMPLE_SIZE = 10
+
+
+class BlockedByChecks(RuntimeError):
+    """A day was not loaded because a blocking check failed on it."""
+
+
+class MissingColumn(ValueError):
+    """A check names a column the checked file does not have."""
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    check: PlannedCheck
+    passed: bool
+    description: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+DayChecks = tuple[str | None, list[CheckOutcome] | BaseException]
+
+
+def run_checks(tenant: str, pipeline: PipelineAssetConfig, storage: StorageResource,
+               days: Sequence[str] | None, checks: Sequence[PlannedCheck]) -> Iterator[DayChecks]:
+    """Each day's outcomes (or why its file could not be checked), in day order."""
+    from etl.utils.duckdb_sandbox import sandbox_connection
+
+    stage = pipeline.load_input_stage
+    files = stage_files(storage, tenant, stage, pipeline.name, days, pipeline.partition_column)
+    with sandbox_connection() as con:
+        for day in (list(days) if days is not None else [None]):
+            file = files.present.get(day)
+            if file is None:
+                yield day, files.missing_error([day])
+                continue
+            try:
+                yield day, _DayCheck(con, storage, pipeline, file).run(checks)
+            except Exception as error:  # the storage failed: the other days still run
+                yield day, error
+
+
+@dataclass
+class _DayCheck:
+    con: duckdb.DuckDBPyConnection
+    storage: StorageResource
+    pipeline: PipelineAssetConfig
+    file: StageFile
+    columns: list[str] = field(default_factory=list)
+    sensitive: set[str] = field(default_factory=set)
+
+    def run(self, checks: Sequence[PlannedCheck]) -> list[CheckOutcome]:
+        import duckdb
+
+        self.con.register("input", self.storage.dataset(self.file.relative))
+        self.columns = list(self.file.schema.names)
+        self.sensitive = {self.resolve(c, strict=False) for c in self.pipeline.sensitive_columns}
+        measures: dict[str, str] = {}
+        problems: dict[str, str] = {}
+        for check in checks:
+            try:
+                measures[check.name] = self.measure(check)
+            except MissingColumn as e:
+                problems[check.name] = str(e)
+        values = self.aggregate(measures)
+        outcomes = []
+        for check in checks:
+            value = values.get(check.name)
+            if check.name in problems or isinstance(value, duckdb.Error):
+                why = problems.get(check.name) or _first_line(value)
+                outcomes.append(CheckOutcome(check, False, f"could not be evaluated: {why}",
+                                             {"error": why, "file": lake_uri(self.file.uri)}))
+            else:
+                outcomes.append(self.outcome(check, int(value or 0), int(values["rows"] or 0)))
+        return outcomes
+
+    # --- SQL ------------------------------------------------------------------------------
+
+    def resolve(self, name: str, strict: bool = True) -> str:
+        """The file's column for a configured name: exact, then ignoring case, then snake_case
+        (the common transfer snake-cases the source's names)."""
+        for candidate in (name, name.lower(), snake_case(name)):
+            for column in self.columns:
+                if column == candidate or column.lower() == candidate.lower():
+                    return str(column)
+        if not strict:
+            return name
+        raise MissingColumn(f"column {name!r} is not in the {self.pipeline.load_input_stage} "
+                            f"output; it has {self.columns}")
+
+    def failing(self, check: PlannedCheck) -> str:
+        """The predicate a failing row meets (row-level rules)."""
+        rule = check.rule
+        if isinstance(rule, NotNullRule):
+            return " OR ".join(f"{quote(self.resolve(c))} IS NULL" for c in rule.columns)
+        if isinstance(rule, AcceptedValuesRule):
+            column = quote(self.resolve(rule.column))
+            allowed = ", ".join(literal(_text(v)) for v in rule.values)
+            return f"{column} IS NOT NULL AND CAST({column} AS VARCHAR) NOT IN ({allowed})"
+        if isinstance(rule, ExpressionRule):
+            return f"NOT coalesce(({rule.sql}), true)"
+        raise TypeError(f"{type(rule).__name__} has no row predicate")
+
+    def measure(self, check: PlannedCheck) -> str:
+        """The aggregate giving the check's failing-row count."""
+        rule = check.rule
+        if isinstance(rule, RowCountRule):
+            return "count(*)"
+        if isinstance(rule, UniqueRule):
+            cols = [quote(self.resolve(c)) for c in rule.columns]
+            present = " AND ".join(f"{c} IS NOT NULL" for c in cols)
+            key = cols[0] if len(cols) == 1 else f"({', '.join(cols)})"
+            return (f"count(*) FILTER (WHERE {present}) - "
+                    f"count(DISTINCT {key}) FILTER (WHERE {present})")
+        return f"count(*) FILTER (WHERE {self.failing(check)})"
+
+    def aggregate(self, measures: dict[str, str]) -> dict[str, Any]:
+        """All measures in one scan; if that fails, each alone, so one broken expression
+        spoils only its own check."""
+        import duckdb
+
+        names = list(measures)
+        select = ", ".join(["count(*)", *(measures[n] for n in names)])
+        try:
+            row = self.con.sql(f"SELECT {select} FROM input").fetchone() or ()
+            return dict(zip(["rows", *names], row, strict=True))
+        except duckdb.Error:
+            pass
+        out: dict[str, Any] = {"rows": self.scalar("count(*)")}
+        for name in names:
+            try:
+                out[name] = self.scalar(measures[name])
+            except duckdb.Error as e:
+                out[name] = e
+        return out
+
+    def scalar(self, expression: str) -> Any:
+        row = self.con.sql(f"SELECT {expression} FROM input").fetchone()
+        return row[0] if row else None
+
+    # --- results ----------------------------------------------------------------------------
+
+    def outcome(self, check: PlannedCheck, failing: int, rows: int) -> CheckOutcome:
+        rule = check.rule
+        meta: dict[str, Any] = {"rows": rows, "file": lake_uri(self.file.uri)}
+        if isinstance(rule, RowCountRule):
+            low, high = rule.min, rule.max
+            passed = (low is None or rows >= low) and (high is None or rows <= high)
+            bounds = {"min": low, "max": high}
+            meta.update({k: v for k, v in bounds.items() if v is not None})
+            text = f"{rows:,} rows" + ("" if passed else f", outside {_range(low, high)}")
+            return CheckOutcome(check, passed, text, meta)
+        meta["failing_rows"] = failing
+        if failing == 0:
+            return CheckOutcome(check, True, f"{rows:,} rows checked, none fail", meta)
+        meta.update(self.details(check))
+        if isinstance(rule, UniqueRule):
+            text = (f"{failing:,} of {rows:,} rows repeat a ({', '.join(rule.columns)}) "
+                    "seen on another row")
+        else:
+            text = f"{failing:,} of {rows:,} rows fail"
+        return CheckOutcome(check, False, text, meta)
+
+    def details(self, check: PlannedCheck) -> dict[str, Any]:
+        """What a failing check adds: a sample of failing keys and, where it helps, values."""
+        rule = check.rule
+        out: dict[str, Any] = {}
+        if isinstance(rule, UniqueRule):
+            cols = [self.resolve(c) for c in rule.columns]
+            present = " AND ".join(f"{quote(c)} IS NOT NULL" for c in cols)
+            dupes = (f"SELECT {', '.join(map(quote, cols))} FROM input WHERE {present} "
+                     "GROUP BY ALL HAVING count(*) > 1")
+            shown = [c for c in cols if c not in self.sensitive]
+            if shown:
+                listed = ", ".join(map(quote, shown))
+                out["duplicates"] = self.rows(
+                    f"SELECT {listed}, count(*) AS rows FROM input WHERE {present} "
+                    f"GROUP BY ALL HAVING count(*) > 1 ORDER BY rows DESC, {listed}")
+            join = f"JOIN ({dupes}) AS d USING ({', '.join(map(quote, cols))})"
+            out.update(self.sample(f"FROM input AS i {join}", prefix="i."))
+            return out
+        where = self.failing(check)
+        if isinstance(rule, NotNullRule):
+            out["nulls_by_column"] = {c: self.scalar(
+                f"count(*) FILTER (WHERE {quote(self.resolve(c))} IS NULL)") for c in rule.columns}
+        if isinstance(rule, AcceptedValuesRule) and self.resolve(rule.column) not in self.sensitive:
+            column = quote(self.resolve(rule.column))
+            out["unexpected_values"] = self.rows(
+                f"SELECT CAST({column} AS VARCHAR) AS value, count(*) AS rows FROM input "
+                f"WHERE {where} GROUP BY 1 ORDER BY rows DESC, value")
+        out.update(self.sample(f"FROM input WHERE {where}"))
+        return out
+
+    def sample(self, source: str, prefix: str = "") -> dict[str, Any]:
+        key = [self.resolve(c, strict=False) for c in self.pipeline.primary_key]
+        key = [c for c in key if c in self.columns]
+        if not key:
+            return {"sample": "no primary key to sample"}
+        shown = [c for c in key if c not in self.sensitive]
+        if not shown:
+            return {"sample": "withheld: the primary key columns are sensitive"}
+        listed = ", ".join(f"{prefix}{quote(c)}" for c in shown)
+        return {"sample_keys": self.rows(f"SELECT DISTINCT {listed} {source} ORDER BY {listed}")}
+
+    def rows(self, query: str) -> dg.MetadataValue[Any]:
+        relation = self.con.sql(f"{query} LIMIT {SAMPLE_SIZE}")
+        names = relation.columns
+        found = [dict(zip(names, r, strict=True)) for r in relation.fetchall()]
+        return dg.MetadataValue.json(json.loads(json.dumps(found, default=str)))
+
+
+def _text(value: object) -> str:
+    """A configured value as DuckDB renders the column's value as VARCHAR."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _range(low: int | None, high: int | None) -> str:
+    return f"[{'' if low is None else f'{low:,}'}, {'' if high is None else f'{high:,}'}]"
+
+
+def _first_line(error: object) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
