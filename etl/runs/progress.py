@@ -17,6 +17,8 @@ from typing import TextIO
 
 import dagster as dg
 
+from etl import naming
+
 POLL_S = 0.5
 PLAIN_EVERY_S = 5.0
 
@@ -31,6 +33,12 @@ class Tally:
     rows: int = 0
     failed: bool = False
 
+    @property
+    def row_stage(self) -> str:
+        """The stage whose rows are counted: the first one the run has (a load_job's load)."""
+        stages = {key.path[1] for key in self.keys if len(key.path) > 1}
+        return next((s for s in naming.STAGES if s in stages), "extract")
+
     def record(self, event: dg.EventLogEntry) -> None:
         dagster_event = event.dagster_event
         if dagster_event is None:
@@ -41,7 +49,7 @@ class Tally:
             return
         mat = dagster_event.step_materialization_data.materialization
         self.done[mat.partition].add(mat.asset_key)
-        if mat.asset_key.path[1:2] == ["extract"]:
+        if mat.asset_key.path[1:2] == [self.row_stage]:
             value = mat.metadata.get("dagster/row_count")
             self.rows += int(getattr(value, "value", 0) or 0)
 
