@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from etl import naming
-from tests.integration.test_trino_load import DAYS, Tenant, schema, tenant  # noqa: F401
+from tests.integration.test_trino_load import DAYS, Tenant, tenant  # noqa: F401
 from tools.services.base import Service
 from tools.services.trino import query
 
