@@ -25,6 +25,7 @@ from etl.factories.resource_factory import build_resources
 from etl.factories.schedule_factory import build_schedules
 from etl.factories.transfers import resolve_transfers
 from etl.partitions.daily import daily_partitions
+from etl.utils.collection import fewer_collections
 
 
 def tenant_definitions(loaded: LoadedTenant, qualified: bool) -> dg.Definitions:
@@ -74,6 +75,12 @@ def build_all_definitions(
 ) -> dg.Definitions:
     """Every tenant (or those ``only``) in one location, job names prefixed by tenant; all
     broken tenants reported at once."""
+    with fewer_collections():
+        return _build_all(tenants_dir, common_file, only)
+
+
+def _build_all(tenants_dir: Path | None, common_file: Path | None,
+               only: list[str] | None) -> dg.Definitions:
     built: list[dg.Definitions] = []
     errors: list[ConfigError] = []
     loaded_all: list[LoadedTenant] = []

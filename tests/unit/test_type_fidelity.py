@@ -234,6 +234,6 @@ def test_duckdb_tables_of_earlier_versions_are_widened_in_place(tmp_path: Path) 
 def test_the_type_table_is_the_one_the_tests_assert() -> None:
     """Refresh with ``python -m tests.type_table --write`` after changing the source cases."""
     assert type_table.SNAPSHOT.read_text(encoding="utf-8") == type_table.render()
-    readme = (naming.PACKAGE_DIR.parent / "README.md").read_text(encoding="utf-8")
-    block = type_table.readme_block(readme)
-    assert block is None or block == type_table.render()
+    for name in ("README.md", "README.ko.md"):
+        readme = (naming.PACKAGE_DIR.parent / name).read_text(encoding="utf-8")
+        assert type_table.readme_block(readme) == type_table.render(), name
