@@ -11,6 +11,8 @@ round-robin, ``--repeat`` rounds (medians reported):
   replaced atomically) and a DuckDB warehouse, row-count checks included, recorded in a
   Dagster instance (sqlite ``DAGSTER_HOME``), with every day's warehouse count compared with
   the source afterwards;
+* ``project-in-memory``: the same, its run recorded in Dagster's in-memory instance, which
+  shows what storing each day's materializations and check results costs;
 * ``duckdb-copy``: DuckDB's ``COPY (SELECT ...) TO 'one.parquet'`` (one scan, one file, no load);
 * ``duckdb-partitioned``: the same with ``PARTITION_BY`` the day (one folder per day, no load,
   no atomic replace);
@@ -112,6 +114,21 @@ def project(table: BenchTable, out: Path, args: argparse.Namespace) -> tuple[boo
     return not mismatched, f"{seconds:.2f}s in etl backfill; days off: {mismatched}"
 
 
+def project_in_memory(table: BenchTable, out: Path,
+                      args: argparse.Namespace) -> tuple[bool, str]:
+    """The same ``etl backfill``, its run recorded in Dagster's in-memory instance.
+
+    Not a way to run it (nothing is kept): beside ``project`` it shows what recording every
+    day's events in the instance's storage costs, and what the data path alone takes.
+    """
+    import dagster as dg
+
+    import etl.runs.home
+
+    etl.runs.home.instance = dg.DagsterInstance.ephemeral
+    return project(table, out, args)
+
+
 def old_way(table: BenchTable, out: Path, args: argparse.Namespace) -> tuple[bool, str]:
     """One run per day (a new process each, like a run worker per partition)."""
     environment(table, out)
@@ -147,6 +164,7 @@ def duckdb_partitioned(table: BenchTable, out: Path,
 
 METHODS: dict[str, Callable[[BenchTable, Path, argparse.Namespace], tuple[bool, str]]] = {
     "project": project,
+    "project-in-memory": project_in_memory,
     "duckdb-copy": duckdb_copy,
     "duckdb-partitioned": duckdb_partitioned,
     "old-way": old_way,
@@ -295,6 +313,11 @@ def summarize(runs: dict[str, list[Run]], args: argparse.Namespace,
     if "project" in medians and "duckdb-partitioned" in medians:
         summary["project_vs_partitioned"] = round(
             medians["project"] / medians["duckdb-partitioned"], 2)
+    if "project" in medians and "project-in-memory" in medians:
+        summary["event_storage_s"] = round(medians["project"] - medians["project-in-memory"], 2)
+        if "duckdb-copy" in medians:
+            summary["in_memory_vs_copy"] = round(
+                medians["project-in-memory"] / medians["duckdb-copy"], 2)
     if "project" in medians and "old-way" in medians:
         summary["old_way_vs_project"] = round(medians["old-way"] / medians["project"], 1)
     return summary
@@ -313,6 +336,10 @@ def report(summary: dict[str, Any]) -> str:
     if "project_vs_partitioned" in summary:
         lines.append(f"project / partitioned COPY: {summary['project_vs_partitioned']:.2f}x "
                      "(target < 1)")
+    if "event_storage_s" in summary:
+        lines.append(f"storing the run's events in the instance (project - project-in-memory): "
+                     f"{summary['event_storage_s']:.1f}s; in-memory run / single-file COPY: "
+                     f"{summary.get('in_memory_vs_copy', float('nan')):.2f}x")
     if "old_way_vs_project" in summary:
         lines.append(f"old way / project: {summary['old_way_vs_project']:g}x")
     project = summary["methods"].get("project")

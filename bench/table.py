@@ -20,7 +20,7 @@ from psycopg import sql
 
 TABLE = "bench_events"
 DATABASE = "etl_bench"
-FIRST_DAY = dt.date(2026, 1, 1)
+FIRST_DAY = dt.date(2020, 1, 1)  # 2,000 days end in 2025: every day complete, as a backfill needs
 
 _DDL = """
 CREATE TABLE {table} (
@@ -88,7 +88,7 @@ def ensure_table(server_url: str, rows: int, days: int) -> BenchTable:
         if exists.fetchone() is None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
     url = _with_database(server_url, DATABASE)
-    marker = f"rows={rows} days={days}"
+    marker = f"rows={rows} days={days} first={FIRST_DAY.isoformat()}"
     with psycopg.connect(_conninfo(url), autocommit=True) as conn:
         found = conn.execute("SELECT obj_description(to_regclass(%s), 'pg_class')", (TABLE,))
         row = found.fetchone()
