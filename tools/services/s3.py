@@ -87,6 +87,7 @@ def start_s3(
             cwd=run_dir,
         )
         svc.on_stop(lambda: stop_process(proc, timeout=10))
+        svc.extra["pid"] = str(proc.pid)  # for tests that stall the server (SIGSTOP)
         wait_until(
             lambda: _http_ok(f"{endpoint}/moto-api/"),
             what="moto S3 server",
