@@ -38,10 +38,7 @@ def run_load(
     days: Sequence[str] | None,
 ) -> LoadOutcome:
     started = time.monotonic()
-    inputs = stage_files(storage, tenant, pipeline.load_input_stage, pipeline.name, days,
-                         pipeline.partition_column)
-    if not inputs.present:
-        raise inputs.missing_error()
+    inputs = _inputs(tenant, pipeline, storage, days)
     data, schema = inputs.dataset(storage)
     loaded = [d for d in inputs.present if d is not None]
     request = LoadRequest(
@@ -75,10 +72,7 @@ def reconcile(
 
     This is what the row-count check runs when it is executed on its own from the UI.
     """
-    inputs = stage_files(storage, tenant, pipeline.load_input_stage, pipeline.name, days,
-                         pipeline.partition_column)
-    if not inputs.present:
-        raise inputs.missing_error()
+    inputs = _inputs(tenant, pipeline, storage, days)
     table = naming.warehouse_table(pipeline.name)
     if days is None:
         actual: dict[str | None, int] = {None: warehouse.count_all(table, pipeline.load_mode)}
@@ -89,6 +83,16 @@ def reconcile(
     checks = {day: Reconciliation(expected=file.rows, actual=actual.get(day, 0))
               for day, file in inputs.present.items()}
     return LoadOutcome({}, checks, inputs if inputs.missing else None)
+
+
+def _inputs(tenant: str, pipeline: PipelineAssetConfig, storage: StorageResource,
+            days: Sequence[str] | None) -> StageFiles:
+    """The files the load reads; none at all is an error naming the stage to run first."""
+    inputs = stage_files(storage, tenant, pipeline.load_input_stage, pipeline.name, days,
+                         pipeline.partition_column)
+    if not inputs.present:
+        raise inputs.missing_error()
+    return inputs
 
 
 def _rows(result: LoadResult, day: str | None) -> int:
