@@ -49,6 +49,7 @@ class Tenant:
     max_concurrent: int = 1
     schedule: bool = False
     ops: bool = False  # slow_orders and ghost instead of orders
+    max_runtime_s: int | None = None
 
     @property
     def password_env(self) -> str:
@@ -140,7 +141,7 @@ backfill:
 runs:
   max_concurrent: {max_concurrent}
   max_retries: 1
-  retry:
+{max_runtime}  retry:
     attempts: 6
     initial_delay_s: 1
     max_delay_s: 3
@@ -201,7 +202,9 @@ def write_tenant(tenants_dir: Path, tenant: Tenant, bucket: S3Bucket, warehouses
         database=tenant.database, password_env=tenant.password_env, bucket=bucket.bucket,
         endpoint=bucket.endpoint_url, warehouse=warehouses / f"{tenant.id}.duckdb",
         first_day=FIRST_DAY, schedule=str(tenant.schedule).lower(),
-        max_concurrent=tenant.max_concurrent, pipelines=OPS if tenant.ops else ORDERS))
+        max_concurrent=tenant.max_concurrent, pipelines=OPS if tenant.ops else ORDERS,
+        max_runtime=(f"  max_runtime_s: {tenant.max_runtime_s}\n"
+                     if tenant.max_runtime_s is not None else "")))
     (folder / "assets" / "__init__.py").write_text("")
     (folder / "assets" / "transfer.py").write_text(PEEK)
 

@@ -48,6 +48,7 @@ pytestmark = pytest.mark.deploy
 RUN_TIMEOUT_S = 240
 BACKFILL_TIMEOUT_S = 600
 ORDERS_TENANTS = ("t_a", "t_b", "t_c")
+MAX_RUNTIME_S = 60  # t_ops's runs.max_runtime_s (the least the config allows)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,8 @@ def tenants(postgres_server: Service, ops_server: Service) -> dict[str, Tenant]:
         "t_a": Tenant("t_a", postgres_server, new_password(), schedule=True),
         "t_b": Tenant("t_b", postgres_server, new_password(), max_concurrent=2),
         "t_c": Tenant("t_c", postgres_server, new_password()),
-        "t_ops": Tenant("t_ops", ops_server, new_password(), ops=True),
+        "t_ops": Tenant("t_ops", ops_server, new_password(), ops=True,
+                        max_runtime_s=MAX_RUNTIME_S),
     }
     for tenant in found.values():
         create_source(tenant)
@@ -314,6 +316,38 @@ def test_a_permanent_error_fails_at_once_and_is_not_retried(deployment: Deployme
         assert not any("transient failure" in m for m in logs)
         time.sleep(15)  # run retries react within seconds to a failed run
         assert not records(instance, **{"dagster/parent_run_id": run.run_id})
+
+
+def test_a_run_past_its_tenants_max_runtime_is_stopped_by_run_monitoring(
+        deployment: Deployment, tenants: dict[str, Tenant]) -> None:
+    ops = tenants["t_ops"]
+    set_sleep(ops, 110)  # longer than the run may take, shorter than the statement timeout
+    backfill_id = submit_backfill(deployment, "t_ops", BACKFILL_DAYS[4:5], "slow_orders")
+    with deployment.instance() as instance:
+        eventually(lambda: active_queries(ops, "slow_orders"), "the extract's query",
+                   RUN_TIMEOUT_S, 0.5)
+        run = eventually(lambda: started_run(instance, backfill_id), "the started run", 30)
+        assert run.tags[naming.MAX_RUNTIME_TAG] == str(MAX_RUNTIME_S)
+        set_sleep(ops, 0)  # for a retry; the running query has already read it
+        ended = eventually(lambda: finished(instance, run.run_id), "the run's end",
+                           MAX_RUNTIME_S + 90)
+        record = instance.get_run_record_by_id(run.run_id)
+        assert record is not None and record.start_time and record.end_time
+        took = record.end_time - record.start_time
+        assert ended.status == dg.DagsterRunStatus.FAILURE, ended.status
+        assert MAX_RUNTIME_S <= took < MAX_RUNTIME_S + 30, took
+        assert any(f"maximum runtime of {MAX_RUNTIME_S} seconds" in m
+                   for m in messages(instance, run.run_id))
+
+        def settled() -> bool | None:  # the retry (runs.max_retries: 1) must not outlive the test
+            runs = records(instance, **{"dagster/backfill": backfill_id})
+            retries = records(instance, **{"dagster/parent_run_id": run.run_id})
+            return all(r.dagster_run.is_finished for r in [*runs, *retries]) or None
+
+        eventually(settled, "the backfill's runs and retries", RUN_TIMEOUT_S, 2)
+    with postgres.connect(ops.server) as conn:  # the stopped worker's query sleeps on
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE usename = %s AND query ILIKE '%%slow_orders%%'", (ops.id,))
 
 
 def test_each_code_server_and_its_runs_see_only_their_tenants_secrets(
