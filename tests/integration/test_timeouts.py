@@ -73,3 +73,21 @@ def test_a_query_past_the_statement_timeout_is_cancelled(postgres_db: str, tmp_p
         elapsed = time.monotonic() - started
         assert elapsed < 15, (engine, elapsed)
         assert "statement timeout" in str(raised.value).lower(), (engine, str(raised.value))
+
+
+def test_a_mariadb_query_past_the_statement_timeout_is_cancelled(mariadb_db: str,
+                                                                 tmp_path: Path) -> None:
+    # A row per second of sleep, so the server is interrupted mid-query, not inside SLEEP()
+    # (which MariaDB ends quietly, returning 1). The SQLAlchemy reader only: DuckDB's MySQL
+    # scanner attaches read-only and cannot set a session variable (see the README).
+    pipeline = PipelineAssetConfig(
+        name="slow", query="SELECT seq AS id, SLEEP(1) AS slept FROM seq_1_to_30")
+    storage = storage_resource(str(tmp_path / "lake"))
+    for engine in ("sqlalchemy",):
+        started = time.monotonic()
+        with pytest.raises(Exception) as raised:
+            list(run_extract("t1", pipeline, source(mariadb_db, engine, statement_timeout_s=2),
+                             storage, None))
+        elapsed = time.monotonic() - started
+        assert elapsed < 20, (engine, elapsed)
+        assert "max_statement_time" in str(raised.value).lower(), (engine, str(raised.value))
