@@ -61,6 +61,10 @@ class LoadRequest:
     mode: LoadMode | None
     schema_drift: DriftPolicy
     partition_column: str = naming.PARTITION_COLUMN
+    # The same files as paths on this machine when the lake is a local folder (else empty), so
+    # an embedded warehouse can read them itself; and whether they all have ``schema`` exactly.
+    local_paths: tuple[str, ...] = ()
+    uniform_schema: bool = True
 
     def folder(self, day: str | None) -> str:
         """The URI of the folder holding one day's file (or the master file)."""

@@ -216,3 +216,35 @@ def test_duckdb_file_named_like_the_tenant_schema(tmp_path: Path) -> None:
         _load(warehouse, pa.table({"id": [1, 2]}), "2026-03-01")
     assert warehouse.count_days("drift", ["2026-03-01"], None) == {"2026-03-01": 2}
     assert warehouse.count_all("drift", None) == 2
+
+
+def test_a_local_range_load_reads_the_files_under_its_memory_limit(tmp_path: Path) -> None:
+    """A local lake's days are read by DuckDB's own Parquet reader, under the load's
+    memory_limit: a column added mid-range is NULL on the earlier days, the day comes from the
+    file's folder only (``name=value`` folders above the lake are not columns), and a range
+    far larger than the limit loads in full."""
+    from etl import naming
+    from etl.warehouse.duckdb_loader import DuckDBWarehouse
+
+    storage = storage_resource(str(tmp_path / "x=1" / "dt=1999-01-01" / "lake"))
+    days = [f"2026-03-{d:02d}" for d in range(1, 11)]
+    rows = 100_000
+    for i, day in enumerate(days):
+        table = pa.table({"id": pa.array(range(i * rows, (i + 1) * rows), pa.int64()),
+                          "text": pa.array([f"row {n:>40}" for n in range(rows)])})
+        if i >= 5:  # a column the source gained on the sixth day
+            table = table.append_column("note", pa.array([day] * rows))
+        storage.write(naming.data_file_path("t1", "extract", "events", day), table.to_reader())
+    warehouse = DuckDBWarehouse(str(tmp_path / "wh.duckdb"), "t1", memory_limit="32MB")
+    p = PipelineAssetConfig.model_validate({"name": "events", "table": "events",
+                                            "date_column": "at", "save_to_trino": True})
+    loaded = run_load("t1", p, storage, warehouse, days)
+    assert all(loaded.checks[d].passed for d in days), loaded.checks
+    assert {d: o.rows for d, o in loaded.outcomes.items()} == dict.fromkeys(days, rows)
+    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as con:
+        columns = [c[0] for c in con.sql("DESCRIBE t1.events").fetchall()]
+        assert columns == ["id", "text", "note", "dt"]
+        per_day = con.sql("SELECT strftime(dt, '%Y-%m-%d'), count(*), count(note), "
+                          "min(id), max(id) FROM t1.events GROUP BY 1 ORDER BY 1").fetchall()
+    assert per_day == [(d, rows, rows if i >= 5 else 0, i * rows, (i + 1) * rows - 1)
+                       for i, d in enumerate(days)]
