@@ -81,7 +81,7 @@ class BackfillConfig(StrictModel):
         ),
     )
     days_per_scan: int = Field(
-        default=92, ge=1, le=100_000,
+        default=366, ge=1, le=100_000,
         description=(
             "A range run reads the source with one query per this many days, ordered by the "
             "date column; memory does not depend on it, the length of each query does."
