@@ -18,8 +18,16 @@ from etl.common.assets.outcome import StageOutcome
 StepEvent = dg.AssetMaterialization | dg.AssetCheckEvaluation | dg.AssetCheckResult
 
 
-def materialization(key: dg.AssetKey, day: str | None, outcome: StageOutcome) -> StepEvent:
-    return dg.AssetMaterialization(asset_key=key, partition=day, metadata=outcome.metadata())
+def materialization(key: dg.AssetKey, day: str | None, outcome: StageOutcome,
+                    last: bool = True) -> StepEvent:
+    """One day's materialization; the column schema only on the ``last`` day of a range.
+
+    Dagster shows an asset's columns from its latest materialization, which is the range's
+    last day; the schema is the same for every day of one scan, and repeating it on each of
+    thousands of days was the largest part of storing them.
+    """
+    return dg.AssetMaterialization(asset_key=key, partition=day,
+                                   metadata=outcome.metadata(with_schema=last))
 
 
 def check_evaluation(key: dg.AssetKey, check: str, day: str | None, passed: bool,

@@ -43,7 +43,7 @@ class StageOutcome:
     extra: dict[str, Any] = field(default_factory=dict)
     table: str | None = None
 
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self, with_schema: bool = True) -> dict[str, Any]:
         meta: dict[str, Any] = {ROW_COUNT: self.rows}
         if self.table is None:
             meta["dagster/uri"] = lake_uri(self.uri)
@@ -54,7 +54,7 @@ class StageOutcome:
         if self.bytes is not None:
             meta[BYTES] = self.bytes  # a number, for the metadata plots
             meta["size"] = readable_size(self.bytes)
-        if self.schema is not None:
+        if self.schema is not None and with_schema:
             meta["dagster/column_schema"] = table_schema(self.schema)
         meta.update(self.extra)
         return meta

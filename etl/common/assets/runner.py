@@ -89,6 +89,10 @@ class StepInputs:
         """A run over several days (one output per asset could not speak for each day)."""
         return self.days is not None and len(self.days) > 1
 
+    def is_last(self, day: str | None) -> bool:
+        """The step's last day (or master data): its events carry what every day shares."""
+        return self.days is None or day == self.days[-1]
+
     @property
     def label(self) -> str:
         if self.days is None:
@@ -222,7 +226,8 @@ class _PipelineRun:
                     self.inputs.tenant, self.pipeline, self.inputs.source, self.inputs.storage,
                     remaining, days_per_scan=self.inputs.days_per_scan, log=self.emit,
                 ):
-                    self.emit(materialization(self.key("extract"), day, outcome))
+                    self.emit(materialization(self.key("extract"), day, outcome,
+                                              self.inputs.is_last(day)))
                     done.append(day)
                     rows += outcome.rows
                     if self.inputs.stop.is_set():
@@ -262,7 +267,8 @@ class _PipelineRun:
                     cause = f"{type(result.error).__name__}: {result.error}"
                     failed.setdefault(cause, (result.error, []))[1].append(result.day)
                 elif result.outcome is not None:
-                    self.emit(materialization(self.key("transfer"), result.day, result.outcome))
+                    self.emit(materialization(self.key("transfer"), result.day, result.outcome,
+                                              self.inputs.is_last(result.day)))
                     done.append(result.day)
             retry = [(e, d) for e, d in failed.values()
                      if should_retry(e, attempt, self.inputs.retry, self.inputs.stop)]
@@ -325,7 +331,7 @@ class _PipelineRun:
             self.fail("load", error, days)
             return
         for day, outcome in out.outcomes.items():
-            self.emit(materialization(self.key("load"), day, outcome))
+            self.emit(materialization(self.key("load"), day, outcome, self.inputs.is_last(day)))
         if self.inputs.wants_check(self.pipeline):
             for day, recon in out.checks.items():
                 self.emit(check_evaluation(self.key("load"), naming.RECONCILE_CHECK, day,
