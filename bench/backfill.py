@@ -13,6 +13,8 @@ round-robin, ``--repeat`` rounds (medians reported):
   the source afterwards;
 * ``project-in-memory``: the same, its run recorded in Dagster's in-memory instance, which
   shows what storing each day's materializations and check results costs;
+* ``project-without-events``: the in-memory run with those per-day events not emitted (the
+  data path and the run's fixed cost), which shows what emitting them costs in the run;
 * ``duckdb-copy``: DuckDB's ``COPY (SELECT ...) TO 'one.parquet'`` (one scan, one file, no load);
 * ``duckdb-partitioned``: the same with ``PARTITION_BY`` the day (one folder per day, no load,
   no atomic replace);
@@ -129,6 +131,29 @@ def project_in_memory(table: BenchTable, out: Path,
     return project(table, out, args)
 
 
+def project_without_events(table: BenchTable, out: Path,
+                           args: argparse.Namespace) -> tuple[bool, str]:
+    """The in-memory run with the per-day materializations and check results not emitted.
+
+    Not a way to run it either (Dagster would show no day done): it leaves the data path (one
+    scan cut into day files, the load, the row counts) and the run's fixed cost, so beside
+    ``project-in-memory`` it shows what emitting the per-day events costs.
+    """
+    import dagster as dg
+
+    from etl.common.assets import runner
+
+    per_day = (dg.AssetMaterialization, dg.AssetCheckEvaluation, dg.AssetCheckResult)
+    guarded = runner._run_guarded
+
+    def without_events(inputs: Any, pipeline: Any, transfer: Any, emit: Any) -> None:
+        guarded(inputs, pipeline, transfer,
+                lambda item: None if isinstance(item, per_day) else emit(item))
+
+    runner._run_guarded = without_events  # type: ignore[assignment]
+    return project_in_memory(table, out, args)
+
+
 def old_way(table: BenchTable, out: Path, args: argparse.Namespace) -> tuple[bool, str]:
     """One run per day (a new process each, like a run worker per partition)."""
     environment(table, out)
@@ -165,6 +190,7 @@ def duckdb_partitioned(table: BenchTable, out: Path,
 METHODS: dict[str, Callable[[BenchTable, Path, argparse.Namespace], tuple[bool, str]]] = {
     "project": project,
     "project-in-memory": project_in_memory,
+    "project-without-events": project_without_events,
     "duckdb-copy": duckdb_copy,
     "duckdb-partitioned": duckdb_partitioned,
     "old-way": old_way,
@@ -256,6 +282,7 @@ def load_into_trino(table: BenchTable, args: argparse.Namespace) -> dict[str, An
 
     from etl.common.assets.extract import run_extract
     from etl.common.assets.load import run_load
+    from etl.config.schedule import BackfillConfig
     from etl.config.tenant_config import PipelineAssetConfig
     from etl.partitions.daily import day_range
     from etl.warehouse.trino import TrinoWarehouseConfig
@@ -276,7 +303,8 @@ def load_into_trino(table: BenchTable, args: argparse.Namespace) -> dict[str, An
                                  password=str(url.password or ""))
         extract = PipelineAssetConfig(name="history", table=TABLE, date_column="event_ts")
         started = time.monotonic()
-        list(run_extract("bench", extract, source, storage, days, days_per_scan=92))
+        list(run_extract("bench", extract, source, storage, days,
+                         days_per_scan=BackfillConfig().days_per_scan))
         out["extract_to_s3_s"] = round(time.monotonic() - started, 2)
         trino.query(trino_server, "CREATE SCHEMA IF NOT EXISTS iceberg.bench WITH ("
                                   f"location = 's3://{bucket.bucket}/warehouse/bench')")
@@ -318,6 +346,12 @@ def summarize(runs: dict[str, list[Run]], args: argparse.Namespace,
         if "duckdb-copy" in medians:
             summary["in_memory_vs_copy"] = round(
                 medians["project-in-memory"] / medians["duckdb-copy"], 2)
+    if "project-in-memory" in medians and "project-without-events" in medians:
+        summary["event_handling_s"] = round(
+            medians["project-in-memory"] - medians["project-without-events"], 2)
+        if "duckdb-copy" in medians:
+            summary["without_events_vs_copy"] = round(
+                medians["project-without-events"] / medians["duckdb-copy"], 2)
     if "project" in medians and "old-way" in medians:
         summary["old_way_vs_project"] = round(medians["old-way"] / medians["project"], 1)
     return summary
@@ -340,6 +374,11 @@ def report(summary: dict[str, Any]) -> str:
         lines.append(f"storing the run's events in the instance (project - project-in-memory): "
                      f"{summary['event_storage_s']:.1f}s; in-memory run / single-file COPY: "
                      f"{summary.get('in_memory_vs_copy', float('nan')):.2f}x")
+    if "event_handling_s" in summary:
+        lines.append(f"emitting the per-day events in the run (project-in-memory - "
+                     f"project-without-events): {summary['event_handling_s']:.1f}s; run without "
+                     f"them / single-file COPY: "
+                     f"{summary.get('without_events_vs_copy', float('nan')):.2f}x")
     if "old_way_vs_project" in summary:
         lines.append(f"old way / project: {summary['old_way_vs_project']:g}x")
     project = summary["methods"].get("project")
