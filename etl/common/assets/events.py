@@ -23,8 +23,9 @@ def materialization(key: dg.AssetKey, day: str | None, outcome: StageOutcome,
     """One day's materialization; the column schema only on the ``last`` day of a range.
 
     Dagster shows an asset's columns from its latest materialization, which is the range's
-    last day; the schema is the same for every day of one scan, and repeating it on each of
-    thousands of days was the largest part of storing them.
+    last day. The schema is the same for every day of one scan, and repeating it on each of
+    thousands of days made each event a fifth to a quarter dearer to store (ad hoc, SQLite
+    and in-memory instances).
     """
     return dg.AssetMaterialization(asset_key=key, partition=day,
                                    metadata=outcome.metadata(with_schema=last))
