@@ -288,8 +288,13 @@ def eventually(check: Callable[[], T | None], what: str, timeout: float,
         time.sleep(interval)
 
 
-def environ_of(pid: int) -> dict[str, str]:
-    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+def environ_of(pid: int) -> dict[str, str] | None:
+    """The process's environment, or None when it has exited since it was listed (a code
+    server's short-lived children come and go)."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except (ProcessLookupError, FileNotFoundError):
+        return None
     return dict(item.decode(errors="replace").split("=", 1) for item in raw if b"=" in item)
 
 

@@ -188,7 +188,8 @@ def test_failed_consumer_releases_the_source_promptly(postgres_db: str, engine: 
     with check.connect() as conn:
         sessions = conn.execute(sa.text(
             "SELECT state, left(query, 60) FROM pg_stat_activity "
-            "WHERE datname = :db AND pid <> pg_backend_pid()"
+            "WHERE datname = :db AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'"  # not autovacuum on the new table
         ), {"db": database}).all()
     check.dispose()
     assert sessions == []  # no COPY still running, no cursor left idle in transaction
