@@ -8,8 +8,9 @@ few statements as one day. Columns get the types every warehouse shows
 A local lake's files are read by DuckDB's own Parquet reader, under the connection's
 ``memory_limit``: rows past it go to the database file as they are inserted rather than being
 held until the commit, so a load of years of history stays within the limit. (An Arrow dataset
-scan, the way S3 files are read here, allocates outside DuckDB's limit: on the 2,000-day bench
-history it peaked near 700 MiB where ``read_parquet`` under a 128 MB limit stayed near 250 MiB.)
+scan, the way S3 files are read here, allocates outside DuckDB's limit: loading the 2,000-day
+bench history ad hoc, it peaked near 700 MiB where ``read_parquet`` under a 128 MB limit stayed
+near 250 MiB.)
 """
 
 from __future__ import annotations

@@ -47,6 +47,16 @@ class StageFiles:
         what = "latest" if days == [None] else _span([d for d in days if d is not None])
         return FileNotFoundError(f"no {self.stage} output for {what}; materialize {key} first")
 
+    def paths(self, storage: StorageResource) -> tuple[str, ...]:
+        """The present files' paths inside the storage's filesystem (local: on this disk)."""
+        return tuple(storage.path(f.relative) for f in self.present.values())
+
+    @property
+    def uniform_schema(self) -> bool:
+        """Every present file has the same columns and types (none added part-way)."""
+        schemas = [f.schema for f in self.present.values()]
+        return all(s.equals(schemas[0]) for s in schemas[1:])
+
     def dataset(self, storage: StorageResource) -> tuple[pads.Dataset, pa.Schema]:
         """The present files as one dataset, and their (unified) schema without the day.
 
@@ -65,7 +75,7 @@ class StageFiles:
                 f"the {self.stage} files of {self.pipeline} for these days have conflicting "
                 f"column types ({e}); rerun the stage over the whole range"
             ) from e
-        paths = [storage.path(f.relative) for f in files]
+        paths = list(self.paths(storage))
         if None in self.present:
             return pads.dataset(paths, filesystem=fs, format="parquet", schema=schema), schema
         day = pa.schema([(self.partition_column, pa.date32())])

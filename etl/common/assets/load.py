@@ -41,7 +41,6 @@ def run_load(
     inputs = _inputs(tenant, pipeline, storage, days)
     data, schema = inputs.dataset(storage)
     loaded = [d for d in inputs.present if d is not None]
-    files = list(inputs.present.values())
     request = LoadRequest(
         table=naming.warehouse_table(pipeline.name),
         days=tuple(loaded) if days is not None else None,
@@ -52,8 +51,8 @@ def run_load(
         mode=pipeline.load_mode,
         schema_drift=pipeline.schema_drift,
         partition_column=pipeline.partition_column,
-        local_paths=() if storage.is_s3 else tuple(storage.path(f.relative) for f in files),
-        uniform_schema=all(f.schema.equals(files[0].schema) for f in files),
+        local_paths=() if storage.is_s3 else inputs.paths(storage),
+        uniform_schema=inputs.uniform_schema,
     )
     result = warehouse.load(request)
     seconds = (time.monotonic() - started) / max(1, len(inputs.present))
