@@ -141,7 +141,7 @@ def project_without_events(table: BenchTable, out: Path,
     """
     import dagster as dg
 
-    from etl.common.assets import runner
+    from etl.stages import step as runner
 
     per_day = (dg.AssetMaterialization, dg.AssetCheckEvaluation, dg.AssetCheckResult)
     guarded = runner._run_guarded
@@ -280,11 +280,11 @@ def load_into_trino(table: BenchTable, args: argparse.Namespace) -> dict[str, An
     sys.path.insert(0, str(ROOT))
     from sqlalchemy.engine import make_url
 
-    from etl.common.assets.extract import run_extract
-    from etl.common.assets.load import run_load
     from etl.config.schedule import BackfillConfig
     from etl.config.tenant_config import PipelineAssetConfig
-    from etl.partitions.daily import day_range
+    from etl.stages.extract import run_extract
+    from etl.stages.load import run_load
+    from etl.utils.days import day_range
     from etl.warehouse.trino import TrinoWarehouseConfig
     from tests.helpers import source_resource, storage_resource
     from tools.services import postgres, s3, trino

@@ -45,12 +45,12 @@ def project(table: BenchTable, scope: str, out: Path, batch_size: int | None,
     """The project's extract stage: run_extract with the real resources, local-folder lake."""
     from sqlalchemy.engine import make_url
 
-    from etl.common.assets.extract import run_extract
     from etl.config.source import SourceConfig
     from etl.config.storage import StorageConfig
     from etl.config.tenant_config import PipelineAssetConfig
     from etl.resources.rdb import SourceDatabaseResource
     from etl.resources.s3 import StorageResource
+    from etl.stages.extract import run_extract
 
     url = make_url(table.url)
     source_kw: dict[str, Any] = {"batch_size": batch_size} if batch_size else {}
@@ -188,7 +188,7 @@ class Spec:
     env: tuple[tuple[str, str], ...] = ()  # extra environment of the child
 
 
-_PROJECT = ("etl.common.assets.extract", "etl.resources.rdb", "etl.resources.s3")
+_PROJECT = ("etl.stages.extract", "etl.resources.rdb", "etl.resources.s3")
 
 METHODS: dict[str, Spec] = {
     # The pool a Dagster run worker has: importing etl sets ARROW_DEFAULT_MEMORY_POOL=jemalloc

@@ -1,5 +1,3 @@
-"""Code and pipelines shared by every tenant (the single source of truth).
-
-``pipelines.yaml`` lists the pipelines every tenant inherits; ``assets/`` holds the stage logic
-(extract, transfer, load) that every generated asset runs.
+"""What every tenant shares: ``pipelines.yaml`` (the pipelines each tenant inherits) and the
+common transfers (:mod:`etl.common.transfer`), the single source of truth for both.
 """

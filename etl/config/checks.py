@@ -7,7 +7,7 @@ else the extract), blocking (a failure stops the day from being loaded) or a war
 
 An expression is tenant input: it is parsed here, at load, by DuckDB's own parser as exactly one
 expression (not a statement, not a list), and at run time it only ever sees the day's rows on a
-connection without file or network access (:mod:`etl.common.assets.checks`).
+connection without file or network access (:mod:`etl.stages.quality`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from etl import naming
-from etl.config.base import ColumnName, Identifier, StrictModel
+from etl.model.base import ColumnName, Identifier, StrictModel
 
 KeyCheckLevel = Literal["blocking", "warn", "off"]
 AcceptedValue = str | int | float | bool

@@ -21,15 +21,6 @@ class ConfigIssue:
         return f"{where}:{field} {self.message}"
 
 
-@dataclass(frozen=True)
-class FieldProblem:
-    """A problem found outside the file (e.g. by ``etl validate --connect``) and the config
-    field to fix for it; the loader's ``issue`` turns it into a :class:`ConfigIssue`."""
-
-    at: tuple[str | int, ...]
-    message: str
-
-
 class ConfigError(ValueError):
     """A tenant's configuration is invalid; the message lists every issue found."""
 

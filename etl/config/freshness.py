@@ -13,7 +13,7 @@ from typing import Final
 
 from pydantic import Field, field_validator
 
-from etl.config.base import StrictModel
+from etl.model.base import StrictModel
 
 DEFAULT_GRACE: Final = dt.timedelta(hours=3)
 """Without a deadline: how long after the schedule's run a day may take to be loaded."""

@@ -17,9 +17,9 @@ from typing import Any, Final, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from etl.config.base import ENV_FIELD_SUFFIX, FieldError
 from etl.config.errors import ConfigIssue
 from etl.config.yaml_lines import PathKey, YamlDocument
+from etl.model.base import ENV_FIELD_SUFFIX, FieldError
 from etl.utils.logging import redact
 
 PIPELINES_PATH: Final[PathKey] = ("assets", "pipelines")

@@ -7,10 +7,10 @@ from typing import Final, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from etl.config.base import ColumnName, Identifier, SourceIdentifier, StrictModel
 from etl.config.checks import ChecksConfig
-from etl.config.column_types import ColumnTypeSpec
 from etl.config.freshness import FreshnessConfig
+from etl.model.base import ColumnName, Identifier, SourceIdentifier, StrictModel
+from etl.model.column_types import ColumnTypeSpec
 from etl.naming import PARTITION_COLUMN
 
 COMMON_TRANSFER_PREFIX: Final = "common:"
@@ -28,7 +28,7 @@ class TransferConfig(StrictModel):
     function: str | None = Field(
         default=None,
         description=(
-            "'common:<name>' for a function in etl/common/assets/transfer.py, or "
+            "'common:<name>' for a function in etl/common/transfer.py, or "
             "'tenant:<name>' for one in the tenant's assets/transfer.py."
         ),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from etl.config.base import StrictModel
+from etl.model.base import StrictModel
 
 
 class RetryConfig(StrictModel):

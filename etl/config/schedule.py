@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import Field, field_validator
 
-from etl.config.base import StrictModel
+from etl.model.base import StrictModel
 
 
 class ScheduleConfig(StrictModel):

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from etl.config.base import ColumnName, EnvVarName, StrictModel
+from etl.model.base import ColumnName, EnvVarName, StrictModel
 
 SourceEngine = Literal["auto", "duckdb", "sqlalchemy"]
 _SECRET_QUERY = re.compile(r"(?i)(^|&)(password|passwd|pwd)=")

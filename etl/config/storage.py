@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from etl.config.base import EnvVarName, StrictModel
+from etl.model.base import EnvVarName, StrictModel
 
 Compression = Literal["zstd", "snappy", "gzip", "none"]
 # Lenient on purpose: old AWS buckets and other S3 stores allow upper case and '_'.

@@ -11,7 +11,6 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
-from etl.config.base import FieldError, Identifier, StrictModel, TagValue
 from etl.config.freshness import FreshnessConfig
 from etl.config.pipeline import (
     COMMON_TRANSFER_PREFIX,
@@ -25,6 +24,7 @@ from etl.config.runs import RunsConfig
 from etl.config.schedule import BackfillConfig, ScheduleConfig
 from etl.config.source import SourceConfig
 from etl.config.storage import StorageConfig
+from etl.model.base import FieldError, Identifier, StrictModel, TagValue
 from etl.warehouse.registry import WarehouseConfig
 
 __all__ = [

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from etl.config.base import ENV_FIELD_SUFFIX
 from etl.config.tenant_config import TenantConfig
 from etl.deploy.settings import PG_ENV
+from etl.model.base import ENV_FIELD_SUFFIX
 from etl.runs.launch import PLANNED_EVENTS_ENV, CodeLocation
 
 # Plain settings every process needs; nothing here holds a secret.

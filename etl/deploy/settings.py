@@ -12,7 +12,7 @@ from typing import Final
 
 from pydantic import Field
 
-from etl.config.base import StrictModel
+from etl.model.base import StrictModel
 
 PG_ENV: Final = ("DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USER", "DAGSTER_PG_DB",
                  "DAGSTER_PG_PASSWORD")

@@ -15,12 +15,12 @@ from typing import Any
 import dagster as dg
 
 from etl import naming
-from etl.common.assets.provenance import Provenance
-from etl.common.assets.runner import StepInputs, run_pipelines
-from etl.common.assets.transfer import TransferFunction
+from etl.common.transfer import TransferFunction
 from etl.config.tenant_config import PipelineAssetConfig, TenantConfig
 from etl.factories.check_factory import step_check_specs
 from etl.factories.code_versions import stage_code_versions
+from etl.stages.provenance import Provenance
+from etl.stages.step import StepInputs, run_pipelines
 
 __all__ = ["TenantContext", "build_tenant_assets", "pipeline_specs"]
 

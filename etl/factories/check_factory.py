@@ -2,7 +2,7 @@
 
 Each is a Dagster asset check of the stage it checks; a daily pipeline's are partitioned like
 its assets, so every result is recorded against its day, and master data's are not. The step
-evaluates them as the stage finishes (:mod:`etl.common.assets.runner`); selecting only a check
+evaluates them as the stage finishes (:mod:`etl.stages.step`); selecting only a check
 in the UI runs just that check on the files already written.
 """
 
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from etl import naming
-from etl.common.assets.quality import planned_checks
+from etl.checks.planned import planned_checks
 from etl.config.tenant_config import PipelineAssetConfig
 
 if TYPE_CHECKING:

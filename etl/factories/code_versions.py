@@ -82,7 +82,7 @@ def _source(function: Callable[..., Any]) -> str:
 
 
 def _ours(called: FunctionType, root: Callable[..., Any]) -> bool:
-    from etl.common.assets import transfer
+    from etl.common import transfer
 
     return called.__module__ in {getattr(root, "__module__", None), transfer.__name__}
 

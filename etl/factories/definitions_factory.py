@@ -24,8 +24,8 @@ from etl.factories.job_factory import build_jobs
 from etl.factories.resource_factory import build_resources
 from etl.factories.schedule_factory import build_schedules
 from etl.factories.transfers import resolve_transfers
-from etl.partitions.daily import daily_partitions
 from etl.utils.collection import fewer_collections
+from etl.utils.days import daily_partitions
 
 
 def tenant_definitions(loaded: LoadedTenant, qualified: bool) -> dg.Definitions:

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from etl import naming
-from etl.common.assets.events import StepEvent, check_evaluation
-from etl.common.assets.freshness import Deadlines, FreshnessResult, evaluate
 from etl.config.tenant_config import PipelineAssetConfig
+from etl.stages.events import StepEvent, check_evaluation
+from etl.stages.freshness import Deadlines, FreshnessResult, evaluate
 
 if TYPE_CHECKING:
     from etl.factories.asset_factory import TenantContext

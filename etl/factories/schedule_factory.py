@@ -14,7 +14,7 @@ import dagster as dg
 
 from etl import naming
 from etl.config.tenant_config import ScheduleConfig
-from etl.partitions.daily import scheduled_days
+from etl.utils.days import scheduled_days
 
 
 def build_schedules(

@@ -13,10 +13,11 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from etl.common.assets.transfer import COMMON_TRANSFERS, TransferFunction, sql_transfer
+from etl.common.transfer import COMMON_TRANSFERS, TransferFunction
 from etl.config.config_loader import DEFAULT_TENANTS_DIR, LoadedTenant, display_path
 from etl.config.errors import ConfigError, ConfigIssue
 from etl.config.tenant_config import COMMON_TRANSFER_PREFIX, TENANT_TRANSFER_PREFIX
+from etl.stages.transfer import sql_transfer
 
 TENANT_TRANSFER_MODULE = Path("assets") / "transfer.py"
 PathKey = tuple[str | int, ...]

@@ -15,7 +15,7 @@ from typing import Any
 import dagster as dg
 from pydantic import BaseModel, Field
 
-from etl.config.errors import FieldProblem
+from etl.model.base import FieldProblem
 
 _MARK = "dagster__is_secret"
 

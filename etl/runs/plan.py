@@ -15,8 +15,8 @@ import dagster as dg
 
 from etl import naming
 from etl.config.config_loader import LoadedTenant, load_tenant_config
-from etl.partitions.daily import day_range, scheduled_days
 from etl.runs.launch import CodeLocation, RunRequest
+from etl.utils.days import day_range, scheduled_days
 
 
 class PlanError(ValueError):

@@ -71,7 +71,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.sql import sqltypes
 
-from etl.config.column_types import ColumnTypeChoice
+from etl.model.column_types import ColumnTypeChoice
 from etl.utils.logical_types import INTERVAL, Logical, metadata
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.sql import sqltypes
 
-from etl.config.column_types import ALLOWED, ColumnTypeChoice, parse_column_type
+from etl.model.column_types import ALLOWED, ColumnTypeChoice, parse_column_type
 from etl.sources.base import ExtractRequest, SourceError
 from etl.sources.dialects.base import SaType
 

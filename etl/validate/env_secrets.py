@@ -13,7 +13,7 @@ from typing import Final
 
 from pydantic import BaseModel
 
-from etl.config.base import ENV_FIELD_SUFFIX
+from etl.model.base import ENV_FIELD_SUFFIX
 
 MIN_SECRET_LENGTH: Final = 8
 

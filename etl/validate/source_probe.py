@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from etl.config.errors import FieldProblem
 from etl.config.tenant_config import PipelineAssetConfig, TenantConfig
+from etl.model.base import FieldProblem
 from etl.resources.secrets import read_env_fields
 from etl.sources.base import ExtractRequest, SourceError
 from etl.sources.dispatch import create_source_engine, resolve_url

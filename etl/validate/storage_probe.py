@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from etl.config.errors import FieldProblem
 from etl.config.storage import StorageConfig
+from etl.model.base import FieldProblem
 from etl.resources.s3 import StorageResource
 from etl.resources.secrets import read_env_fields
 from etl.utils.logging import redact

@@ -24,9 +24,8 @@ import dagster as dg
 from pydantic import Field
 
 from etl import naming
-from etl.config.base import Identifier, StrictModel
-from etl.config.errors import FieldProblem
 from etl.config.pipeline import DriftPolicy, LoadMode
+from etl.model.base import FieldProblem, Identifier, StrictModel
 
 if TYPE_CHECKING:  # code locations import this module; pyarrow is needed by runs only
     import pyarrow as pa

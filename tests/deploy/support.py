@@ -184,7 +184,7 @@ PEEK = '''
 import os
 from pathlib import Path
 
-from etl.common.assets.transfer import standardize
+from etl.common.transfer import standardize
 
 
 def peek(source, ctx):

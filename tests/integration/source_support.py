@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from etl.common.assets.extract import run_extract
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.rdb import SourceDatabaseResource
+from etl.stages.extract import run_extract
 from tests.helpers import source_resource, storage_resource
 
 ENGINES = ("duckdb", "sqlalchemy")

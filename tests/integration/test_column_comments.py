@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from etl.common.assets.outcome import table_schema
 from etl.demo.sample_db import seed
+from etl.stages.outcome import table_schema
 from tests.integration.source_support import ENGINES, extract
 
 DAY = dt.date(2026, 3, 1)

@@ -18,13 +18,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from etl.common.assets.extract import run_extract
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.demo.sample_db import seed
 from etl.sources.base import ExtractRequest, SourceError
 from etl.sources.dispatch import create_source_engine, open_reader, resolve_url
 from etl.sources.duckdb_reader import open_duckdb_reader
 from etl.sources.plan import plan_read
+from etl.stages.extract import run_extract
 from etl.utils.logical_types import enum_values, logical_type
 from tests.helpers import storage_resource
 from tests.integration import source_cases

@@ -16,9 +16,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from etl.common.assets.extract import run_extract
-from etl.common.assets.retries import is_transient
 from etl.config.tenant_config import PipelineAssetConfig
+from etl.stages.extract import run_extract
+from etl.stages.retries import is_transient
 from tests.helpers import storage_resource
 from tests.integration.source_support import source
 from tools.services import s3

@@ -7,8 +7,8 @@ import pyarrow as pa
 import pytest
 
 from etl import naming
-from etl.common.assets.inputs import stage_files
 from etl.resources.s3 import StorageResource
+from etl.stages.inputs import stage_files
 from etl.warehouse.base import LoadMode, LoadRequest
 from etl.warehouse.trino.loader import TrinoWarehouse
 from tests.integration.trino_support import (

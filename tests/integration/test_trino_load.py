@@ -21,10 +21,10 @@ import sqlalchemy as sa
 import yaml
 
 from etl import naming
-from etl.common.assets.inputs import stage_files
 from etl.demo.sample_db import SeedSummary, seed
 from etl.factories.definitions_factory import build_tenant_definitions
 from etl.resources.s3 import StorageResource
+from etl.stages.inputs import stage_files
 from etl.utils.logical_types import INTERVAL, metadata
 from etl.warehouse.base import LoadMode, LoadRequest, SchemaDriftError, WarehouseError
 from etl.warehouse.trino.loader import TrinoWarehouse

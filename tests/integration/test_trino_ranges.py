@@ -17,10 +17,10 @@ import pyarrow as pa
 import pytest
 
 from etl import naming
-from etl.common.assets.load import run_load
 from etl.config.tenant_config import PipelineAssetConfig
-from etl.partitions.daily import day_range
 from etl.resources.s3 import StorageResource
+from etl.stages.load import run_load
+from etl.utils.days import day_range
 from etl.warehouse.base import LoadMode, Warehouse
 from etl.warehouse.trino import TrinoWarehouseConfig
 from tests.helpers import storage_resource

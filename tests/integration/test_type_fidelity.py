@@ -21,11 +21,11 @@ import pyarrow.fs as pafs
 import pytest
 
 from etl import naming
-from etl.common.assets.extract import run_extract
-from etl.common.assets.load import run_load
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.s3 import StorageResource
 from etl.sources.base import SourceError
+from etl.stages.extract import run_extract
+from etl.stages.load import run_load
 from etl.warehouse.base import LoadMode, Warehouse
 from tests.helpers import duckdb_warehouse
 from tests.integration import source_cases

@@ -89,7 +89,7 @@ def test_custom_transfer_is_wired_from_config() -> None:
     import duckdb
     import pyarrow as pa
 
-    from etl.common.assets.transfer import TransferContext, standardize
+    from etl.common.transfer import TransferContext, standardize
     from etl.config.config_loader import load_tenant_config
     from etl.factories.transfers import resolve_transfers
     from etl.tenants.project_01.assets.transfer import production_yield

@@ -11,9 +11,9 @@ import pytest
 from dagster._core.test_utils import freeze_time
 
 from etl import build_tenant_definitions, naming
-from etl.common.assets.freshness import Deadlines
 from etl.config.freshness import FreshnessConfig
 from etl.config.schedule import ScheduleConfig
+from etl.stages.freshness import Deadlines
 from tests.helpers import DAYS, copy_tenants, seed_tenant
 
 SEOUL = ZoneInfo("Asia/Seoul")

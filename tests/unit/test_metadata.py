@@ -11,9 +11,10 @@ import pytest
 from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 
 from etl import build_tenant_definitions, naming
-from etl.common.assets.outcome import lake_uri, readable_size, table_schema
-from etl.common.assets.transfer import run_transfer, standardize
+from etl.common.transfer import standardize
 from etl.config.tenant_config import PipelineAssetConfig
+from etl.stages.outcome import lake_uri, readable_size, table_schema
+from etl.stages.transfer import run_transfer
 from tests.helpers import storage_resource
 
 

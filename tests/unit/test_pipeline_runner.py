@@ -12,10 +12,10 @@ import dagster as dg
 import pytest
 
 from etl import build_tenant_definitions
-from etl.common.assets.outcome import StageOutcome
-from etl.common.assets.runner import StepInputs, run_pipelines
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.naming import RECONCILE_CHECK
+from etl.stages.outcome import StageOutcome
+from etl.stages.step import StepInputs, run_pipelines
 from tests.helpers import DAYS, copy_tenants, run_job, seed_tenant
 
 
@@ -51,7 +51,7 @@ def test_stopping_the_step_cancels_queued_pipelines(monkeypatch: pytest.MonkeyPa
         release[pipeline.name].wait(5)
         yield "2026-03-01", StageOutcome(rows=1, uri="mem", seconds=0.0)
 
-    monkeypatch.setattr("etl.common.assets.extract.run_extract", slow_extract)
+    monkeypatch.setattr("etl.stages.extract.run_extract", slow_extract)
     inputs = StepInputs(
         tenant="t1", days=("2026-03-01",),
         selected=frozenset(dg.AssetKey(["t1", "extract", n]) for n in ("a", "b", "c")),

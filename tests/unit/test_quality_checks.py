@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 from etl import build_tenant_definitions, naming
-from etl.common.assets.checks import SAMPLE_SIZE
+from etl.stages.quality import SAMPLE_SIZE
 from tests.helpers import DAYS, copy_tenants, duckdb_warehouse, seed_tenant
 
 DAY = DAYS[0].isoformat()

@@ -18,10 +18,10 @@ import pytest
 import sqlalchemy as sa
 
 from etl import build_tenant_definitions, naming
-from etl.common.assets.extract import run_extract
-from etl.common.assets.load import run_load
 from etl.config.tenant_config import PipelineAssetConfig
-from etl.partitions.daily import day_range
+from etl.stages.extract import run_extract
+from etl.stages.load import run_load
+from etl.utils.days import day_range
 from tests.helpers import (
     copy_tenants,
     duckdb_warehouse,

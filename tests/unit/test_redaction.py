@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from etl.common.assets.runner import StageFailure, StepInputs, _describe
 from etl.resources.rdb import SourceDatabaseResource
+from etl.stages.step import StageFailure, StepInputs, _describe
 from etl.utils.logging import redact
 from etl.warehouse.trino import TrinoWarehouseConfig
 from tests.helpers import storage_resource

@@ -9,12 +9,12 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from etl.common.assets.outcome import StageOutcome
-from etl.common.assets.retries import backoff, is_transient, retrying
-from etl.common.assets.runner import PipelineFailures, StepInputs, run_pipelines
 from etl.config.runs import RetryConfig
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.sources.base import SourceError
+from etl.stages.outcome import StageOutcome
+from etl.stages.retries import backoff, is_transient, retrying
+from etl.stages.step import PipelineFailures, StepInputs, run_pipelines
 from etl.warehouse.base import WarehouseError
 from etl.warehouse.trino.session import TrinoStatementError
 
@@ -128,7 +128,7 @@ def test_an_extract_resumes_after_a_transient_failure_at_the_first_day_not_done(
                 raise SourceError("reading 'p' failed: server closed the connection unexpectedly")
             yield day, StageOutcome(rows=1, uri="mem", seconds=0.0)
 
-    monkeypatch.setattr("etl.common.assets.extract.run_extract", extract)
+    monkeypatch.setattr("etl.stages.extract.run_extract", extract)
     events = _events(_inputs())
     assert asked == [list(DAYS), ["2026-03-03", "2026-03-04"]]
     assert [e.partition for e in events] == list(DAYS)  # each day once
@@ -144,7 +144,7 @@ def test_a_permanent_extract_failure_fails_the_days_not_done(
         yield days[0], StageOutcome(rows=1, uri="mem", seconds=0.0)
         raise SourceError("column 'x': source values do not fit int64")
 
-    monkeypatch.setattr("etl.common.assets.extract.run_extract", extract)
+    monkeypatch.setattr("etl.stages.extract.run_extract", extract)
     with pytest.raises(PipelineFailures, match=r"extract of t1/p \[3 days: 2026-03-02\.\."
                                                r"2026-03-04\]: SourceError: column 'x'"):
         _events(_inputs())

@@ -14,14 +14,15 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
-from etl.common.assets.extract import run_extract
-from etl.common.assets.load import run_load
-from etl.common.assets.outcome import StageOutcome
-from etl.common.assets.transfer import TransferContext, run_transfer, sql_transfer, standardize
+from etl.common.transfer import TransferContext, standardize
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.rdb import SourceDatabaseResource
 from etl.resources.s3 import StorageResource
 from etl.sources.base import SourceError
+from etl.stages.extract import run_extract
+from etl.stages.load import run_load
+from etl.stages.outcome import StageOutcome
+from etl.stages.transfer import run_transfer, sql_transfer
 from etl.utils.parquet import STAGING_PREFIX, write_parquet_atomic
 from etl.warehouse.base import LoadRequest, SchemaDriftError, Warehouse
 from tests.helpers import DAYS, duckdb_warehouse, seed_tenant, source_resource, storage_resource

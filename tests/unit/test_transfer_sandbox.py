@@ -21,9 +21,10 @@ import pytest
 from pydantic import ValidationError
 
 from etl import build_tenant_definitions, naming
-from etl.common.assets.transfer import TransferContext, run_transfer, sql_transfer
+from etl.common.transfer import TransferContext
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.s3 import StorageResource
+from etl.stages.transfer import run_transfer, sql_transfer
 from etl.utils.duckdb_sandbox import shorten
 from tests.helpers import DAYS, copy_tenants, seed_tenant, storage_resource
 

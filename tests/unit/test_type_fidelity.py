@@ -14,14 +14,15 @@ import pytest
 import sqlalchemy as sa
 
 from etl import naming
-from etl.common.assets.extract import run_extract
-from etl.common.assets.load import run_load
-from etl.common.assets.outcome import table_schema
-from etl.common.assets.transfer import run_transfer, standardize
+from etl.common.transfer import standardize
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.s3 import StorageResource
 from etl.sources.base import SourceError
 from etl.sources.convert import fits, interval_from_text, to_decimal
+from etl.stages.extract import run_extract
+from etl.stages.load import run_load
+from etl.stages.outcome import table_schema
+from etl.stages.transfer import run_transfer
 from etl.utils.logical_types import INTERVAL, logical_type, metadata
 from etl.warehouse.base import WarehouseError
 from tests import type_table

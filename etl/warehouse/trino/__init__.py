@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import dagster as dg
 from pydantic import Field, model_validator
 
-from etl.config.base import EnvVarName, Identifier
-from etl.config.errors import FieldProblem
 from etl.config.pipeline import LoadMode
+from etl.model.base import EnvVarName, FieldProblem, Identifier
 from etl.resources.trino import TrinoResource
 from etl.warehouse.base import WarehouseConfigBase, WarehouseResource
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from etl.config.errors import FieldProblem
 from etl.config.pipeline import LoadMode
+from etl.model.base import FieldProblem
 from etl.resources.secrets import read_env_fields
 from etl.resources.trino import TrinoResource
 from etl.utils.sql import quote

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
-from etl.common.assets.transfer import TransferContext, standardize
+from etl.common.transfer import TransferContext, standardize
 
 
 def example_transfer(

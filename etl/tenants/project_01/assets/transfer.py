@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from etl.common.assets.transfer import TransferContext, standardize
+from etl.common.transfer import TransferContext, standardize
 
 
 def production_yield(

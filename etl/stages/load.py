@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from etl import naming
-from etl.common.assets.inputs import StageFile, StageFiles, stage_files
-from etl.common.assets.outcome import StageOutcome
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.s3 import StorageResource
+from etl.stages.inputs import StageFile, StageFiles, stage_files
+from etl.stages.outcome import StageOutcome
 from etl.utils.validation import Reconciliation
 from etl.warehouse.base import LoadRequest, LoadResult, Warehouse
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import dagster as dg
 
-from etl.common.assets.outcome import StageOutcome
+from etl.stages.outcome import StageOutcome
 
 StepEvent = dg.AssetMaterialization | dg.AssetCheckEvaluation | dg.AssetCheckResult
 

@@ -6,7 +6,7 @@ database. A step covers one day, a range of days, or master data. Every stage re
 day's materialization (and the load each day's row-count check) the moment that stage has
 finished it, so the event log and the asset pages show per-stage, per-day results while the
 step is still running. After the last Parquet stage come the quality checks
-(:mod:`etl.common.assets.checks`): a day whose blocking check failed is not loaded.
+(:mod:`etl.stages.quality`): a day whose blocking check failed is not loaded.
 
 A failing pipeline does not stop the others, and a failing day does not stop the other days of
 a pipeline's stage: a day whose stage failed is not taken further, the rest are. The step fails
@@ -28,16 +28,16 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from etl import naming
-from etl.common.assets.events import StepEvent, check_evaluation, materialization
-from etl.common.assets.quality import planned_checks
-from etl.common.assets.retries import retrying, should_retry, wait_before_retry
+from etl.checks.planned import planned_checks
 from etl.config.runs import RetryConfig
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.secrets import secret_values
+from etl.stages.events import StepEvent, check_evaluation, materialization
+from etl.stages.retries import retrying, should_retry, wait_before_retry
 from etl.utils.logging import redact
 
 if TYPE_CHECKING:
-    from etl.common.assets.transfer import TransferFunction
+    from etl.common.transfer import TransferFunction
 
 Days = tuple[str, ...] | None
 
@@ -171,7 +171,7 @@ def _run_guarded(inputs: StepInputs, pipeline: PipelineAssetConfig,
                  emit: Callable[[StepEvent | str | _Done], None]) -> None:
     failures: list[StageFailure] = []
     try:
-        _PipelineRun(inputs, pipeline, transfer, emit, failures).run()
+        _PipelineStages(inputs, pipeline, transfer, emit, failures).run()
     except BaseException as error:  # reported with the others once every pipeline has finished
         failures.append(StageFailure(pipeline.name, "extract", error))
     finally:
@@ -179,7 +179,7 @@ def _run_guarded(inputs: StepInputs, pipeline: PipelineAssetConfig,
 
 
 @dataclass
-class _PipelineRun:
+class _PipelineStages:
     """One pipeline's stages over the step's days, emitting as each day of a stage is done."""
 
     inputs: StepInputs
@@ -213,7 +213,7 @@ class _PipelineRun:
 
     def extract(self, days: list[str | None]) -> list[str | None]:
         """Extract the days; after a transient failure, try again from the first day not done."""
-        from etl.common.assets.extract import run_extract
+        from etl.stages.extract import run_extract
 
         self.begin("extract")
         done: list[str | None] = []
@@ -249,7 +249,7 @@ class _PipelineRun:
 
     def transfer(self, days: list[str | None]) -> list[str | None]:
         """Transfer each day; days that failed for a transient reason are tried again."""
-        from etl.common.assets.transfer import run_transfer
+        from etl.stages.transfer import run_transfer
 
         self.begin("transfer")
         if self.function is None:
@@ -285,7 +285,7 @@ class _PipelineRun:
     def quality(self, days: list[str | None]) -> list[str | None]:
         """The quality checks of the last Parquet stage: those selected, and the blocking ones
         before a load; returns the days that may be loaded (no blocking check failed)."""
-        from etl.common.assets.checks import BlockedByChecks, run_checks
+        from etl.stages.quality import BlockedByChecks, run_checks
 
         loading = self.inputs.wants(self.pipeline, "load")
         checks = [c for c in planned_checks(self.pipeline)
@@ -317,7 +317,7 @@ class _PipelineRun:
         return kept
 
     def load(self, days: list[str | None]) -> None:
-        from etl.common.assets.load import reconcile, run_load
+        from etl.stages.load import reconcile, run_load
 
         self.begin("load")
         warehouse = self.inputs.warehouse.warehouse()

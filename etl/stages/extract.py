@@ -13,13 +13,13 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from etl import naming
-from etl.common.assets.outcome import StageOutcome
-from etl.common.assets.progress import RowProgress
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.rdb import SourceDatabaseResource
 from etl.resources.s3 import StorageResource
 from etl.sources.base import ExtractRequest
 from etl.sources.row_filter import DayWindow
+from etl.stages.outcome import StageOutcome
+from etl.stages.progress import RowProgress
 from etl.utils.arrow_memory import use_extraction_pool
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Which data-quality checks a pipeline has, by name: its primary key's and its ``checks.rules``.
 
 This is what both the definitions (one Dagster asset check per entry, on the checked stage)
-and the step (which evaluates them, :mod:`etl.common.assets.checks`) read, so the two never
+and the step (which evaluates them, :mod:`etl.stages.quality`) read, so the two never
 disagree about a check's name or whether it blocks the load. It imports nothing heavy.
 """
 

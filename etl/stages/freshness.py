@@ -19,7 +19,7 @@ import dagster as dg
 
 from etl.config.freshness import DEFAULT_GRACE, FreshnessConfig
 from etl.config.schedule import ScheduleConfig
-from etl.partitions.daily import day_range
+from etl.utils.days import day_range
 
 WINDOW_DAYS = 7
 """The sensor looks at the days whose deadline passed within this many days."""

@@ -1,4 +1,8 @@
-"""Building blocks every config model shares: the strict base model and the value types.
+"""What every config model builds on: the strict base model, the value types and field errors.
+
+The tenant config's blocks (:mod:`etl.config`) and every registered part that brings a config
+model of its own (warehouse kinds, check kinds) share these, so a part depends on this module
+and never on the config that assembles the parts.
 
 Unknown keys are rejected (a typo fails at load, not at 2 a.m.) and models are frozen. Every
 field carries a description so the generated JSON Schema documents the YAML for editors.
@@ -6,6 +10,7 @@ field carries a description so the generated JSON Schema documents the YAML for 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
@@ -38,3 +43,12 @@ class FieldError(ValueError):
     def __init__(self, at: tuple[str, ...], message: str) -> None:
         super().__init__(message)
         self.at = at
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """A problem found outside the file (e.g. by ``etl validate --connect``) and the config
+    field to fix for it; the loader's ``issue`` turns it into a :class:`ConfigIssue`."""
+
+    at: tuple[str | int, ...]
+    message: str

@@ -18,10 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
-from etl.common.assets.inputs import StageFile, stage_files
-from etl.common.assets.outcome import lake_uri
-from etl.common.assets.quality import PlannedCheck
-from etl.common.assets.transfer import snake_case
+from etl.checks.planned import PlannedCheck
+from etl.common.transfer import snake_case
 from etl.config.checks import (
     AcceptedValuesRule,
     ExpressionRule,
@@ -31,6 +29,8 @@ from etl.config.checks import (
 )
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.s3 import StorageResource
+from etl.stages.inputs import StageFile, stage_files
+from etl.stages.outcome import lake_uri
 from etl.utils.sql import literal, quote
 
 if TYPE_CHECKING:

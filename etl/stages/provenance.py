@@ -29,8 +29,8 @@ from dagster._core.definitions.data_version import (
     get_input_event_pointer_tag,
 )
 
-from etl.common.assets.events import StepEvent
-from etl.common.assets.outcome import BYTES, ROW_COUNT
+from etl.stages.events import StepEvent
+from etl.stages.outcome import BYTES, ROW_COUNT
 
 NULL_POINTER = "NULL"
 Version = tuple[str, int | None]  # (data version, storage id) of one upstream day
