@@ -8,18 +8,26 @@ disagree about a check's name or whether it blocks the load. It imports nothing 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, Protocol
 
 from etl import naming
-from etl.config.checks import (
-    AcceptedValuesRule,
-    ExpressionRule,
-    NotNullRule,
-    RowCountRule,
-    UniqueRule,
-)
-from etl.config.tenant_config import PipelineAssetConfig
+from etl.checks.base import CheckRule
+from etl.checks.config import ChecksConfig
+from etl.checks.not_null import NotNullRule
+from etl.checks.unique import UniqueRule
 
-Rule = NotNullRule | UniqueRule | AcceptedValuesRule | RowCountRule | ExpressionRule
+
+class CheckedPipeline(Protocol):
+    """What planning needs of a pipeline's config."""
+
+    @property
+    def primary_key(self) -> tuple[str, ...]: ...
+
+    @property
+    def checks(self) -> ChecksConfig: ...
+
+    @property
+    def load_input_stage(self) -> Literal["extract", "transfer"]: ...
 
 
 @dataclass(frozen=True)
@@ -28,7 +36,7 @@ class PlannedCheck:
 
     name: str
     blocking: bool
-    rule: Rule
+    rule: CheckRule
     stage: naming.Stage
 
     def about(self, partitioned: bool) -> str:
@@ -39,18 +47,18 @@ class PlannedCheck:
         if rule.description:
             text = rule.description
         elif self.name == naming.PRIMARY_KEY_UNIQUE_CHECK:
-            text = f"The primary key ({', '.join(rule_columns(rule))}) is unique"
+            text = f"The primary key ({', '.join(rule.checked_columns())}) is unique"
         elif self.name == naming.PRIMARY_KEY_NOT_NULL_CHECK:
-            text = f"No part of the primary key ({', '.join(rule_columns(rule))}) is NULL"
+            text = f"No part of the primary key ({', '.join(rule.checked_columns())}) is NULL"
         else:
-            text = _rule_text(rule)
+            text = rule.text()
         subject = "a day that fails" if partitioned else "data that fails"
         effect = (f"Blocking: {subject} is not loaded." if self.blocking
                   else f"A warning: {subject} is loaded anyway.")
         return f"{text} in {where}. {effect}"
 
 
-def planned_checks(pipeline: PipelineAssetConfig) -> tuple[PlannedCheck, ...]:
+def planned_checks(pipeline: CheckedPipeline) -> tuple[PlannedCheck, ...]:
     """The primary-key checks (unless ``checks.primary_key: off``), then ``checks.rules``."""
     stage = pipeline.load_input_stage
     checks: list[PlannedCheck] = []
@@ -66,31 +74,3 @@ def planned_checks(pipeline: PipelineAssetConfig) -> tuple[PlannedCheck, ...]:
         ]
     checks += [PlannedCheck(r.check_name, r.blocking, r, stage) for r in pipeline.checks.rules]
     return tuple(checks)
-
-
-def rule_columns(rule: Rule) -> tuple[str, ...]:
-    if isinstance(rule, NotNullRule | UniqueRule):
-        return rule.columns
-    if isinstance(rule, AcceptedValuesRule):
-        return (rule.column,)
-    return ()
-
-
-def _rule_text(rule: Rule) -> str:
-    if isinstance(rule, NotNullRule):
-        return f"{', '.join(rule.columns)} are never NULL"
-    if isinstance(rule, UniqueRule):
-        return f"({', '.join(rule.columns)}) is unique"
-    if isinstance(rule, AcceptedValuesRule):
-        shown = ", ".join(str(v) for v in rule.values[:10])
-        more = f" and {len(rule.values) - 10} more" if len(rule.values) > 10 else ""
-        return f"{rule.column} is one of {shown}{more}"
-    if isinstance(rule, RowCountRule):
-        return f"The row count is {_bounds(rule)}"
-    return f"{rule.sql} holds on every row"
-
-
-def _bounds(rule: RowCountRule) -> str:
-    if rule.min is not None and rule.max is not None:
-        return f"between {rule.min:,} and {rule.max:,}"
-    return f"at least {rule.min:,}" if rule.min is not None else f"at most {rule.max:,}"

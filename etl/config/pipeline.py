@@ -7,7 +7,7 @@ from typing import Final, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from etl.config.checks import ChecksConfig
+from etl.checks.config import ChecksConfig
 from etl.config.freshness import FreshnessConfig
 from etl.model.base import ColumnName, Identifier, SourceIdentifier, StrictModel
 from etl.model.column_types import ColumnTypeSpec
@@ -127,7 +127,7 @@ class PipelineAssetConfig(StrictModel):
         description="Columns whose values never appear in check samples or other metadata.",
     )
     checks: ChecksConfig = Field(
-        default_factory=ChecksConfig, description="Data-quality checks (etl/config/checks.py)."
+        default_factory=ChecksConfig, description="Data-quality checks (etl/checks/)."
     )
     freshness: FreshnessConfig | None = Field(
         default=None, description="By when each day is due (default: the tenant's freshness)."

@@ -56,7 +56,7 @@ def quality_specs(ctx: TenantContext, p: PipelineAssetConfig) -> list[dg.AssetCh
             blocking=check.blocking,
             partitions_def=ctx.partitions_def if p.is_partitioned else None,
             description=check.about(p.is_partitioned),
-            metadata={"rule": check.rule.type, "severity": "blocking" if check.blocking
+            metadata={"rule": check.rule.kind, "severity": "blocking" if check.blocking
                       else "warning"},
         )
         for check in planned_checks(p)

@@ -3,7 +3,8 @@
 Each day's file is read as an Arrow dataset (local or S3, through the storage resource) and
 registered as the relation ``input`` on a sandboxed connection (:mod:`etl.utils.duckdb_sandbox`):
 tenant expressions see those rows and nothing else. Every check of a day is one aggregate of a
-single scan; only a failing check runs a second query, for its sample of failing keys.
+single scan (each kind says what it measures, :mod:`etl.checks.base`); only a failing check runs
+a second query, for its details and sample of failing keys.
 
 A sample holds primary-key values (never a column listed in ``sensitive_columns``); a check
 whose columns are missing, or whose expression DuckDB rejects, fails and says why.
@@ -18,20 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
+from etl.checks.base import MissingColumn
 from etl.checks.planned import PlannedCheck
 from etl.common.transfer import snake_case
-from etl.config.checks import (
-    AcceptedValuesRule,
-    ExpressionRule,
-    NotNullRule,
-    RowCountRule,
-    UniqueRule,
-)
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.s3 import StorageResource
 from etl.stages.inputs import StageFile, stage_files
 from etl.stages.outcome import lake_uri
-from etl.utils.sql import literal, quote
+from etl.utils.sql import quote
 
 if TYPE_CHECKING:
     import duckdb
@@ -41,10 +36,6 @@ SAMPLE_SIZE = 10
 
 class BlockedByChecks(RuntimeError):
     """A day was not loaded because a blocking check failed on it."""
-
-
-class MissingColumn(ValueError):
-    """A check names a column the checked file does not have."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +87,7 @@ class _DayCheck:
         problems: dict[str, str] = {}
         for check in checks:
             try:
-                measures[check.name] = self.measure(check)
+                measures[check.name] = check.rule.measure(self)
             except MissingColumn as e:
                 problems[check.name] = str(e)
         values = self.aggregate(measures)
@@ -125,32 +116,6 @@ class _DayCheck:
         raise MissingColumn(f"column {name!r} is not in the {self.pipeline.load_input_stage} "
                             f"output; it has {self.columns}")
 
-    def failing(self, check: PlannedCheck) -> str:
-        """The predicate a failing row meets (row-level rules)."""
-        rule = check.rule
-        if isinstance(rule, NotNullRule):
-            return " OR ".join(f"{quote(self.resolve(c))} IS NULL" for c in rule.columns)
-        if isinstance(rule, AcceptedValuesRule):
-            column = quote(self.resolve(rule.column))
-            allowed = ", ".join(literal(_text(v)) for v in rule.values)
-            return f"{column} IS NOT NULL AND CAST({column} AS VARCHAR) NOT IN ({allowed})"
-        if isinstance(rule, ExpressionRule):
-            return f"NOT coalesce(({rule.sql}), true)"
-        raise TypeError(f"{type(rule).__name__} has no row predicate")
-
-    def measure(self, check: PlannedCheck) -> str:
-        """The aggregate giving the check's failing-row count."""
-        rule = check.rule
-        if isinstance(rule, RowCountRule):
-            return "count(*)"
-        if isinstance(rule, UniqueRule):
-            cols = [quote(self.resolve(c)) for c in rule.columns]
-            present = " AND ".join(f"{c} IS NOT NULL" for c in cols)
-            key = cols[0] if len(cols) == 1 else f"({', '.join(cols)})"
-            return (f"count(*) FILTER (WHERE {present}) - "
-                    f"count(DISTINCT {key}) FILTER (WHERE {present})")
-        return f"count(*) FILTER (WHERE {self.failing(check)})"
-
     def aggregate(self, measures: dict[str, str]) -> dict[str, Any]:
         """All measures in one scan; if that fails, each alone, so one broken expression
         spoils only its own check."""
@@ -175,58 +140,14 @@ class _DayCheck:
         row = self.con.sql(f"SELECT {expression} FROM input").fetchone()
         return row[0] if row else None
 
-    # --- results ----------------------------------------------------------------------------
+    def is_sensitive(self, column: str) -> bool:
+        return column in self.sensitive
 
-    def outcome(self, check: PlannedCheck, failing: int, rows: int) -> CheckOutcome:
-        rule = check.rule
-        meta: dict[str, Any] = {"rows": rows, "file": lake_uri(self.file.uri)}
-        if isinstance(rule, RowCountRule):
-            low, high = rule.min, rule.max
-            passed = (low is None or rows >= low) and (high is None or rows <= high)
-            bounds = {"min": low, "max": high}
-            meta.update({k: v for k, v in bounds.items() if v is not None})
-            text = f"{rows:,} rows" + ("" if passed else f", outside {_range(low, high)}")
-            return CheckOutcome(check, passed, text, meta)
-        meta["failing_rows"] = failing
-        if failing == 0:
-            return CheckOutcome(check, True, f"{rows:,} rows checked, none fail", meta)
-        meta.update(self.details(check))
-        if isinstance(rule, UniqueRule):
-            text = (f"{failing:,} of {rows:,} rows repeat a ({', '.join(rule.columns)}) "
-                    "seen on another row")
-        else:
-            text = f"{failing:,} of {rows:,} rows fail"
-        return CheckOutcome(check, False, text, meta)
-
-    def details(self, check: PlannedCheck) -> dict[str, Any]:
-        """What a failing check adds: a sample of failing keys and, where it helps, values."""
-        rule = check.rule
-        out: dict[str, Any] = {}
-        if isinstance(rule, UniqueRule):
-            cols = [self.resolve(c) for c in rule.columns]
-            present = " AND ".join(f"{quote(c)} IS NOT NULL" for c in cols)
-            dupes = (f"SELECT {', '.join(map(quote, cols))} FROM input WHERE {present} "
-                     "GROUP BY ALL HAVING count(*) > 1")
-            shown = [c for c in cols if c not in self.sensitive]
-            if shown:
-                listed = ", ".join(map(quote, shown))
-                out["duplicates"] = self.rows(
-                    f"SELECT {listed}, count(*) AS rows FROM input WHERE {present} "
-                    f"GROUP BY ALL HAVING count(*) > 1 ORDER BY rows DESC, {listed}")
-            join = f"JOIN ({dupes}) AS d USING ({', '.join(map(quote, cols))})"
-            out.update(self.sample(f"FROM input AS i {join}", prefix="i."))
-            return out
-        where = self.failing(check)
-        if isinstance(rule, NotNullRule):
-            out["nulls_by_column"] = {c: self.scalar(
-                f"count(*) FILTER (WHERE {quote(self.resolve(c))} IS NULL)") for c in rule.columns}
-        if isinstance(rule, AcceptedValuesRule) and self.resolve(rule.column) not in self.sensitive:
-            column = quote(self.resolve(rule.column))
-            out["unexpected_values"] = self.rows(
-                f"SELECT CAST({column} AS VARCHAR) AS value, count(*) AS rows FROM input "
-                f"WHERE {where} GROUP BY 1 ORDER BY rows DESC, value")
-        out.update(self.sample(f"FROM input WHERE {where}"))
-        return out
+    def outcome(self, check: PlannedCheck, measured: int, rows: int) -> CheckOutcome:
+        judgement = check.rule.judge(self, measured, rows)
+        meta: dict[str, Any] = {"rows": rows, "file": lake_uri(self.file.uri),
+                                **judgement.metadata}
+        return CheckOutcome(check, judgement.passed, judgement.text, meta)
 
     def sample(self, source: str, prefix: str = "") -> dict[str, Any]:
         key = [self.resolve(c, strict=False) for c in self.pipeline.primary_key]
@@ -244,17 +165,6 @@ class _DayCheck:
         names = relation.columns
         found = [dict(zip(names, r, strict=True)) for r in relation.fetchall()]
         return dg.MetadataValue.json(json.loads(json.dumps(found, default=str)))
-
-
-def _text(value: object) -> str:
-    """A configured value as DuckDB renders the column's value as VARCHAR."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _range(low: int | None, high: int | None) -> str:
-    return f"[{'' if low is None else f'{low:,}'}, {'' if high is None else f'{high:,}'}]"
 
 
 def _first_line(error: object) -> str:
