@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import re
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from etl.checks.config import ChecksConfig
 from etl.config.freshness import FreshnessConfig
 from etl.model.base import ColumnName, Identifier, SourceIdentifier, StrictModel
 from etl.model.column_types import ColumnTypeSpec
 from etl.naming import PARTITION_COLUMN
+from etl.warehouse.base import DriftPolicy
+from etl.warehouse.registry import load_mode_names
 
 COMMON_TRANSFER_PREFIX: Final = "common:"
 TENANT_TRANSFER_PREFIX: Final = "tenant:"
 DEFAULT_TRANSFER: Final = "common:standardize"
 _TRANSFER_REF = re.compile(r"^(common|tenant):[A-Za-z_][A-Za-z0-9_]*$")
 
-LoadMode = Literal["external", "iceberg"]
-DriftPolicy = Literal["add_columns", "fail"]
+# Any mode some warehouse kind declares, for editors; TenantConfig checks the tenant's own kind.
+LoadMode = Annotated[Identifier, WithJsonSchema({"enum": list(load_mode_names()),
+                                                 "type": "string"})]
 
 
 class TransferConfig(StrictModel):
@@ -103,7 +106,9 @@ class PipelineAssetConfig(StrictModel):
     )
     save_to_trino: bool = Field(default=False, description="Run the load stage.")
     load_mode: LoadMode | None = Field(
-        default=None, description="Trino load mode (default: the warehouse's default_load_mode)."
+        default=None,
+        description="How the warehouse loads the pipeline, where its kind has several ways "
+                    "(Trino: external or iceberg; default: the warehouse's default_load_mode).",
     )
     schema_drift: DriftPolicy = Field(
         default="add_columns",

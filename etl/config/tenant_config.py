@@ -104,6 +104,21 @@ class TenantConfig(StrictModel):
                 f"{self.storage.root!r}"))
         return self
 
+    @model_validator(mode="after")
+    def _load_modes_of_the_warehouse(self) -> TenantConfig:
+        modes, kind = self.warehouse.load_modes, self.warehouse.type
+        for index, pipeline in enumerate(self.assets.pipelines):
+            mode, at = pipeline.load_mode, ("assets", "pipelines", index, "load_mode")
+            if mode is None or mode in modes:
+                continue
+            if not modes:
+                raise FieldError(at, (
+                    f"warehouse type {kind!r} loads one way and has no load modes; remove "
+                    f"load_mode (got {mode!r})"))
+            listed = " or ".join(map(repr, modes))
+            raise FieldError(at, f"warehouse type {kind!r} loads as {listed}, not {mode!r}")
+        return self
+
     def freshness_of(self, pipeline: PipelineAssetConfig) -> FreshnessConfig:
         return pipeline.freshness or self.freshness
 

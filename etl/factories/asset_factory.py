@@ -9,37 +9,20 @@ tenants build in seconds instead of minutes.
 
 import inspect
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 
 from etl import naming
 from etl.common.transfer import TransferFunction
-from etl.config.tenant_config import PipelineAssetConfig, TenantConfig
+from etl.config.tenant_config import PipelineAssetConfig
 from etl.factories.check_factory import step_check_specs
 from etl.factories.code_versions import stage_code_versions
+from etl.factories.context import TenantContext
 from etl.stages.provenance import Provenance
 from etl.stages.step import StepInputs, run_pipelines
 
-__all__ = ["TenantContext", "build_tenant_assets", "pipeline_specs"]
-
-
-@dataclass(frozen=True)
-class TenantContext:
-    """What every pipeline of one tenant shares when its assets are built."""
-
-    config: TenantConfig
-    partitions_def: dg.PartitionsDefinition[str]
-    tags: Mapping[str, str]
-
-    @property
-    def tenant(self) -> str:
-        return self.config.tenant.id
-
-    @property
-    def warehouse_kind(self) -> str:
-        return self.config.warehouse.asset_kind
+__all__ = ["build_tenant_assets", "pipeline_specs"]
 
 
 def pipeline_specs(ctx: TenantContext, pipeline: PipelineAssetConfig,

@@ -19,7 +19,7 @@ from etl.checks.planned import planned_checks
 from etl.config.tenant_config import PipelineAssetConfig
 
 if TYPE_CHECKING:
-    from etl.factories.asset_factory import TenantContext
+    from etl.factories.context import TenantContext
 
 
 def step_check_specs(ctx: TenantContext, pipelines: Sequence[PipelineAssetConfig]

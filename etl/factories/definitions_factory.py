@@ -18,7 +18,8 @@ from etl.config.config_loader import (
 from etl.config.discovery import discover_tenants
 from etl.config.errors import ConfigError, ConfigIssue, TenantsConfigError
 from etl.config.targets import Targets, clashes, sibling_targets
-from etl.factories.asset_factory import TenantContext, build_tenant_assets
+from etl.factories.asset_factory import build_tenant_assets
+from etl.factories.context import TenantContext
 from etl.factories.freshness_factory import build_freshness
 from etl.factories.job_factory import build_jobs
 from etl.factories.resource_factory import build_resources

@@ -21,7 +21,7 @@ from etl.stages.events import StepEvent, check_evaluation
 from etl.stages.freshness import Deadlines, FreshnessResult, evaluate
 
 if TYPE_CHECKING:
-    from etl.factories.asset_factory import TenantContext
+    from etl.factories.context import TenantContext
 
 
 def last_stage(p: PipelineAssetConfig) -> naming.Stage:

@@ -40,7 +40,7 @@ class FieldError(ValueError):
     point the message at the line of the field to fix (``storage.root``, not ``storage``).
     """
 
-    def __init__(self, at: tuple[str, ...], message: str) -> None:
+    def __init__(self, at: tuple[str | int, ...], message: str) -> None:
         super().__init__(message)
         self.at = at
 

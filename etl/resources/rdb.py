@@ -15,7 +15,7 @@ import dagster as dg
 from pydantic import Field
 
 from etl.config.source import SourceConfig, SourceEngine
-from etl.resources.secrets import secret_field
+from etl.utils.secrets import secret_field
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from etl import naming
 from etl.config.storage import Compression, StorageConfig
-from etl.resources.secrets import secret_field
+from etl.utils.secrets import secret_field
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -25,6 +25,12 @@ if TYPE_CHECKING:
 
     from etl.utils.parquet import WriteStats
 
+TRANSIENT_ERRORS: Final[tuple[str, ...]] = (
+    r"slow[ _]?down", r"throttl", r"service[ _]?unavailable", r"internal[ _]?error",
+    r"\b50[234]\b", r"network_connection", r"curlcode",
+)
+"""Patterns of S3's (and pyarrow's S3 client's) errors that another try may get past: throttling,
+5xx answers, a dropped connection (:mod:`etl.stages.retries`)."""
 
 
 class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -143,7 +149,8 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         if self.is_s3:
             from etl.resources.s3_staging import abort_stale_uploads
 
-            removed += abort_stale_uploads(self, f"{base}/{naming.STAGING_DIR}/", age)
+            removed += abort_stale_uploads(self.boto3_client(), f"{base}/{naming.STAGING_DIR}/",
+                                           age)
         return removed
 
     def boto3_client(self) -> Any:

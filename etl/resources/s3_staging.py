@@ -8,16 +8,13 @@ aborts the upload. pyarrow has no call for that, so boto3 lists and aborts them.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from etl.resources.s3 import StorageResource
+from typing import Any
 
 
-def abort_stale_uploads(storage: StorageResource, staging: str, max_age_s: float) -> list[str]:
-    """Abort the uploads under ``staging`` (``bucket/prefix/_staging/``) older than the age."""
+def abort_stale_uploads(client: Any, staging: str, max_age_s: float) -> list[str]:
+    """Abort the uploads under ``staging`` (``bucket/prefix/_staging/``) older than the age,
+    with ``client``, the lake's boto3 S3 client."""
     bucket, _, prefix = staging.partition("/")
-    client = storage.boto3_client()
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=max_age_s)
     aborted = []
     paginator = client.get_paginator("list_multipart_uploads")

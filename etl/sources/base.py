@@ -10,10 +10,6 @@ if TYPE_CHECKING:
     from etl.sources.row_filter import RowFilter
 
 
-class SourceError(RuntimeError):
-    """Reading the source failed; the message names the cause and never holds a secret."""
-
-
 @dataclass(frozen=True)
 class ExtractRequest:
     """One extraction: a table or query, optionally limited by a row filter.

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from sqlalchemy.sql import sqltypes
 
 from etl.model.column_types import ALLOWED, ColumnTypeChoice, parse_column_type
-from etl.sources.base import ExtractRequest, SourceError
+from etl.sources.base import ExtractRequest
 from etl.sources.dialects.base import SaType
+from etl.sources.errors import SourceError
 
 
 def checked_choices(request: ExtractRequest, types: Mapping[str, SaType | None] | None,

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.naming import partition_clash, partition_clash_message
-from etl.sources.base import SourceError
+from etl.sources.errors import SourceError
 from etl.sources.plan import ReadPlan
 from etl.utils.logical_types import INTERVAL
 

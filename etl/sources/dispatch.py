@@ -16,11 +16,11 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-from etl.sources.base import ExtractRequest, SourceError
+from etl.sources.base import ExtractRequest
 from etl.sources.convert import convert_reader, fits, misfit_message
 from etl.sources.dialects.registry import dialect_for
 from etl.sources.duckdb_reader import open_duckdb_reader
-from etl.sources.errors import describe_db_error
+from etl.sources.errors import SourceError, describe_db_error
 from etl.sources.fit_check import converted_decimals
 from etl.sources.plan import plan_read
 from etl.sources.sqlalchemy_reader import open_sqlalchemy_reader

@@ -42,9 +42,8 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy.engine import URL
 
-from etl.sources.base import SourceError
 from etl.sources.dialects.registry import Dialect, Scanner, dialect_for
-from etl.sources.errors import first_line, where
+from etl.sources.errors import SourceError, first_line, where
 from etl.sources.plan import ReadPlan, render_sql
 from etl.sources.prefetch import Prefetcher
 from etl.utils.logging import redact

@@ -1,4 +1,5 @@
-"""Turning driver and DuckDB errors into one-line `SourceError` messages without secrets.
+"""How reading a source fails: `SourceError`, one line without secrets, made from driver and
+DuckDB errors.
 
 Drivers echo SQL, parameters and, in DuckDB's case, the whole connection string (password
 included) into their messages. Everything that reaches a `SourceError` goes through
@@ -9,10 +10,16 @@ does not exist").
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from sqlalchemy.engine import URL
+from typing import TYPE_CHECKING
 
 from etl.utils.logging import redact
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
+
+class SourceError(RuntimeError):
+    """Reading the source failed; the message names the cause and never holds a secret."""
 
 
 def first_line(text: str) -> str:
@@ -22,6 +29,8 @@ def first_line(text: str) -> str:
 
 def describe_db_error(error: BaseException, secret: str | None) -> str:
     """The driver's own message without the SQL echo, parameters or connection URL."""
+    import sqlalchemy as sa
+
     orig = getattr(error, "orig", None) if isinstance(error, sa.exc.StatementError) else None
     text = first_line(str(orig if orig is not None else error))
     return redact(text or type(error).__name__, [secret])

@@ -21,12 +21,12 @@ from sqlalchemy.engine import URL
 
 from etl.naming import partition_clash, partition_clash_message
 from etl.sources.arrow_types import ColumnType, chosen_type, column_type
-from etl.sources.base import ExtractRequest, SourceError
+from etl.sources.base import ExtractRequest
 from etl.sources.choices import checked_choices
 from etl.sources.dialects.base import SaType
 from etl.sources.dialects.describe import escape_colons
 from etl.sources.dialects.registry import Dialect, dialect_for
-from etl.sources.errors import describe_db_error, where
+from etl.sources.errors import SourceError, describe_db_error, where
 from etl.sources.fit_check import fit_check
 
 # The config's rule for source identifiers, repeated because readers are also called directly

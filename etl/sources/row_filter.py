@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pyarrow as pa
 import sqlalchemy as sa
 
-from etl.sources.base import SourceError
 from etl.sources.dialects.registry import Dialect
+from etl.sources.errors import SourceError
 
 
 class RowFilter(Protocol):

@@ -20,9 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from etl.sources.arrow_types import DEFAULT_DECIMAL
-from etl.sources.base import SourceError
 from etl.sources.convert import first_misfit, misfit_message
-from etl.sources.errors import describe_db_error
+from etl.sources.errors import SourceError, describe_db_error
 from etl.sources.plan import ReadPlan
 
 

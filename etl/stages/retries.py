@@ -5,6 +5,9 @@ reset the connection, timed out, throttled or answered 5xx. A wrong password, a 
 or column and bad SQL fail at once, since no retry can fix them, and the message says why.
 Errors here are often our own ``SourceError``/``WarehouseError`` sentences (drivers' chains are
 cut so no secret leaks), so the decision reads the message as well as the exception types.
+Which messages are which is each backend's knowledge: source dialects, warehouse kinds and the
+lake storage declare their ``transient_errors`` and ``permanent_errors``, read from the
+registries here.
 """
 
 from __future__ import annotations
@@ -14,38 +17,51 @@ import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from functools import cache
 from typing import TypeVar
 
 from etl.config.runs import RetryConfig
 
 T = TypeVar("T")
 
-_PERMANENT = re.compile("|".join((
-    r"password authentication failed", r"access denied", r"authentication", r"does not exist",
-    r"syntax error", r"permission denied", r"unknown (column|table|database)",
-    r"no such (table|column|file)", r"refused the request", r"do not fit",
+# What any backend may say when the network or the server's load is at fault; each source
+# dialect, warehouse kind and the lake storage add their own (the ``*_errors`` they declare).
+_NETWORK_TRANSIENT = (
+    r"connection refused", r"connection reset", r"cannot reach", r"cannot connect",
+    r"broken pipe", r"timed? ?out", r"timeout", r"temporarily unavailable",
+    r"connection .*closed",
+)
+# Our own sentences for what no retry fixes (values that do not fit, a clashing column, a bad
+# identifier, a missing input, a dialect without a scanner), and any backend's refusals.
+_FRAMEWORK_PERMANENT = (
+    r"authentication", r"syntax error", r"permission denied", r"do not fit",
     r"reserved for the day", r"schema_drift", r"incompatible type change",
     r"not a plain identifier", r"no \w+ output for", r"has no scanner",
-)), re.IGNORECASE)
-_TRANSIENT = re.compile("|".join((
-    r"connection refused", r"connection reset", r"could not connect", r"cannot reach",
-    r"cannot connect", r"server closed the connection", r"lost connection", r"broken pipe",
-    r"timed? ?out", r"timeout", r"temporarily unavailable", r"too many connections",
-    r"the database system is (starting up|shutting down|in recovery)",
-    r"terminating connection due to administrator command", r"connection .*closed",
-    r"can't connect to (mysql|mariadb)", r"server has gone away",
-    r"slow[ _]?down", r"throttl", r"service[ _]?unavailable", r"internal[ _]?error",
-    r"http status 5\d\d",
-    r"\b50[234]\b", r"server_starting_up", r"network_connection", r"curlcode",
-)), re.IGNORECASE)
+)
 _TRANSIENT_TYPES = (ConnectionError, TimeoutError, socket.timeout)
+
+
+@cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(permanent, transient), from this module's lists and every registered backend's."""
+    from etl.resources.s3 import TRANSIENT_ERRORS as STORAGE_TRANSIENT
+    from etl.sources.dialects.registry import DIALECTS, GENERIC
+    from etl.warehouse.registry import WAREHOUSE_KINDS
+
+    declared = [(d.permanent_errors, d.transient_errors) for d in (*DIALECTS, GENERIC)]
+    declared += [(k.permanent_errors, k.transient_errors) for k in WAREHOUSE_KINDS]
+    permanent = [*_FRAMEWORK_PERMANENT, *(p for perm, _ in declared for p in perm)]
+    transient = [*_NETWORK_TRANSIENT, *STORAGE_TRANSIENT, *(p for _, t in declared for p in t)]
+    return (re.compile("|".join(dict.fromkeys(permanent)), re.IGNORECASE),
+            re.compile("|".join(dict.fromkeys(transient)), re.IGNORECASE))
 
 
 def is_transient(error: BaseException) -> bool:
     """Whether another try could succeed (see the module docstring for the rules)."""
-    if any(_PERMANENT.search(str(link)) for link in _chain(error)):
+    permanent, transient = _patterns()
+    if any(permanent.search(str(link)) for link in _chain(error)):
         return False  # a connection that is refused for a wrong password stays refused
-    return any(isinstance(link, _TRANSIENT_TYPES) or _TRANSIENT.search(str(link))
+    return any(isinstance(link, _TRANSIENT_TYPES) or transient.search(str(link))
                for link in _chain(error))
 
 

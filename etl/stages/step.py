@@ -31,10 +31,10 @@ from etl import naming
 from etl.checks.planned import planned_checks
 from etl.config.runs import RetryConfig
 from etl.config.tenant_config import PipelineAssetConfig
-from etl.resources.secrets import secret_values
 from etl.stages.events import StepEvent, check_evaluation, materialization
 from etl.stages.retries import retrying, should_retry, wait_before_retry
 from etl.utils.logging import redact
+from etl.utils.secrets import secret_values
 
 if TYPE_CHECKING:
     from etl.common.transfer import TransferFunction

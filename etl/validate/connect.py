@@ -11,12 +11,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from etl.config.config_loader import LoadedTenant
-from etl.config.pipeline import LoadMode
 from etl.config.tenant_config import TenantConfig
 from etl.model.base import FieldProblem
 from etl.utils.logging import redact
 from etl.validate.source_probe import probe_source
 from etl.validate.storage_probe import probe_storage
+from etl.warehouse.base import LoadMode
 
 MAX_PARALLEL = 8
 

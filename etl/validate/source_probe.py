@@ -12,13 +12,13 @@ import sqlalchemy as sa
 
 from etl.config.tenant_config import PipelineAssetConfig, TenantConfig
 from etl.model.base import FieldProblem
-from etl.resources.secrets import read_env_fields
-from etl.sources.base import ExtractRequest, SourceError
+from etl.sources.base import ExtractRequest
 from etl.sources.dispatch import create_source_engine, resolve_url
-from etl.sources.errors import describe_db_error, where
+from etl.sources.errors import SourceError, describe_db_error, where
 from etl.sources.plan import plan_read
 from etl.sources.row_filter import DayWindow
 from etl.utils.logging import redact
+from etl.utils.secrets import read_env_fields
 
 
 def probe_source(config: TenantConfig, timeout_s: float) -> list[FieldProblem]:

@@ -9,8 +9,8 @@ from pathlib import Path
 from etl.config.storage import StorageConfig
 from etl.model.base import FieldProblem
 from etl.resources.s3 import StorageResource
-from etl.resources.secrets import read_env_fields
 from etl.utils.logging import redact
+from etl.utils.secrets import read_env_fields
 
 ROOT = ("storage", "root")
 

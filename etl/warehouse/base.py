@@ -6,7 +6,7 @@ provides:
 * a config model, subclass of :class:`WarehouseConfigBase`, whose ``type`` literal is the
   ``warehouse.type`` value users write, with its ``asset_kind`` and a ``build_resource``;
 * a resource, subclass of :class:`WarehouseResource`, whose secret fields are declared with
-  :func:`etl.resources.secrets.secret_field` (so redaction finds them);
+  :func:`etl.utils.secrets.secret_field` (so redaction finds them);
 * a loader returned by ``resource.warehouse()`` that satisfies :class:`Warehouse`.
 
 Register the config model in :mod:`etl.warehouse.registry`; the config union, the resource
@@ -18,20 +18,22 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import dagster as dg
 from pydantic import Field
 
 from etl import naming
-from etl.config.pipeline import DriftPolicy, LoadMode
 from etl.model.base import FieldProblem, Identifier, StrictModel
 
 if TYPE_CHECKING:  # code locations import this module; pyarrow is needed by runs only
     import pyarrow as pa
     import pyarrow.dataset as pads
 
-__all__ = ["DriftPolicy", "LoadMode"]
+LoadMode = str
+"""One of the load modes a warehouse kind declares (``load_modes``), e.g. Trino's ``iceberg``."""
+DriftPolicy = Literal["add_columns", "fail"]
+"""What a load does when the data's columns differ from the table's (:func:`plan_columns`)."""
 
 
 class WarehouseError(RuntimeError):
@@ -121,6 +123,13 @@ class WarehouseConfigBase(StrictModel):
     """Whether the warehouse reads the lake itself, so the lake must be on S3."""
     example: ClassVar[dict[str, Any]]
     """A minimal valid ``warehouse:`` block of this kind (the docs and tests use it)."""
+    load_modes: ClassVar[tuple[LoadMode, ...]] = ()
+    """The ``load_mode`` values a pipeline may choose on this kind (none: it has one way)."""
+    transient_errors: ClassVar[tuple[str, ...]] = ()
+    """Patterns (regular expressions, case-insensitive) of this kind's errors that another
+    try may get past: the server starting up, a lost coordinator (:mod:`etl.stages.retries`)."""
+    permanent_errors: ClassVar[tuple[str, ...]] = ()
+    """Patterns of this kind's errors no retry can fix: a refused request, bad SQL."""
 
     def schema_for(self, tenant: str) -> str:
         return naming.warehouse_schema(tenant, self.schema_name)

@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from etl.config.pipeline import LoadMode
 from etl.model.base import FieldProblem
-from etl.warehouse.base import WarehouseConfigBase, WarehouseResource
+from etl.warehouse.base import LoadMode, WarehouseConfigBase, WarehouseResource
 
 if TYPE_CHECKING:
     from etl.warehouse.duckdb_loader import DuckDBWarehouse

@@ -36,3 +36,8 @@ def kind_name(kind: type[WarehouseConfigBase]) -> str:
 
     (name,) = get_args(kind.model_fields["type"].annotation)
     return str(name)
+
+
+def load_mode_names() -> tuple[str, ...]:
+    """Every ``load_mode`` some registered kind declares, in registry order."""
+    return tuple(dict.fromkeys(m for k in WAREHOUSE_KINDS for m in k.load_modes))

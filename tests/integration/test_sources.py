@@ -20,9 +20,10 @@ from sqlalchemy.engine import make_url
 
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.demo.sample_db import seed
-from etl.sources.base import ExtractRequest, SourceError
+from etl.sources.base import ExtractRequest
 from etl.sources.dispatch import create_source_engine, open_reader, resolve_url
 from etl.sources.duckdb_reader import open_duckdb_reader
+from etl.sources.errors import SourceError
 from etl.sources.plan import plan_read
 from etl.stages.extract import run_extract
 from etl.utils.logical_types import enum_values, logical_type

@@ -23,7 +23,7 @@ import pytest
 from etl import naming
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.s3 import StorageResource
-from etl.sources.base import SourceError
+from etl.sources.errors import SourceError
 from etl.stages.extract import run_extract
 from etl.stages.load import run_load
 from etl.warehouse.base import LoadMode, Warehouse

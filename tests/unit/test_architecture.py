@@ -15,7 +15,7 @@ import dagster as dg
 import pytest
 
 from etl import naming
-from etl.resources.secrets import secret_values
+from etl.utils.secrets import secret_values
 from etl.sources.dialects.registry import DIALECTS, GENERIC, dialect_for
 from etl.sources.duckdb_reader import extension_path
 from etl.warehouse.base import WarehouseConfigBase, WarehouseResource

@@ -78,12 +78,13 @@ def _validator_messages() -> list[tuple[str, str]]:
     """
     import ast
 
+    from etl.checks.registry import CHECK_KINDS
     from etl.naming import PACKAGE_DIR
     from etl.warehouse.registry import WAREHOUSE_KINDS
 
-    files = sorted((PACKAGE_DIR / "config").glob("*.py"))
+    files = sorted((PACKAGE_DIR / "config").glob("*.py")) + [PACKAGE_DIR / "checks" / "config.py"]
     files += [Path(__import__(k.__module__, fromlist=["_"]).__file__ or "")
-              for k in WAREHOUSE_KINDS]
+              for k in (*WAREHOUSE_KINDS, *CHECK_KINDS)]
     found = []
     for file in files:
         for func in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):

@@ -11,7 +11,7 @@ import pytest
 
 from etl.config.runs import RetryConfig
 from etl.config.tenant_config import PipelineAssetConfig
-from etl.sources.base import SourceError
+from etl.sources.errors import SourceError
 from etl.stages.outcome import StageOutcome
 from etl.stages.retries import backoff, is_transient, retrying
 from etl.stages.step import PipelineFailures, StepInputs, run_pipelines

@@ -18,7 +18,7 @@ from etl.common.transfer import TransferContext, standardize
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.rdb import SourceDatabaseResource
 from etl.resources.s3 import StorageResource
-from etl.sources.base import SourceError
+from etl.sources.errors import SourceError
 from etl.stages.extract import run_extract
 from etl.stages.load import run_load
 from etl.stages.outcome import StageOutcome

@@ -17,8 +17,8 @@ from etl import naming
 from etl.common.transfer import standardize
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.s3 import StorageResource
-from etl.sources.base import SourceError
 from etl.sources.convert import fits, interval_from_text, to_decimal
+from etl.sources.errors import SourceError
 from etl.stages.extract import run_extract
 from etl.stages.load import run_load
 from etl.stages.outcome import table_schema

@@ -40,6 +40,11 @@ class Dialect:
     casts: ClassVar[bool] = False
     """Whether columns are cast in the source where a driver would lose information, so both
     readers read exactly the same values (only for dialects whose types we map exactly)."""
+    transient_errors: ClassVar[tuple[str, ...]] = ()
+    """Patterns (regular expressions, case-insensitive) of this database's errors that another
+    try may get past: a restart, a dropped connection (:mod:`etl.stages.retries`)."""
+    permanent_errors: ClassVar[tuple[str, ...]] = ()
+    """Patterns of this database's errors no retry can fix: a wrong password, a missing table."""
 
     # --- connecting --------------------------------------------------------------------
 

@@ -11,9 +11,9 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import URL
 from sqlalchemy.sql import sqltypes
 
-from etl.sources.base import SourceError
 from etl.sources.dialects.base import Described, Dialect, SaType, Scanner
 from etl.sources.dialects.describe import describe_query
+from etl.sources.errors import SourceError
 from etl.utils.sql import literal
 
 _INTS: dict[int, type[mysql.types._IntegerType]] = {
@@ -36,6 +36,13 @@ _IGNORED_OPTIONS = {"charset"}  # the scanner always talks utf8mb4
 class MySQL(Dialect):
     names: ClassVar[tuple[str, ...]] = ("mysql", "mariadb")
     label: ClassVar[str] = "MySQL/MariaDB"
+    transient_errors: ClassVar[tuple[str, ...]] = (
+        r"lost connection", r"can't connect to (mysql|mariadb)", r"server has gone away",
+        r"too many connections",
+    )
+    permanent_errors: ClassVar[tuple[str, ...]] = (
+        r"access denied", r"unknown (column|table|database)",
+    )
     scanner: ClassVar[Scanner | None] = Scanner(
         "duckdb_extension_mysql_scanner", "mysql_scanner", "mysql_query"
     )

@@ -34,6 +34,14 @@ CONNINFO_TIMEOUT_S = 15
 class PostgreSQL(Dialect):
     names: ClassVar[tuple[str, ...]] = ("postgresql",)
     label: ClassVar[str] = "PostgreSQL"
+    transient_errors: ClassVar[tuple[str, ...]] = (
+        r"could not connect", r"server closed the connection", r"too many connections",
+        r"the database system is (starting up|shutting down|in recovery)",
+        r"terminating connection due to administrator command",
+    )
+    permanent_errors: ClassVar[tuple[str, ...]] = (
+        r"password authentication failed", r"does not exist",
+    )
     scanner: ClassVar[Scanner | None] = Scanner(
         "duckdb_extension_postgres_scanner", "postgres_scanner", "postgres_query"
     )

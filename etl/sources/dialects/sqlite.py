@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from etl.sources.base import SourceError
 from etl.sources.dialects.base import Dialect, SaType
+from etl.sources.errors import SourceError
 
 _IN_MEMORY = (None, "", ":memory:")
 
@@ -18,6 +18,7 @@ _IN_MEMORY = (None, "", ":memory:")
 class SQLite(Dialect):
     names: ClassVar[tuple[str, ...]] = ("sqlite",)
     label: ClassVar[str] = "SQLite"
+    permanent_errors: ClassVar[tuple[str, ...]] = (r"no such (table|column|file)",)
 
     def check_url(self, url: URL) -> None:
         file = self.local_file(url)

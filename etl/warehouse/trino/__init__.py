@@ -7,18 +7,21 @@ Trino's business: the S3 endpoint and keys are properties of the server's catalo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 import dagster as dg
 from pydantic import Field, model_validator
 
-from etl.config.pipeline import LoadMode
 from etl.model.base import EnvVarName, FieldProblem, Identifier
-from etl.resources.trino import TrinoResource
-from etl.warehouse.base import WarehouseConfigBase, WarehouseResource
+from etl.warehouse.base import LoadMode, WarehouseConfigBase, WarehouseResource
+from etl.warehouse.trino.resource import TrinoResource
 
 if TYPE_CHECKING:
     from etl.warehouse.trino.loader import TrinoWarehouse
+
+TrinoLoadMode = Literal["external", "iceberg"]
+"""``external``: a view over a Hive table on the Parquet files (zero copy); ``iceberg``: a
+managed table the rows are merged into."""
 
 
 class TrinoWarehouseResource(WarehouseResource):
@@ -65,7 +68,7 @@ class TrinoWarehouseConfig(WarehouseConfigBase):
     iceberg_catalog: Identifier = Field(
         default="iceberg", description="Catalog for managed Iceberg tables."
     )
-    default_load_mode: LoadMode = Field(
+    default_load_mode: TrinoLoadMode = Field(
         default="external", description="Load mode for pipelines that do not choose one."
     )
     request_timeout_s: float = Field(
@@ -76,6 +79,11 @@ class TrinoWarehouseConfig(WarehouseConfigBase):
     asset_kind: ClassVar[str] = "trino"
     needs_object_storage: ClassVar[bool] = True
     example: ClassVar[dict[str, Any]] = {"type": "trino", "host": "trino.internal", "port": 8080}
+    load_modes: ClassVar[tuple[LoadMode, ...]] = get_args(TrinoLoadMode)
+    transient_errors: ClassVar[tuple[str, ...]] = (
+        r"server_starting_up", r"http status 5\d\d", r"\b50[234]\b",
+    )
+    permanent_errors: ClassVar[tuple[str, ...]] = (r"refused the request",)
 
     @model_validator(mode="after")
     def _one_auth(self) -> TrinoWarehouseConfig:

@@ -8,9 +8,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from etl import naming
-from etl.config.pipeline import LoadMode
 from etl.utils.sql import literal, quote
-from etl.warehouse.base import LoadRequest, WarehouseError, plan_columns
+from etl.warehouse.base import LoadMode, LoadRequest, WarehouseError, plan_columns
 from etl.warehouse.trino.session import TrinoSession, TrinoStatementError
 from etl.warehouse.trino.types import spelling
 

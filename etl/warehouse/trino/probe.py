@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from etl.config.pipeline import LoadMode
 from etl.model.base import FieldProblem
-from etl.resources.secrets import read_env_fields
-from etl.resources.trino import TrinoResource
+from etl.utils.secrets import read_env_fields
 from etl.utils.sql import quote
-from etl.warehouse.base import WarehouseError
+from etl.warehouse.base import LoadMode, WarehouseError
+from etl.warehouse.trino.resource import TrinoResource
 from etl.warehouse.trino.session import TrinoSession
 
 if TYPE_CHECKING:

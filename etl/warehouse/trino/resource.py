@@ -11,7 +11,7 @@ from typing import Any, Literal
 import dagster as dg
 from pydantic import Field
 
-from etl.resources.secrets import secret_field
+from etl.utils.secrets import secret_field
 
 
 class TrinoResource(dg.ConfigurableResource):  # type: ignore[type-arg]
