@@ -103,7 +103,7 @@ def parser() -> argparse.ArgumentParser:
 
 def project(table: BenchTable, out: Path, args: argparse.Namespace) -> tuple[bool, str]:
     """``etl backfill`` of the whole history, then every day's count against the source."""
-    from etl.cli import main as etl
+    from etl.cli.main import main as etl
 
     environment(table, out)
     last = FIRST_DAY + dt.timedelta(days=table.days - 1)

@@ -14,6 +14,7 @@ import yaml
 
 from etl.config.config_loader import DEFAULT_TENANTS_DIR, validate_tenant_id
 from etl.config.tenant_config import TenantConfig
+from etl.errors import UsageError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
@@ -46,7 +47,7 @@ def create_tenant(
     validate_tenant_id(tenant, folder)
     module = package_dir / f"{tenant}.py"
     if folder.exists() or module.exists():
-        raise FileExistsError(f"tenant {tenant!r} already exists ({folder} or {module})")
+        raise UsageError(f"tenant {tenant!r} already exists ({folder} or {module})")
     template = tenants_dir / "_template"
     text = (template / "config.yaml").read_text(encoding="utf-8")
     # The name goes in as a JSON string, which is valid YAML whatever it contains (": #").

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -22,6 +22,11 @@ class AcceptedValuesRule(CheckRule):
     values: tuple[AcceptedValue, ...] = Field(
         min_length=1, description="The allowed values; NULL is allowed too (add not_null)."
     )
+
+    example: ClassVar[dict[str, Any]] = {"type": "accepted_values", "column": "status",
+                                         "values": ["open", "closed"]}
+    example_days: ClassVar[tuple[list[tuple[int | None, str | None]], ...]] = (
+        [(1, "open"), (2, None)], [(1, "open"), (2, "lost")])
 
     def default_name(self) -> str:
         return naming.rule_check_name("accepted_values", (self.column,))

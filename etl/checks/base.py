@@ -14,7 +14,7 @@ tenant's expression only ever sees that day's rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from pydantic import Field
 
@@ -73,6 +73,12 @@ class CheckRule(StrictModel):
         ),
     )
     description: str = Field(default="", description="Shown on the check in Dagster.")
+
+    example: ClassVar[dict[str, Any]]
+    """A valid ``checks.rules`` entry of this kind over the columns ``id`` and ``status``."""
+    example_days: ClassVar[tuple[list[tuple[int | None, str | None]], ...]]
+    """Rows ``(id, status)`` of a day the example passes, then of one it fails (the contract
+    test in ``tests/unit/test_architecture.py`` judges both)."""
 
     @property
     def check_name(self) -> str:

@@ -7,7 +7,7 @@ rendering of that expression tree, on the day's rows only (:mod:`etl.checks.base
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -26,6 +26,11 @@ class ExpressionRule(CheckRule):
     sql: str = Field(
         description="One DuckDB expression over the columns, e.g. 'defect_qty <= produced_qty'."
     )
+
+    example: ClassVar[dict[str, Any]] = {"type": "expression", "name": "id_positive",
+                                         "sql": "id > 0"}
+    example_days: ClassVar[tuple[list[tuple[int | None, str | None]], ...]] = (
+        [(1, "open"), (None, "open")], [(1, "open"), (-1, "open")])
 
     def default_name(self) -> str:
         return self.name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -17,6 +17,10 @@ class NotNullRule(CheckRule):
 
     type: Literal["not_null"] = Field(description="The kind of rule.")
     columns: tuple[ColumnName, ...] = Field(min_length=1, description="Columns that must be set.")
+
+    example: ClassVar[dict[str, Any]] = {"type": "not_null", "columns": ["status"]}
+    example_days: ClassVar[tuple[list[tuple[int | None, str | None]], ...]] = (
+        [(1, "open")], [(1, "open"), (2, None)])
 
     def default_name(self) -> str:
         return naming.rule_check_name("not_null", self.columns)

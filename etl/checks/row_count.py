@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -16,6 +16,10 @@ class RowCountRule(CheckRule):
     type: Literal["row_count"] = Field(description="The kind of rule.")
     min: int | None = Field(default=None, ge=0, description="Fewest rows allowed.")
     max: int | None = Field(default=None, ge=0, description="Most rows allowed.")
+
+    example: ClassVar[dict[str, Any]] = {"type": "row_count", "min": 1, "max": 2}
+    example_days: ClassVar[tuple[list[tuple[int | None, str | None]], ...]] = (
+        [(1, "open")], [])
 
     def default_name(self) -> str:
         return naming.rule_check_name("row_count", ())

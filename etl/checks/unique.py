@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -19,6 +19,10 @@ class UniqueRule(CheckRule):
     columns: tuple[ColumnName, ...] = Field(
         min_length=1, description="Columns whose combination must be unique."
     )
+
+    example: ClassVar[dict[str, Any]] = {"type": "unique", "columns": ["id"]}
+    example_days: ClassVar[tuple[list[tuple[int | None, str | None]], ...]] = (
+        [(1, "open"), (2, "open")], [(1, "open"), (1, "closed")])
 
     def default_name(self) -> str:
         return naming.rule_check_name("unique", self.columns)

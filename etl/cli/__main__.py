@@ -1,5 +1,5 @@
 """``python -m etl.cli``."""
 
-from etl.cli import main
+from etl.cli.main import main
 
 raise SystemExit(main())

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, TextIO
+from typing import TextIO
+
+from etl.cli.command import Command
 
 DESCRIPTION = """\
 Load every tenant (or TENANT) as its code location does and print one line per tenant: ok, or
@@ -17,10 +19,7 @@ exists. Exit status 1 when any tenant has an error.
 """
 
 
-def add_command(sub: Any) -> None:
-    command = sub.add_parser(
-        "validate", help="check every tenant (or one) and report all errors at once",
-        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+def _arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("tenant", nargs="?", help="only this tenant")
     command.add_argument("--connect", action="store_true",
                          help="also connect to each source, bucket and warehouse")
@@ -39,3 +38,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     total = f"{len(reports)} tenant{'' if len(reports) == 1 else 's'}"
     stream.write(f"{total}: {len(reports) - len(broken)} ok, {len(broken)} with errors\n")
     return 1 if broken else 0
+
+
+COMMAND = Command("validate", "check every tenant (or one) and report all errors at once",
+                  _arguments, run, description=DESCRIPTION)

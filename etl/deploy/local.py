@@ -31,6 +31,7 @@ from etl.deploy.instance import apply_pool_limits, instance_config
 from etl.deploy.processes import Process, Supervisor
 from etl.deploy.settings import PG_ENV, DeploymentSettings
 from etl.deploy.workspace import workspace_config
+from etl.errors import UsageError
 from etl.runs.launch import TENANT_ENV, CodeLocation
 
 READY_TIMEOUT_S = 180.0
@@ -77,7 +78,7 @@ def up(layout: Layout, tenants: Sequence[TenantConfig], settings: DeploymentSett
     """Run the deployment in the foreground; returns when it is stopped (0) or broke (1)."""
     missing = missing_instance_env()
     if missing:
-        raise ValueError(f"the instance's PostgreSQL is named by environment variables; set "
+        raise UsageError(f"the instance's PostgreSQL is named by environment variables; set "
                          f"{', '.join(missing)} (DAGSTER_PG_PASSWORD holds the password)")
     ports = {name: _free_port(layout.host) for name in location_names(layout, tenants)}
     write_files(layout, tenants, settings, ports)

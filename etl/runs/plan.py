@@ -15,11 +15,12 @@ import dagster as dg
 
 from etl import naming
 from etl.config.config_loader import LoadedTenant, load_tenant_config
+from etl.errors import UsageError
 from etl.runs.launch import CodeLocation, RunRequest
 from etl.utils.days import day_range, scheduled_days
 
 
-class PlanError(ValueError):
+class PlanError(UsageError):
     """The command asks for something the tenant does not have; the message says what it has."""
 
 

@@ -16,7 +16,7 @@ import pytest
 from dagster._core.storage.dagster_run import RunsFilter
 
 from etl import naming
-from etl.cli import main
+from etl.cli.main import main
 from etl.runs import progress
 from tests.helpers import copy_tenants, duckdb_warehouse, seed_tenant
 

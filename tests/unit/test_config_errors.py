@@ -82,7 +82,7 @@ def _validator_messages() -> list[tuple[str, str]]:
     from etl.naming import PACKAGE_DIR
     from etl.warehouse.registry import WAREHOUSE_KINDS
 
-    files = sorted((PACKAGE_DIR / "config").glob("*.py")) + [PACKAGE_DIR / "checks" / "config.py"]
+    files = [*sorted((PACKAGE_DIR / "config").glob("*.py")), PACKAGE_DIR / "checks" / "config.py"]
     files += [Path(__import__(k.__module__, fromlist=["_"]).__file__ or "")
               for k in (*WAREHOUSE_KINDS, *CHECK_KINDS)]
     found = []

@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from etl import naming
-from etl.cli import main
 from etl.cli.deploy import load_tenants
+from etl.cli.main import main
 from etl.config.discovery import discover_tenants
 from etl.config.tenant_config import TenantConfig
 from etl.deploy.environment import service_env, tenant_env, tenant_variables

@@ -14,6 +14,7 @@ from etl import build_tenant_definitions
 from etl.config.config_loader import DEFAULT_TENANTS_DIR
 from etl.config.json_schema import TENANT_SCHEMA, expected_schemas
 from etl.config.tenant_config import TenantConfig
+from etl.errors import UsageError
 from etl.scaffold import create_tenant
 
 
@@ -71,7 +72,7 @@ def test_scaffold_creates_a_loadable_tenant(tmp_path: Path) -> None:
                                          "location_name": "site_42"}}]
     repo = build_tenant_definitions("site_42", tenants_dir=tenants).get_repository_def()
     assert len(repo.asset_graph.get_all_asset_keys()) == 9  # the common pipelines
-    with pytest.raises(FileExistsError):
+    with pytest.raises(UsageError, match="already exists"):
         create_tenant("site_42", tenants_dir=tenants, package_dir=package, workspace=workspace)
     with pytest.raises(ValueError, match="not allowed"):
         create_tenant("All", tenants_dir=tenants, package_dir=package, workspace=workspace)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.cli import main
+from etl.cli.main import main
 from etl.config.config_loader import DEFAULT_TENANTS_DIR
 from etl.naming import PACKAGE_DIR
 from etl.scaffold import LOCATION_MODULE

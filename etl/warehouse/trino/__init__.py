@@ -7,17 +7,14 @@ Trino's business: the S3 endpoint and keys are properties of the server's catalo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 import dagster as dg
 from pydantic import Field, model_validator
 
 from etl.model.base import EnvVarName, FieldProblem, Identifier
-from etl.warehouse.base import LoadMode, WarehouseConfigBase, WarehouseResource
+from etl.warehouse.base import LoadMode, Warehouse, WarehouseConfigBase, WarehouseResource
 from etl.warehouse.trino.resource import TrinoResource
-
-if TYPE_CHECKING:
-    from etl.warehouse.trino.loader import TrinoWarehouse
 
 TrinoLoadMode = Literal["external", "iceberg"]
 """``external``: a view over a Hive table on the Parquet files (zero copy); ``iceberg``: a
@@ -33,7 +30,7 @@ class TrinoWarehouseResource(WarehouseResource):
     schema_name: str = Field(description="Schema holding the tenant's tables.")
     default_load_mode: LoadMode = Field(description="Mode of pipelines that choose none.")
 
-    def warehouse(self) -> TrinoWarehouse:
+    def warehouse(self) -> Warehouse:
         from etl.warehouse.trino.loader import TrinoWarehouse
 
         t = self.trino

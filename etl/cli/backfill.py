@@ -1,0 +1,74 @@
+"""``etl backfill TENANT --from D1 --to D2 [--pipeline P] [--stage S] [--submit [--wait]]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import dagster as dg
+
+from etl import naming
+from etl.cli.command import Command, day
+from etl.errors import UsageError
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("tenant")
+    parser.add_argument("--from", dest="first", type=day, required=True, metavar="D1")
+    parser.add_argument("--to", dest="last", type=day, required=True, metavar="D2")
+    parser.add_argument("--pipeline", action="append", default=[], metavar="P",
+                        help="only this daily pipeline (repeatable)")
+    parser.add_argument("--stage", choices=naming.STAGES,
+                        help="only this stage (its job, e.g. load_job)")
+    parser.add_argument("--days-per-run", type=int, metavar="N",
+                        help="split into runs of at most N days (default: the tenant's "
+                             "backfill.days_per_run, else one run)")
+    parser.add_argument("--submit", action="store_true",
+                        help="hand the range to a running dagster-daemon as a backfill")
+    parser.add_argument("--wait", action="store_true",
+                        help="with --submit: print progress until the daemon is done")
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from etl.runs.console import execute
+    from etl.runs.home import instance
+    from etl.runs.plan import TenantJobs, plan_backfill
+
+    stream = out or sys.stderr
+    if args.submit and args.days_per_run is not None:
+        raise UsageError("--days-per-run applies to runs made here; with --submit the daemon "
+                         "splits the backfill by the tenant's backfill.days_per_run (config)")
+    if args.wait and not args.submit:
+        raise UsageError("--wait goes with --submit")
+    jobs = TenantJobs.load(args.tenant)
+    requests = plan_backfill(jobs, args.first, args.last, args.pipeline, args.stage,
+                             args.days_per_run)
+    with instance() as inst:
+        if args.submit:
+            return _submit(inst, jobs, requests, args.wait, stream)
+        failed = sum(not execute(inst, jobs, request, stream) for request in requests)
+    return 1 if failed else 0
+
+
+def _submit(inst: dg.DagsterInstance, jobs: Any, requests: Sequence[Any], wait: bool,
+            out: TextIO) -> int:
+    from etl.runs.plan import run_assets
+    from etl.runs.submit import submit_backfill, wait_for_backfill
+
+    days = [d for r in requests for d in (r.days or ())]
+    keys = run_assets(jobs, requests[0])
+    backfill_id = submit_backfill(inst, jobs, days, sorted(keys, key=lambda k: list(k.path)))
+    out.write(f"{jobs.tenant}: backfill {backfill_id} of {len(days)} day(s) submitted; the "
+              f"daemon runs it (the UI shows it under Runs > Backfills)\n")
+    if not wait:
+        return 0
+    return 0 if wait_for_backfill(inst, backfill_id, keys, len(days), out) else 1
+
+
+COMMAND = Command(
+    "backfill", "load a range of days: here, or by the daemon with --submit", _arguments, run,
+    description="Extract, transfer and load every day from --from to --to (inclusive) in "
+                "range runs of backfill.days_per_run days (default: one run), each day "
+                "replaced, never duplicated.")

@@ -1,0 +1,34 @@
+"""One ``etl`` subcommand: its name, its arguments and what it runs.
+
+Every subcommand is a module of :mod:`etl.cli` holding one :class:`Command`; the table in
+:mod:`etl.cli` lists them, so a new command is one module and one line there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+    description: str | None = None
+
+    def add_to(self, sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+        parser = sub.add_parser(self.name, help=self.help, description=self.description or
+                                self.help, formatter_class=argparse.RawDescriptionHelpFormatter)
+        self.arguments(parser)
+
+
+def day(text: str) -> dt.date:
+    """An argument that is a day, ``YYYY-MM-DD``."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day; use YYYY-MM-DD") from None

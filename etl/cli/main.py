@@ -1,0 +1,59 @@
+"""The ``etl`` command.
+
+``etl run`` and ``etl backfill`` start the tenants' jobs (recorded in ``$DAGSTER_HOME`` with
+their code location, so the UI lists and re-executes them), ``etl demo`` runs the sample
+tenants through the same path, ``etl deploy`` runs or generates a deployment, ``etl validate``
+checks every tenant, ``etl tenant new`` scaffolds one and ``etl schema`` regenerates the config
+JSON Schemas.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Final
+
+from etl.cli import backfill, demo, deploy, run, schema, tenant, validate
+from etl.cli.command import Command
+
+COMMANDS: Final[tuple[Command, ...]] = (
+    run.COMMAND,
+    backfill.COMMAND,
+    deploy.COMMAND,
+    demo.COMMAND,
+    tenant.COMMAND,
+    schema.COMMAND,
+    validate.COMMAND,
+)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="etl", description=__doc__,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = top.add_subparsers(dest="command", required=True)
+    for command in COMMANDS:
+        command.add_to(sub)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; an error the user can fix is one line and exit status 2."""
+    args = parser().parse_args(argv)
+    command = next(c for c in COMMANDS if c.name == args.command)
+    try:
+        return command.run(args)
+    except known_errors() as e:
+        print(f"error: {e}", file=sys.stderr)  # noqa: T201
+        return 2
+
+
+def known_errors() -> tuple[type[Exception], ...]:
+    """A bad config, an unreachable or refusing source or warehouse, a command line asking for
+    something that cannot be done. Anything else is a bug, and keeps its traceback."""
+    from etl.config.errors import ConfigError, TenantsConfigError
+    from etl.errors import UsageError
+    from etl.sources.errors import SourceError
+    from etl.warehouse.base import WarehouseError
+
+    return (ConfigError, TenantsConfigError, SourceError, WarehouseError, UsageError)

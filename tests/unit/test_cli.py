@@ -1,0 +1,48 @@
+"""The ``etl`` command table: what a user can fix is one line, a bug keeps its traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from etl.cli import main as cli_main
+from etl.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def etl(*argv: str) -> subprocess.CompletedProcess[str]:
+    """The command as a user runs it, with its own stdout and stderr."""
+    return subprocess.run([sys.executable, "-m", "etl.cli", *argv], capture_output=True,
+                          text=True, cwd=ROOT, timeout=120, check=False)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (("backfill", "default", "--from", "2026-01-02", "--to", "2026-01-01"),
+     "error: --to 2026-01-01 is before --from 2026-01-02"),
+    (("run", "default", "no_such_job"),
+     "error: tenant 'default' has no job 'no_such_job'; its jobs: "),
+    (("run", "default", "daily_etl_job", "--wait"), "error: --wait goes with --submit"),
+])
+def test_a_mistake_on_the_command_line_is_one_line(argv: tuple[str, ...], message: str) -> None:
+    done = etl(*argv)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(message) and done.stderr.count("\n") == 1, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_bug_is_not_dressed_as_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ValueError from a programming mistake reaches the user as the traceback it is."""
+    from etl.cli import demo
+
+    def broken(args: object) -> int:
+        raise ValueError("a bug, not the user's input")
+
+    commands = tuple(c if c.name != "demo" else demo.COMMAND.__class__(
+        c.name, c.help, c.arguments, broken) for c in cli_main.COMMANDS)
+    monkeypatch.setattr(cli_main, "COMMANDS", commands)
+    with pytest.raises(ValueError, match="a bug"):
+        main(["demo"])
