@@ -35,6 +35,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from etl.runs.console import execute
     from etl.runs.home import instance
     from etl.runs.plan import TenantJobs, plan_backfill
+    from etl.runs.preflight import check_variables
 
     stream = out or sys.stderr
     if args.submit and args.days_per_run is not None:
@@ -45,6 +46,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     jobs = TenantJobs.load(args.tenant)
     requests = plan_backfill(jobs, args.first, args.last, args.pipeline, args.stage,
                              args.days_per_run)
+    if not args.submit:  # a submitted run reads the variables of the deployment's processes
+        check_variables(jobs.loaded)
     with instance() as inst:
         if args.submit:
             return _submit(inst, jobs, requests, args.wait, stream)

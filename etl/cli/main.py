@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Final
 
 from etl.cli import backfill, demo, deploy, run, schema, tenant, validate
@@ -41,11 +42,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; an error the user can fix is one line and exit status 2."""
     args = parser().parse_args(argv)
     command = next(c for c in COMMANDS if c.name == args.command)
+    read_dotenv()
     try:
         return command.run(args)
     except known_errors() as e:
         print(f"error: {e}", file=sys.stderr)  # noqa: T201
         return 2
+
+
+def read_dotenv(folder: Path | None = None) -> None:
+    """Variables from ``.env`` in the working directory, as ``dg dev`` reads them; a variable
+    already set in the environment wins."""
+    from dotenv import load_dotenv
+
+    file = (folder or Path.cwd()) / ".env"
+    if file.is_file():
+        load_dotenv(file, override=False)
 
 
 def known_errors() -> tuple[type[Exception], ...]:

@@ -28,12 +28,15 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from etl.runs.console import execute
     from etl.runs.home import instance
     from etl.runs.plan import TenantJobs, plan_run
+    from etl.runs.preflight import check_variables
 
     stream = out or sys.stderr
     if args.wait and not args.submit:
         raise UsageError("--wait goes with --submit")
     jobs = TenantJobs.load(args.tenant)
     request = plan_run(jobs, args.job, args.day)
+    if not args.submit:  # a submitted run reads the variables of the deployment's processes
+        check_variables(jobs.loaded)
     with instance() as inst:
         if args.submit:
             return _submit(inst, jobs, request, args.wait, stream)

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from etl.config.tenant_config import TenantConfig
 from etl.deploy.settings import PG_ENV
 from etl.model.base import ENV_FIELD_SUFFIX
-from etl.runs.launch import PLANNED_EVENTS_ENV, CodeLocation
+from etl.runs.launch import CodeLocation
 
 # Plain settings every process needs; nothing here holds a secret.
 BASE_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
@@ -41,14 +41,10 @@ def _names(model: BaseModel) -> Iterator[str]:
 
 
 def service_env(home: Path, source: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of the daemon and the webserver: plain settings and the instance's.
-
-    Range runs record one planned event per asset, not per asset and day (see
-    :func:`etl.runs.launch.create_run`), wherever the run is created.
-    """
+    """The environment of the daemon and the webserver: plain settings and the instance's."""
     env = dict(source if source is not None else os.environ)
     keep = {k: env[k] for k in (*BASE_ENV, *PG_ENV) if k in env}
-    return {PLANNED_EVENTS_ENV: "true", **keep, "DAGSTER_HOME": str(home)}
+    return {**keep, "DAGSTER_HOME": str(home)}
 
 
 def tenant_env(home: Path, config: TenantConfig, env_dir: Path | None = None,

@@ -17,8 +17,11 @@ import dagster as dg
 
 from etl import naming
 from etl.config.tenant_config import PipelineAssetConfig
-from etl.stages.events import StepEvent, check_evaluation
+from etl.instance.private import COMPLETED_CHECK_STATUSES
+from etl.stages.events import check_evaluation
 from etl.stages.freshness import Deadlines, FreshnessResult, evaluate
+from etl.stages.latest import LatestMaterializations
+from etl.stages.stamps import with_target
 
 if TYPE_CHECKING:
     from etl.factories.context import TenantContext
@@ -75,16 +78,20 @@ def _checks(ctx: "TenantContext", keys: Mapping[dg.AssetKey, Deadlines]
             for skipped in sorted(set(days) - set(due)):
                 context.log.info(f"{check.asset_key.to_user_string()} [{skipped}]: not due "
                                  f"until {deadlines.of(skipped).isoformat()}; not evaluated")
+            latest = LatestMaterializations(context.instance, due)
             for result in evaluate(context.instance, check.asset_key, due, deadlines):
-                yield _event(check.asset_key, result, in_range=len(days) > 1)
+                yield with_target(_event(check.asset_key, result), latest)
+        specs = context.op_execution_context.assets_def.check_specs_by_output_name
+        for output, spec in specs.items():
+            if spec.key in context.selected_asset_check_keys:  # each day was recorded above
+                yield dg.Output(None, output_name=output)
 
     return _run
 
 
-def _event(key: dg.AssetKey, result: FreshnessResult, in_range: bool) -> StepEvent:
+def _event(key: dg.AssetKey, result: FreshnessResult) -> dg.AssetCheckEvaluation:
     return check_evaluation(key, naming.FRESHNESS_CHECK, result.day, result.passed,
-                            result.description, result.metadata, blocking=False,
-                            in_range=in_range)
+                            result.description, result.metadata, blocking=False)
 
 
 def _sensor(ctx: "TenantContext", keys: Mapping[dg.AssetKey, Deadlines], qualified: bool
@@ -110,9 +117,11 @@ def freshness_events(instance: dg.DagsterInstance, keys: Mapping[dg.AssetKey, De
     """The evaluations to record at ``now``: every due day that has no result yet.
 
     Each day is recorded once, at the first tick after its deadline, as on time, missing or
-    late. The instance keeps one result per day recorded outside a run (a second one for the
-    same day is refused), so a day that arrives after it was recorded missing keeps that
-    result; executing the check from the UI records a fresh one ("loaded ... late").
+    late, naming the day's materialization it judged. Only a finished result counts as recorded:
+    a run that selected the check without evaluating it (planned, then skipped) leaves a record
+    that does not. The instance keeps one result per day recorded outside a run (a second one
+    for the same day is refused), so a day that arrives after it was recorded missing keeps
+    that result; executing the check from the UI records a fresh one ("loaded ... late").
     """
     events: list[dg.AssetCheckEvaluation] = []
     for key, deadlines in keys.items():
@@ -122,12 +131,10 @@ def freshness_events(instance: dg.DagsterInstance, keys: Mapping[dg.AssetKey, De
         check = dg.AssetCheckKey(key, naming.FRESHNESS_CHECK)
         recorded = {info.partition_key for info in
                     instance.event_log_storage.get_asset_check_partition_info(
-                        [check], partition_keys=due)}
+                        [check], partition_keys=due)
+                    if info.latest_execution_status in COMPLETED_CHECK_STATUSES}
         todo = [d for d in due if d not in recorded]
-        events.extend(
-            dg.AssetCheckEvaluation(
-                asset_key=key, check_name=naming.FRESHNESS_CHECK, passed=result.passed,
-                description=result.description, metadata=result.metadata,
-                partition=result.day, blocking=False, severity=dg.AssetCheckSeverity.WARN)
-            for result in evaluate(instance, key, todo, deadlines))
+        latest = LatestMaterializations(instance, todo)
+        events.extend(with_target(_event(key, result), latest)
+                      for result in evaluate(instance, key, todo, deadlines))
     return events

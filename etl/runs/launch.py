@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from dagster._core.remote_origin import InProcessCodeLocationOrigin
 
 REPOSITORY = "__repository__"
-PLANNED_EVENTS_ENV = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 # The command prints its own progress; Dagster's console log would repeat every event.
 QUIET: Mapping[str, object] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -77,12 +76,9 @@ class RunRequest:
 def create_run(instance: dg.DagsterInstance, request: RunRequest) -> dg.DagsterRun:
     """Create (not start) the run, carrying its code location like a UI-launched run.
 
-    A range run records one planned event per asset rather than one per asset and day
-    (``DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS``): a 2,000-day backfill would otherwise
-    write thousands of events before its first row moves. The run's failure lists its failed
-    days; the partition bar then shows them as missing rather than failed.
+    Dagster records one planned event per asset and day of the run: that is what shows a day
+    as in progress while the run goes, and as failed if the run ends without it.
     """
-    os.environ.setdefault(PLANNED_EVENTS_ENV, "true")
     from dagster._core.definitions.selector import JobSubsetSelector
 
     request.location.activate()

@@ -23,7 +23,7 @@ from etl.config.discovery import discover_tenants
 from etl.config.errors import ConfigError
 from etl.config.targets import sibling_targets
 from etl.factories.definitions_factory import shared_targets, tenant_definitions
-from etl.naming import PACKAGE_DIR
+from etl.naming import PACKAGE_DIR, STAGES
 from etl.utils.logging import redact
 from etl.validate.env_secrets import short_secrets
 from etl.validate.layout import layout_problems
@@ -85,7 +85,19 @@ def _load(report: TenantReport, tenants_dir: Path | None,
                                     f"{type(e).__name__}: {e}"))
     else:
         report.summary = _summary(repo)
+        report.pipelines = pipeline_lines(loaded)
     return loaded
+
+
+def pipeline_lines(loaded: LoadedTenant) -> list[str]:
+    """Which stages each enabled pipeline runs: a pipeline that is never loaded says so."""
+    lines = []
+    for p in loaded.config.assets.enabled:
+        stages = [s for s in STAGES if p.has_stage(s)]
+        kind = f"daily by {p.date_column}" if p.date_column else "master data"
+        note = "" if p.save_to_trino else "; not loaded into the warehouse (save_to_trino: false)"
+        lines.append(f"{p.name} ({kind}): {', '.join(stages)}{note}")
+    return lines
 
 
 def _summary(repo: dg.RepositoryDefinition) -> str:

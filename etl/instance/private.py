@@ -1,0 +1,31 @@
+"""Every private Dagster name the project uses, imported here and nowhere else in ``etl/``.
+
+Dagster is pinned (``pyproject.toml``: ``dagster==1.13.27``); these names are not part of its
+public API and may move in any release. ``tests/unit/test_dagster_private.py`` checks each one
+(its place, its signature, the behaviour relied on), so an upgrade that changes one fails there,
+loudly, instead of in a run.
+"""
+
+from __future__ import annotations
+
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData as CheckTarget,
+)
+from dagster._core.definitions.data_version import (
+    CODE_VERSION_TAG,
+    DATA_VERSION_TAG,
+    get_input_data_version_tag,
+    get_input_event_pointer_tag,
+)
+from dagster._core.storage.asset_check_execution_record import (
+    COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES as COMPLETED_CHECK_STATUSES,
+)
+
+__all__ = [
+    "CODE_VERSION_TAG",
+    "COMPLETED_CHECK_STATUSES",
+    "DATA_VERSION_TAG",
+    "CheckTarget",
+    "get_input_data_version_tag",
+    "get_input_event_pointer_tag",
+]

@@ -1,0 +1,28 @@
+"""What must hold before a run starts here: every variable the tenant's config names is set.
+
+A run that starts without one fails inside Dagster's resource set-up with a long traceback; the
+command checks first and says, in one line per variable, which field names which variable and
+where it is written. Values are never read into a message, only whether they are set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from etl.config.config_loader import LoadedTenant
+from etl.config.errors import ConfigError
+from etl.validate.env_secrets import env_fields
+
+
+def check_variables(loaded: LoadedTenant, environ: Mapping[str, str] | None = None) -> None:
+    """Raise :class:`ConfigError` naming every ``*_env`` variable that is not set."""
+    env = os.environ if environ is None else environ
+    issues = [
+        loaded.issue(tuple(field.split(".")), (
+            f"names the environment variable {name}, which is not set; set it in the "
+            "environment or in .env in the working directory (see .env.example)"))
+        for field, name in env_fields(loaded.config) if not env.get(name)
+    ]
+    if issues:
+        raise ConfigError(loaded.tenant_id, issues)
