@@ -1,0 +1,173 @@
+"""Every private Dagster name of :mod:`etl.instance.private`: where it is, its signature, and
+the behaviour the project relies on. A Dagster upgrade that moves or changes one fails here.
+
+The batching event logs (:mod:`etl.instance.storage`) write what Dagster's own per-event code
+writes; that code is pinned by the hash of its source below. When a hash changes, read the new
+method, bring ``etl/instance/index.py`` (and ``sqlite.py`` / ``postgres.py``) in step with it,
+run ``tests/unit/test_event_storage.py`` and the PostgreSQL twin in ``tests/integration``, and
+only then update the hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import inspect
+from collections.abc import Callable
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from etl.instance import private as p
+
+PINNED = {"dagster": "1.13.27", "dagster-postgres": "0.29.27"}
+
+# Dagster's per-event writes that etl/instance replicates in batches (sha256 of the source).
+REPLICATED: dict[str, tuple[Callable[..., Any], str]] = {
+    "SqlEventLogStorage.store_event": (p.SqlEventLogStorage.store_event, "391ced414e9bfecb"),
+    "SqlEventLogStorage._store_asset_event": (p.SqlEventLogStorage._store_asset_event,
+                                              "fdb9340b9eef1c9b"),
+    "SqlEventLogStorage._get_asset_entry_values": (
+        p.SqlEventLogStorage._get_asset_entry_values, "bb3b9df2c6c371fe"),
+    "SqlEventLogStorage._store_asset_event_tags": (
+        p.SqlEventLogStorage._store_asset_event_tags, "85d6f17ef04b926f"),
+    "SqlEventLogStorage._event_to_row": (p.SqlEventLogStorage._event_to_row, "93d47fbe7edc4f70"),
+    "SqlEventLogStorage.store_asset_check_event": (
+        p.SqlEventLogStorage.store_asset_check_event, "6d148295fa69bb45"),
+    "SqlEventLogStorage._store_asset_check_evaluation_planned": (
+        p.SqlEventLogStorage._store_asset_check_evaluation_planned, "bbecef7ab5ce9d01"),
+    "SqlEventLogStorage._update_asset_check_evaluation": (
+        p.SqlEventLogStorage._update_asset_check_evaluation, "961fd6041447b07a"),
+    "SqlEventLogStorage._event_insert_timestamp": (
+        p.SqlEventLogStorage._event_insert_timestamp, "02e6947ee3f9408a"),
+    "SqliteEventLogStorage.__init__": (p.SqliteEventLogStorage.__init__, "264c15baa761a7bb"),
+    "SqliteEventLogStorage.store_event": (p.SqliteEventLogStorage.store_event,
+                                          "f89aed40602438b9"),
+    "SqliteEventLogStorage._connect": (p.SqliteEventLogStorage._connect, "b8435f2665689760"),
+    "PostgresEventLogStorage.__init__": (p.PostgresEventLogStorage.__init__,
+                                         "647dff00b58c1222"),
+    "PostgresEventLogStorage.store_event": (p.PostgresEventLogStorage.store_event,
+                                            "4a2e37e5871bf2c8"),
+    "PostgresEventLogStorage._store_asset_event": (
+        p.PostgresEventLogStorage._store_asset_event, "2dc70ccdb0feb5be"),
+    "PostgresEventLogStorage.optimize_for_webserver": (
+        p.PostgresEventLogStorage.optimize_for_webserver, "c084cd79114d5e5e"),
+}
+
+KEY = dg.AssetKey(["t", "extract", "p"])
+
+
+def params(function: Callable[..., Any]) -> list[str]:
+    return list(inspect.signature(function).parameters)
+
+
+def test_dagster_is_the_pinned_version() -> None:
+    assert {name: version(name) for name in PINNED} == PINNED, (
+        "Dagster was upgraded: check every name below and the hashes of REPLICATED first")
+
+
+@pytest.mark.parametrize("name", sorted(REPLICATED))
+def test_the_replicated_per_event_writes_are_unchanged(name: str) -> None:
+    function, expected = REPLICATED[name]
+    found = hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:16]
+    assert found == expected, (
+        f"Dagster's {name} changed: etl/instance writes what it wrote; compare the new source "
+        "with etl/instance/index.py before updating this hash")
+
+
+def test_all_names_are_exported() -> None:
+    assert set(p.__all__) == {n for n in vars(p) if not n.startswith("_") and n != "annotations"}
+
+
+def test_tags_and_their_names() -> None:
+    assert p.CODE_VERSION_TAG == "dagster/code_version"
+    assert p.DATA_VERSION_TAG == "dagster/data_version"
+    assert p.get_input_data_version_tag(KEY) == "dagster/input_data_version/t/extract/p"
+    assert p.get_input_event_pointer_tag(KEY) == "dagster/input_event_pointer/t/extract/p"
+
+
+def test_check_data_classes() -> None:
+    target = p.CheckTarget(storage_id=7, run_id="r", timestamp=1.0)
+    assert (target.storage_id, target.run_id, target.timestamp) == (7, "r", 1.0)
+    assert dg.AssetCheckEvaluation(asset_key=KEY, check_name="c", passed=True, partition="d",
+                                   target_materialization_data=target).partition == "d"
+    planned = p.CheckPlannedData(asset_key=KEY, check_name="c", partitions_subset=None)
+    assert (planned.asset_key, planned.check_name, planned.partitions_subset) == (KEY, "c", None)
+    assert {s.value for s in p.CheckStatus} >= {"PLANNED", "SUCCEEDED", "FAILED"}
+    assert p.COMPLETED_CHECK_STATUSES == {p.CheckStatus.SUCCEEDED, p.CheckStatus.FAILED}
+
+
+def test_event_type_sets() -> None:
+    t = dg.DagsterEventType
+    assert {t.ASSET_MATERIALIZATION, t.ASSET_OBSERVATION,
+            t.ASSET_MATERIALIZATION_PLANNED} <= p.ASSET_EVENTS
+    assert p.ASSET_CHECK_EVENTS == {t.ASSET_CHECK_EVALUATION, t.ASSET_CHECK_EVALUATION_PLANNED}
+    assert t.RUN_SUCCESS in p.EVENT_TYPE_TO_PIPELINE_RUN_STATUS
+    assert not p.EVENT_TYPE_TO_PIPELINE_RUN_STATUS.keys() & (p.ASSET_EVENTS | p.ASSET_CHECK_EVENTS)
+
+
+def test_tables_have_the_columns_written() -> None:
+    def columns(table: sa.Table) -> set[str]:
+        return {c.name for c in table.c}
+
+    assert columns(p.SqlEventLogStorageTable) >= {
+        "id", "run_id", "event", "dagster_event_type", "timestamp", "step_key", "asset_key",
+        "partition"}
+    assert columns(p.AssetKeyTable) >= {"id", "asset_key", "last_materialization",
+                                        "last_run_id", "last_materialization_timestamp"}
+    assert columns(p.AssetCheckExecutionsTable) >= {
+        "id", "asset_key", "check_name", "partition", "run_id", "execution_status",
+        "evaluation_event", "evaluation_event_timestamp", "evaluation_event_storage_id",
+        "materialization_event_storage_id"}
+    assert p.ASSET_KEY_INDEX_COLS == "asset_key_index_columns"
+
+
+def test_the_storage_base_classes_and_the_methods_called() -> None:
+    sql = p.SqlEventLogStorage
+    assert issubclass(sql, p.EventLogStorage)
+    assert params(sql._event_to_row) == ["self", "event"]
+    assert params(sql._store_asset_event_tags) == ["self", "conn", "events", "event_ids"]
+    assert params(sql._get_asset_entry_values) == ["self", "event", "event_id",
+                                                   "has_asset_key_index_cols"]
+    assert params(sql._has_asset_key_index_cols_on_connection) == ["self", "conn"]
+    assert params(sql.has_secondary_index) == ["self", "name"]
+    assert params(sql.index_transaction) == ["self"]
+    stamp = sql._event_insert_timestamp(None, dg.EventLogEntry(  # type: ignore[arg-type]
+        error_info=None, level=20, user_message="", run_id="r", timestamp=86400.5))
+    assert stamp == dt.datetime(1970, 1, 2, 0, 0, 0, 500000)  # naive UTC
+
+
+def test_the_sqlite_storage_internals(tmp_path: Path) -> None:
+    storage = p.SqliteEventLogStorage(str(tmp_path))
+    assert p.INDEX_SHARD_NAME == "index"
+    assert params(p.SqliteEventLogStorage.__init__) == ["self", "base_dir", "inst_data"]
+    assert params(storage._initdb) == ["engine", "for_index_shard"]
+    assert storage.conn_string_for_shard("r1").endswith("r1.db")
+    assert isinstance(storage._initialized_dbs, set) and hasattr(storage._db_lock, "acquire")
+    assert storage.has_table("asset_event_tags")
+    with storage._connect("index") as conn:
+        assert conn.in_transaction()
+    assert isinstance(p.SQLITE_BUSY_TIMEOUT_SECONDS, int)
+    assert params(p.create_engine) == ["url", "kwargs"]
+    storage.dispose()
+
+
+def test_the_postgres_storage_internals() -> None:
+    pg = p.PostgresEventLogStorage
+    assert params(pg.__init__) == ["self", "postgres_url", "should_autocreate_tables",
+                                   "inst_data", "token_provider"]
+    assert params(pg.optimize_for_webserver) == ["self", "statement_timeout", "pool_recycle",
+                                                 "max_overflow"]
+    assert params(pg._connect) == ["self"]
+    assert set(p.pg_config()) >= {"postgres_db", "postgres_url", "should_autocreate_tables"}
+    assert params(p.create_pg_engine) == ["postgres_url", "token_provider", "engine_kwargs"]
+    assert params(p.set_pg_statement_timeout) == ["conn", "millis"]
+    config = {"postgres_db": {"username": "u", "password": "pw", "hostname": "h",
+                              "db_name": "d", "port": 5433, "scheme": "postgresql+psycopg2"}}
+    assert p.pg_url_from_config(config) == "postgresql+psycopg2://u:pw@h:5433/d"
+    assert p.get_token_provider_from_config(config) is None
+    assert p.ConfigurableClassData._fields == ("module_name", "class_name", "config_yaml")
