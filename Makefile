@@ -90,7 +90,7 @@ lint: venv
 # `dg dev` is what Dagster now recommends over `dagster dev`; VIRTUAL_ENV tells dg the project's
 # venv is the active one (otherwise it warns that they differ).
 dev: venv
-	@mkdir -p $(DAGSTER_HOME)
+	@$(VENV)/bin/python -m etl.runs.home >/dev/null  # the home's dagster.yaml: the batching event log
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/dg dev -w workspace.yaml
 
 tenant: venv

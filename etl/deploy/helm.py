@@ -20,6 +20,7 @@ from etl.config.tenant_config import TenantConfig
 from etl.deploy.environment import tenant_variables
 from etl.deploy.instance import tag_limits
 from etl.deploy.settings import DeploymentSettings
+from etl.instance.storage import postgres_storages
 from etl.runs.launch import CodeLocation
 
 GRPC_PORT = 3030
@@ -52,8 +53,14 @@ def tenant_secret(cluster: ClusterSettings, tenant: str) -> str:
 def helm_values(tenants: Sequence[TenantConfig], settings: DeploymentSettings,
                 cluster: ClusterSettings) -> dict[str, Any]:
     deployments = [_deployment(t.tenant.id, cluster) for t in tenants]
+    image = {"repository": cluster.image_repository, "tag": cluster.image_tag,
+             "pullPolicy": "IfNotPresent"}
     return {
         "global": {"postgresqlSecretName": cluster.postgresql_secret},
+        # The webserver and the daemon load the instance's event log (etl.instance.storage)
+        # too: they run the project's image, which has the package (and no tenant secret).
+        "dagsterWebserver": {"image": image},
+        "additionalInstanceConfig": {"event_log_storage": event_log_storage(cluster)},
         "generatePostgresqlPasswordSecret": False,
         "postgresql": {
             "enabled": False,
@@ -69,6 +76,7 @@ def helm_values(tenants: Sequence[TenantConfig], settings: DeploymentSettings,
             "failPodOnRunFailure": True,
         }}},
         "dagsterDaemon": {
+            "image": image,
             "runCoordinator": {"enabled": True, "type": "QueuedRunCoordinator", "config": {
                 # The queue's limits live here, not in a top-level `concurrency:` block: the
                 # chart writes max_concurrent_runs into the run coordinator whenever its config
@@ -90,6 +98,20 @@ def helm_values(tenants: Sequence[TenantConfig], settings: DeploymentSettings,
                            "retryOnAssetOrOpFailure": False},
         },
     }
+
+
+def event_log_storage(cluster: ClusterSettings) -> dict[str, Any]:
+    """The batching event log on the chart's database (its ``postgresql`` values).
+
+    The chart writes its stock ``event_log_storage`` block and then ``additionalInstanceConfig``
+    at the end of ``dagster.yaml``; of two equal keys YAML loaders (Dagster's too) keep the last.
+    """
+    storages = postgres_storages({
+        "username": cluster.postgresql_user, "password": {"env": "DAGSTER_PG_PASSWORD"},
+        "hostname": cluster.postgresql_host, "db_name": cluster.postgresql_database,
+        "port": cluster.postgresql_port, "params": {}, "scheme": "postgresql+psycopg2"})
+    block: dict[str, Any] = storages["event_log_storage"]
+    return block
 
 
 def _deployment(tenant: str, cluster: ClusterSettings) -> dict[str, Any]:

@@ -20,13 +20,19 @@ from etl import naming
 from etl.config.runs import RunsConfig
 from etl.config.tenant_config import TenantConfig
 from etl.deploy.settings import PG_PASSWORD_ENV, DeploymentSettings
+from etl.instance.storage import postgres_storages
 
 
 def instance_config(tenants: Sequence[TenantConfig],
                     settings: DeploymentSettings) -> dict[str, Any]:
-    """The ``dagster.yaml`` of a deployment, as a mapping (dump it as YAML)."""
+    """The ``dagster.yaml`` of a deployment, as a mapping (dump it as YAML).
+
+    Runs and schedules are Dagster's own PostgreSQL storages; the event log is the batching
+    one (:mod:`etl.instance.storage`) on the same database, so the daemon, the webserver and
+    every run worker write a run's per-day events in batches.
+    """
     return {
-        "storage": {"postgres": {"postgres_db": {
+        **postgres_storages({
             "hostname": {"env": "DAGSTER_PG_HOST"},
             "port": {"env": "DAGSTER_PG_PORT"},
             "username": {"env": "DAGSTER_PG_USER"},
@@ -35,7 +41,7 @@ def instance_config(tenants: Sequence[TenantConfig],
             # SQLAlchemy 2.1 would take psycopg 3 for plain postgresql://, which
             # dagster-postgres does not support (its NOTIFY fails): name the driver it uses.
             "scheme": "postgresql+psycopg2",
-        }}},
+        }),
         "run_coordinator": {
             "module": "dagster.core.run_coordinator",
             "class": "QueuedRunCoordinator",

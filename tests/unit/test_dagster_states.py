@@ -17,6 +17,8 @@ import pytest
 
 from etl import naming
 from etl.cli.main import main
+from etl.instance.storage import BatchingSqliteEventLogStorage
+from etl.runs.home import dagster_home
 from etl.runs.launch import CodeLocation
 from tests.helpers import copy_tenants, seed_tenant
 from tests.ui import UI, workspace_ui
@@ -33,7 +35,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     seed_tenant(tmp_path, TENANT, tuple(dt.date.fromisoformat(d) for d in DAYS))
     monkeypatch.setenv("ETL_TENANTS_DIR", str(tenants))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    (tmp_path / "dagster_home").mkdir()
+    dagster_home()  # the home's dagster.yaml, as `etl` writes it: the UI reads the same storage
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -42,6 +44,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def ui(home: Path) -> Iterator[UI]:
     with dg.DagsterInstance.get() as instance, \
             workspace_ui(instance, CodeLocation.of_tenant(TENANT)) as found:
+        assert isinstance(instance.event_log_storage, BatchingSqliteEventLogStorage)
         yield found
 
 

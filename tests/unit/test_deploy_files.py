@@ -47,20 +47,45 @@ def tenants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[TenantConfi
 
 
 def load_instance(tmp_path: Path, settings: dict[str, Any]) -> dg.DagsterInstance:
-    """Dagster's own loading of a ``dagster.yaml``, its storage swapped for SQLite."""
+    """Dagster's own loading of a ``dagster.yaml``, its storages swapped for SQLite."""
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    settings = {**settings, "storage": {"sqlite": {"base_dir": str(home / "storage")}}}
+    settings = {k: v for k, v in settings.items() if k not in STORAGES}
+    settings["storage"] = {"sqlite": {"base_dir": str(home / "storage")}}
     (home / "dagster.yaml").write_text(yaml.safe_dump(settings))
     return dg.DagsterInstance.from_config(str(home))
+
+
+def storage_classes(text: str, tmp_path: Path) -> dict[str, tuple[str, str]]:
+    """(module, class) of each storage a ``dagster.yaml`` names, as Dagster reads the file
+    (without connecting to anything)."""
+    from dagster._core.instance.ref import InstanceRef
+
+    home = tmp_path / "ref"
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").write_text(text)
+    ref = InstanceRef.from_dir(str(home))
+    found = {"run_storage": ref.run_storage_data, "event_log_storage": ref.event_storage_data,
+             "schedule_storage": ref.schedule_storage_data}
+    return {k: (v.module_name, v.class_name) for k, v in found.items() if v is not None}
+
+
+STORAGES = ("storage", "run_storage", "event_log_storage", "schedule_storage")
+BATCHING_PG = ("etl.instance.storage", "BatchingPostgresEventLogStorage")
 
 
 def test_the_instance_has_the_queue_limits_monitoring_and_retries_of_the_tenants(
         tenants: list[TenantConfig], tmp_path: Path) -> None:
     settings = DeploymentSettings(max_concurrent_runs=7, monitor_interval_s=3)
     config = instance_config(tenants, settings)
-    assert config["storage"]["postgres"]["postgres_db"]["password"] == {
-        "env": "DAGSTER_PG_PASSWORD"}  # the file names the variable, never the password
+    for storage in ("run_storage", "event_log_storage", "schedule_storage"):
+        db = config[storage]["config"]["postgres_db"]
+        assert db["password"] == {"env": "DAGSTER_PG_PASSWORD"}  # the variable, never its value
+        assert db["scheme"] == "postgresql+psycopg2"
+    assert storage_classes(yaml.safe_dump(config), tmp_path) == {
+        "run_storage": ("dagster_postgres.run_storage", "PostgresRunStorage"),
+        "event_log_storage": BATCHING_PG,
+        "schedule_storage": ("dagster_postgres.schedule_storage", "PostgresScheduleStorage")}
     with load_instance(tmp_path, config) as instance:
         queue = instance.get_concurrency_config().run_queue_config
         assert queue is not None and queue.max_concurrent_runs == 7
@@ -118,6 +143,23 @@ def test_a_tenants_processes_get_its_own_variables_and_no_one_elses(
     assert {k for k in PG_ENV if k in source} <= set(services)
 
 
+def helm_storages(values: dict[str, Any]) -> str:
+    """The storage part of the chart's ``dagster.yaml``: its stock blocks on its postgresql
+    values, then ``additionalInstanceConfig`` appended at the end, as its template writes it."""
+    pg = values["postgresql"]
+    db = {"postgres_db": {"username": pg["postgresqlUsername"],
+                          "password": {"env": "DAGSTER_PG_PASSWORD"},
+                          "hostname": pg["postgresqlHost"], "db_name": pg["postgresqlDatabase"],
+                          "port": pg["service"]["port"], "params": {},
+                          "scheme": pg["postgresqlScheme"]}}
+    chart = {f"{kind}_storage": {"module": f"dagster_postgres.{module}", "class": cls,
+                                 "config": db}
+             for kind, module, cls in (("schedule", "schedule_storage", "PostgresScheduleStorage"),
+                                       ("run", "run_storage", "PostgresRunStorage"),
+                                       ("event_log", "event_log", "PostgresEventLogStorage"))}
+    return yaml.safe_dump(chart) + yaml.safe_dump(values["additionalInstanceConfig"])
+
+
 def helm_to_instance(values: dict[str, Any]) -> dict[str, Any]:
     """The ``dagster.yaml`` the chart's templates write from these values (the parts we set)."""
     daemon = values["dagsterDaemon"]
@@ -155,6 +197,16 @@ def test_helm_values_give_each_tenant_its_deployment_secret_and_queue_key(
     assert values["global"]["postgresqlSecretName"] and \
         values["generatePostgresqlPasswordSecret"] is False
     assert "concurrency" not in values  # the chart and Dagster refuse it beside the queue's
+    # The chart's own event log is replaced by the batching one, which the webserver and the
+    # daemon import from the project's image, as the run pods do.
+    found = storage_classes(helm_storages(values), tmp_path)
+    assert found["event_log_storage"] == BATCHING_PG
+    assert found["run_storage"] == ("dagster_postgres.run_storage", "PostgresRunStorage")
+    extra = values["additionalInstanceConfig"]["event_log_storage"]["config"]["postgres_db"]
+    assert extra["password"] == {"env": "DAGSTER_PG_PASSWORD"}
+    assert extra["hostname"] == "pg.example.com"
+    image = {"repository": "registry.example.com/etl", "tag": "1.0", "pullPolicy": "IfNotPresent"}
+    assert values["dagsterWebserver"]["image"] == values["dagsterDaemon"]["image"] == image
     assert secret_keys(tenants, CLUSTER) == {
         "etl-tenant-default": [], "etl-tenant-project-01": ["PROJECT_01_DB_PASSWORD"]}
     with load_instance(tmp_path, helm_to_instance(values)) as instance:
