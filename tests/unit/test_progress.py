@@ -1,0 +1,51 @@
+"""The progress line's time left and stage counts, on a simulated range run."""
+
+from __future__ import annotations
+
+import io
+
+import dagster as dg
+import pytest
+
+from etl.runs import progress
+from etl.runs.progress import Pace, RunWatcher
+
+DAYS = 200
+
+
+@pytest.mark.parametrize(("extract_s", "load_s"), [(100.0, 50.0), (100.0, 30.0), (100.0, 90.0)])
+def test_the_time_left_is_within_2x_of_the_truth_once_a_tenth_is_done(
+        extract_s: float, load_s: float) -> None:
+    """Extract streams its days; the load lands every day at once at the end, after 0.3 to 0.9
+    of the extract's time. Checked from a tenth of the days to the start of the load, whose
+    one statement reports nothing until it is done."""
+    pace = Pace(started=0.0)
+    total = extract_s + load_s
+    for now in [extract_s * f / 100 for f in range(10, 101, 5)] + [extract_s + 0.1]:
+        extracted = min(DAYS, int(DAYS * now / extract_s))
+        counts = {"extract": extracted, "load": 0}
+        pace.update(counts, DAYS, now)
+        left = pace.left(counts, DAYS, now)
+        assert left is not None
+        truth = total - now
+        assert truth / 2 <= left <= truth * 2, (now, left, truth)
+
+
+def test_a_later_stage_that_streams_is_paced_by_its_own_days() -> None:
+    pace = Pace(started=0.0)
+    pace.update({"extract": DAYS, "transfer": 0}, DAYS, 50.0)
+    pace.update({"extract": DAYS, "transfer": 100}, DAYS, 70.0)
+    assert pace.left({"extract": DAYS, "transfer": 100}, DAYS, 70.0) == pytest.approx(20.0)
+
+
+def test_the_line_shows_each_stage_and_then_what_is_left_to_do() -> None:
+    keys = frozenset(dg.AssetKey(["t", stage, "p"]) for stage in ("extract", "load"))
+    with dg.DagsterInstance.ephemeral() as instance:
+        watcher = RunWatcher(instance, "t daily_etl_job [a..b]", keys, 2, io.StringIO())
+        watcher.tally.done["d1"] |= {dg.AssetKey(["t", "extract", "p"])}
+        assert "0/2 day(s) (extract 1, load 0)" in watcher.render()
+        for day in ("d1", "d2"):
+            watcher.tally.done[day] |= keys
+        line = watcher.render()
+        assert "2/2 day(s)" in line and "recording 2 days' results ..." in line
+        assert progress.LATER_STAGE_SHARE["load"] > 0
