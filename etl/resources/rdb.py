@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from etl.sources.base import ExtractRequest
+    from etl.sources.dispatch import ReadSession
 
 
 class SourceDatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -61,6 +62,15 @@ class SourceDatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
         with open_reader(resolve_url(self.url, self.password), request, self.engine) as reader:
             yield reader
+
+    @contextmanager
+    def session(self) -> Iterator[ReadSession]:
+        """Reads one after the other on one set of connections (the scans of a range)."""
+        from etl.sources.dispatch import ReadSession, resolve_url
+
+        with ReadSession(resolve_url(self.url, self.password), self.engine,
+                         self.statement_timeout_s) as session:
+            yield session
 
     def check(self, request: ExtractRequest) -> None:
         """Fail now if the read cannot be planned or a row of it would not fit its type."""

@@ -19,10 +19,10 @@ from sqlalchemy.engine import URL, make_url
 from etl.sources.base import ExtractRequest
 from etl.sources.convert import convert_reader, fits, misfit_message
 from etl.sources.dialects.registry import dialect_for
-from etl.sources.duckdb_reader import open_duckdb_reader
+from etl.sources.duckdb_reader import connect_scanner, open_duckdb_reader
 from etl.sources.errors import SourceError, describe_db_error
 from etl.sources.fit_check import converted_decimals
-from etl.sources.plan import plan_read
+from etl.sources.plan import ReadPlan, Reflected, plan_read
 from etl.sources.sqlalchemy_reader import open_sqlalchemy_reader
 
 CONNECT_TIMEOUT_S = 15
@@ -73,6 +73,81 @@ def choose_reader(url: URL, engine: str) -> Literal["duckdb", "sqlalchemy"]:
     return "sqlalchemy"
 
 
+class ReadSession:
+    """Reads of one source, one after the other, on one set of connections.
+
+    A range extract reads its days with one query per ``days_per_scan`` days: the session
+    plans them all on one reflection of the table and, for the DuckDB reader, runs them on one
+    DuckDB connection with the scanner loaded and the source attached once. ``close`` (or the
+    end of a ``with`` block) releases every connection.
+    """
+
+    def __init__(self, url: URL, engine: str = "auto",
+                 statement_timeout_s: float | None = None) -> None:
+        self.url = url
+        self.reader = choose_reader(url, engine)
+        self.secret = _secret(url)
+        self.db = create_source_engine(url, statement_timeout_s)
+        self.timeout = statement_timeout_s
+        self._reflected: Reflected = {}
+        self._scanner: Any = None
+
+    def __enter__(self) -> ReadSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._scanner is not None:
+            self._scanner.close()
+            self._scanner = None
+        self.db.dispose()
+
+    def plan(self, request: ExtractRequest) -> ReadPlan:
+        return plan_read(self.db, request, self.secret, self._reflected)
+
+    @contextmanager
+    def read(self, request: ExtractRequest) -> Iterator[pa.RecordBatchReader]:
+        """A reader over the request's rows; its stream ends on exit, the session's
+        connections stay for the next read."""
+        plan = self.plan(request)
+        if self.reader == "duckdb":
+            self.db.dispose()  # the plan's connection is not needed while DuckDB streams
+            if self._scanner is None:
+                self._scanner = connect_scanner(self.url, self.timeout)
+            with open_duckdb_reader(self.url, plan, request.batch_size, self.timeout,
+                                    con=self._scanner) as batches:
+                yield plan.described(convert_reader(batches, plan))
+        else:
+            with open_sqlalchemy_reader(self.db, plan, request.batch_size,
+                                        self.secret) as batches:
+                yield plan.described(convert_reader(batches, plan))
+
+    def check(self, request: ExtractRequest) -> None:
+        """Plan the read and fail now if a row of its window would not fit its planned type.
+
+        Run before a range extract writes its first day (see :mod:`etl.sources.fit_check`);
+        the plan's own checks (columns, the partition column, ``column_types``) fail here too.
+        """
+        plan = self.plan(request)
+        if plan.fit_check is None or plan.columns is None:
+            return
+        try:
+            with self.db.connect() as conn:
+                row = conn.execute(plan.fit_check).mappings().first()
+        except sa.exc.SQLAlchemyError as e:
+            cause = describe_db_error(e, self.secret)
+            raise SourceError(f"checking the values of {plan.label!r} failed: {cause}") from None
+        if row is None:
+            return
+        targets = converted_decimals({c.name: c.type for c in plan.columns})
+        for name, target in targets.items():
+            value = row[name]
+            if value is not None and not fits(str(value), target):
+                raise SourceError(misfit_message(name, str(value), target))
+
+
 @contextmanager
 def open_reader(
     url: URL, request: ExtractRequest, engine: str = "auto"
@@ -82,50 +157,15 @@ def open_reader(
     Both readers first plan the read through SQLAlchemy (connect, reflect or describe, build
     the statement), so a bad password, a missing table or column fails the same way for both.
     """
-    reader = choose_reader(url, engine)
-    secret = _secret(url)
-    db = create_source_engine(url, request.statement_timeout_s)
-    try:
-        plan = plan_read(db, request, secret)
-        if reader == "duckdb":
-            db.dispose()  # the plan's connection is not needed while DuckDB streams
-            with open_duckdb_reader(url, plan, request.batch_size,
-                                    request.statement_timeout_s) as batches:
-                yield plan.described(convert_reader(batches, plan))
-        else:
-            with open_sqlalchemy_reader(db, plan, request.batch_size, secret) as batches:
-                yield plan.described(convert_reader(batches, plan))
-    finally:
-        db.dispose()
+    with ReadSession(url, engine, request.statement_timeout_s) as session, \
+            session.read(request) as reader:
+        yield reader
 
 
 def check_values(url: URL, request: ExtractRequest) -> None:
-    """Plan the read and fail now if a row of its window would not fit its planned type.
-
-    Run before a range extract writes its first day (see :mod:`etl.sources.fit_check`); the
-    plan's own checks (columns, the partition column's name, ``column_types``) fail here too.
-    """
-    secret = _secret(url)
-    db = create_source_engine(url, request.statement_timeout_s)
-    try:
-        plan = plan_read(db, request, secret)
-        if plan.fit_check is None or plan.columns is None:
-            return
-        try:
-            with db.connect() as conn:
-                row = conn.execute(plan.fit_check).mappings().first()
-        except sa.exc.SQLAlchemyError as e:
-            cause = describe_db_error(e, secret)
-            raise SourceError(f"checking the values of {plan.label!r} failed: {cause}") from None
-        if row is None:
-            return
-        targets = converted_decimals({c.name: c.type for c in plan.columns})
-        for name, target in targets.items():
-            value = row[name]
-            if value is not None and not fits(str(value), target):
-                raise SourceError(misfit_message(name, str(value), target))
-    finally:
-        db.dispose()
+    """:meth:`ReadSession.check` on a session of its own."""
+    with ReadSession(url, "auto", request.statement_timeout_s) as session:
+        session.check(request)
 
 
 def _secret(url: URL) -> str | None:

@@ -64,10 +64,9 @@ SETTINGS: dict[str, str | int | bool] = {
 }
 
 
-@contextmanager
-def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int,
-                       statement_timeout_s: float | None = None) -> Iterator[pa.RecordBatchReader]:
-    """Yield a reader over ``plan``; the DuckDB connection (and the source's) close on exit."""
+def connect_scanner(url: URL, statement_timeout_s: float | None = None
+                    ) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the source's scanner loaded and the source attached."""
     dialect = dialect_for(url)
     scanner = dialect.scanner
     if scanner is None:
@@ -77,6 +76,26 @@ def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int,
     try:
         _load(con, dialect, scanner, secret)
         _attach(con, url, dialect, secret, statement_timeout_s)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+@contextmanager
+def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int,
+                       statement_timeout_s: float | None = None,
+                       con: duckdb.DuckDBPyConnection | None = None,
+                       ) -> Iterator[pa.RecordBatchReader]:
+    """Yield a reader over ``plan``. Without ``con`` (one from :func:`connect_scanner`, which
+    the caller then closes) the DuckDB connection, and the source's, close on exit."""
+    own = con is None
+    if con is None:
+        con = connect_scanner(url, statement_timeout_s)
+    scanner = dialect_for(url).scanner
+    assert scanner is not None
+    secret = url.password if isinstance(url.password, str) else None
+    try:
         sql = render_sql(plan.statement, url)
         reader, failure = None, None
         try:
@@ -96,7 +115,8 @@ def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int,
             ahead.close(con.interrupt)  # before con.close(): the thread may be inside DuckDB
             reader.close()  # ends the scan now, so the source session does not outlive us
     finally:
-        con.close()
+        if own:
+            con.close()
 
 
 def extension_path(scanner: Scanner) -> Path:

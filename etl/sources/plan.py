@@ -83,8 +83,16 @@ class ReadPlan:
             pa.schema(fields, metadata=reader.schema.metadata), reader)
 
 
-def plan_read(engine: sa.Engine, request: ExtractRequest, secret: str | None) -> ReadPlan:
-    """Connect, reflect the table (or describe the query) and build the statement."""
+Reflected = dict[tuple[str, str], tuple[sa.Table, dict[str, SaType]]]
+
+
+def plan_read(engine: sa.Engine, request: ExtractRequest, secret: str | None,
+              reflected: Reflected | None = None) -> ReadPlan:
+    """Connect, reflect the table (or describe the query) and build the statement.
+
+    ``reflected`` keeps tables already reflected (and their columns' types), so the scans of
+    one range plan their windows on one reflection.
+    """
     _check_identifiers(request)
     dialect = dialect_for(engine.url)
     try:
@@ -95,7 +103,7 @@ def plan_read(engine: sa.Engine, request: ExtractRequest, secret: str | None) ->
     with conn:
         try:
             if request.table is not None:
-                return _table_plan(conn, dialect, request, request.table)
+                return _table_plan(conn, dialect, request, request.table, reflected)
             return _query_plan(conn, dialect, request, request.query or "")
         except sa.exc.SQLAlchemyError as e:
             # from None: a chained driver error may echo SQL and connection details.
@@ -104,17 +112,17 @@ def plan_read(engine: sa.Engine, request: ExtractRequest, secret: str | None) ->
 
 
 def _table_plan(
-    conn: sa.Connection, dialect: Dialect, request: ExtractRequest, qualified: str
+    conn: sa.Connection, dialect: Dialect, request: ExtractRequest, qualified: str,
+    known: Reflected | None = None,
 ) -> ReadPlan:
     schema_name, _, name = qualified.rpartition(".")
     schema_name = schema_name or request.db_schema or ""
-    try:
-        with warnings.catch_warnings():  # "Did not recognize type 'xml'": read as text anyway
-            warnings.simplefilter("ignore", sa.exc.SAWarning)
-            table = sa.Table(name, sa.MetaData(), autoload_with=conn, schema=schema_name or None)
-    except sa.exc.NoSuchTableError:
-        in_schema = f" (schema {schema_name!r})" if schema_name else ""
-        raise SourceError(f"table {qualified!r} does not exist in the source{in_schema}") from None
+    if known is not None and (schema_name, name) in known:
+        table, reflected = known[(schema_name, name)]
+    else:
+        table, reflected = _reflect(conn, dialect, qualified, schema_name, name)
+        if known is not None:
+            known[(schema_name, name)] = (table, reflected)
     cols = list(table.columns)
     if request.columns is not None:
         missing = [c for c in request.columns if c not in table.columns]
@@ -124,7 +132,6 @@ def _table_plan(
                 f"it has {[c.name for c in cols]}"
             )
         cols = [table.columns[c] for c in request.columns]
-    reflected = dialect.column_types(conn, table)
     row_filter = request.row_filter
     if row_filter is not None and row_filter.column not in table.columns:
         raise SourceError(
@@ -137,6 +144,18 @@ def _table_plan(
                  if row_filter is not None else None)
     return _plan(request, dialect, table, columns, types, date_type, qualified,
                  {c.name: c.comment for c in cols})
+
+
+def _reflect(conn: sa.Connection, dialect: Dialect, qualified: str, schema_name: str,
+             name: str) -> tuple[sa.Table, dict[str, SaType]]:
+    try:
+        with warnings.catch_warnings():  # "Did not recognize type 'xml'": read as text anyway
+            warnings.simplefilter("ignore", sa.exc.SAWarning)
+            table = sa.Table(name, sa.MetaData(), autoload_with=conn, schema=schema_name or None)
+    except sa.exc.NoSuchTableError:
+        in_schema = f" (schema {schema_name!r})" if schema_name else ""
+        raise SourceError(f"table {qualified!r} does not exist in the source{in_schema}") from None
+    return table, dict(dialect.column_types(conn, table))
 
 
 def _query_plan(

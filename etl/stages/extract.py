@@ -23,6 +23,7 @@ from etl.stages.progress import RowProgress
 from etl.utils.arrow_memory import use_extraction_pool
 
 if TYPE_CHECKING:
+    from etl.sources.dispatch import ReadSession
     from etl.utils.parquet import WriteStats
 
 DayOutcome = tuple[str | None, StageOutcome]
@@ -69,11 +70,12 @@ def run_extract(
         yield None, _write_master(tenant, pipeline, storage, source, progress)
         return
     ordered = sorted(days)
-    if len(ordered) > 1:  # day files are committed as they come: find unfit values first
-        source.check(extract_request(pipeline, source, ordered))
-    for start in range(0, len(ordered), max(1, days_per_scan)):
-        yield from _scan(tenant, pipeline, source, storage,
-                         ordered[start:start + max(1, days_per_scan)], progress)
+    with source.session() as session:  # one reflection and connection for every scan
+        if len(ordered) > 1:  # day files are committed as they come: find unfit values first
+            session.check(extract_request(pipeline, source, ordered))
+        for start in range(0, len(ordered), max(1, days_per_scan)):
+            yield from _scan(tenant, pipeline, source, session, storage,
+                             ordered[start:start + max(1, days_per_scan)], progress)
 
 
 def _write_master(tenant: str, pipeline: PipelineAssetConfig, storage: StorageResource,
@@ -86,12 +88,12 @@ def _write_master(tenant: str, pipeline: PipelineAssetConfig, storage: StorageRe
 
 
 def _scan(tenant: str, pipeline: PipelineAssetConfig, source: SourceDatabaseResource,
-          storage: StorageResource, days: list[str], progress: RowProgress,
-          ) -> Iterator[DayOutcome]:
+          session: ReadSession, storage: StorageResource, days: list[str],
+          progress: RowProgress) -> Iterator[DayOutcome]:
     from etl.utils.day_split import split_by_day
 
     column = pipeline.date_column or ""
-    with source.read(extract_request(pipeline, source, days)) as reader:
+    with session.read(extract_request(pipeline, source, days)) as reader:
         started = time.monotonic()
         for day, rows in split_by_day(reader, column, days, source.timezone):
             relative = naming.data_file_path(tenant, "extract", pipeline.name, day,
