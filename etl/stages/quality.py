@@ -6,6 +6,12 @@ tenant expressions see those rows and nothing else. Every check of a day is one 
 single scan (each kind says what it measures, :mod:`etl.checks.base`); only a failing check runs
 a second query, for its details and sample of failing keys.
 
+A range measures its days together: the built-in kinds' aggregates (key unique and not null,
+accepted values, row counts) are computed for up to :data:`DAYS_PER_QUERY` days in one grouped
+scan of their files, where a query per day cost milliseconds each, thousands of times. A day
+that fails is then registered on its own for its details, and ``expression`` rules (which may
+refer to ``input`` as a whole) are always measured a day at a time.
+
 A sample holds primary-key values (never a column listed in ``sensitive_columns``); a check
 whose columns are missing, or whose expression DuckDB rejects, fails and says why.
 """
@@ -24,7 +30,7 @@ from etl.checks.planned import PlannedCheck
 from etl.common.transfer import snake_case
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.s3 import StorageResource
-from etl.stages.inputs import StageFile, stage_files
+from etl.stages.inputs import StageFile, StageFiles, stage_files
 from etl.stages.outcome import lake_uri
 from etl.utils.sql import quote
 
@@ -32,6 +38,8 @@ if TYPE_CHECKING:
     import duckdb
 
 SAMPLE_SIZE = 10
+DAYS_PER_QUERY = 100  # days measured in one grouped scan: bounds its distinct-key tables
+GROUPED_KINDS = frozenset({"unique", "not_null", "accepted_values", "row_count"})
 
 
 class BlockedByChecks(RuntimeError):
@@ -57,15 +65,54 @@ def run_checks(tenant: str, pipeline: PipelineAssetConfig, storage: StorageResou
     stage = pipeline.load_input_stage
     files = stage_files(storage, tenant, stage, pipeline.name, days, pipeline.partition_column)
     with sandbox_connection() as con:
+        measured = _measure_days(con, storage, pipeline, files, checks) if days else {}
         for day in (list(days) if days is not None else [None]):
             file = files.present.get(day)
             if file is None:
                 yield day, files.missing_error([day])
                 continue
             try:
-                yield day, _DayCheck(con, storage, pipeline, file).run(checks)
+                yield day, _DayCheck(con, storage, pipeline, file,
+                                     measured=measured.get(day)).run(checks)
             except Exception as error:  # the storage failed: the other days still run
                 yield day, error
+
+
+def _measure_days(con: duckdb.DuckDBPyConnection, storage: StorageResource,
+                  pipeline: PipelineAssetConfig, files: StageFiles,
+                  checks: Sequence[PlannedCheck]) -> dict[str | None, dict[str, Any]]:
+    """Every check's measure for each day, grouped scans of up to DAYS_PER_QUERY days each;
+    empty (each day measured alone) where that does not apply or does not work."""
+    import duckdb
+
+    days = [d for d in files.present if d is not None]
+    if (not days or not files.uniform_schema
+            or any(c.rule.kind not in GROUPED_KINDS for c in checks)):
+        return {}
+    scope = _DayCheck(con, storage, pipeline, files.present[days[0]])
+    scope.columns = list(files.present[days[0]].schema.names)
+    try:
+        measures = {c.name: c.rule.measure(scope) for c in checks}
+    except MissingColumn:
+        return {}  # each day says which column is missing
+    day = quote(files.partition_column)
+    select = ", ".join(["count(*)", *measures.values()])
+    out: dict[str | None, dict[str, Any]] = {}
+    for start in range(0, len(days), DAYS_PER_QUERY):
+        chunk = days[start:start + DAYS_PER_QUERY]
+        part = StageFiles(files.tenant, files.stage, files.pipeline, files.partition_column,
+                          {d: files.present[d] for d in chunk}, ())
+        con.register("input", part.dataset(storage)[0])
+        try:
+            rows = con.sql(f"SELECT strftime({day}, '%Y-%m-%d'), {select} FROM input "
+                           "GROUP BY 1").fetchall()
+        except duckdb.Error:
+            return {}
+        finally:
+            con.unregister("input")
+        out.update({str(r[0]): dict(zip(["rows", *measures], r[1:], strict=True))
+                    for r in rows})
+    return out
 
 
 @dataclass
@@ -76,11 +123,18 @@ class _DayCheck:
     file: StageFile
     columns: list[str] = field(default_factory=list)
     sensitive: set[str] = field(default_factory=set)
+    measured: dict[str, Any] | None = None  # the day's measures, from a grouped scan
+    registered: bool = False
+
+    def input(self) -> None:
+        """Register the day's rows as ``input`` (once, when a query needs them)."""
+        if not self.registered:
+            self.con.register("input", self.storage.dataset(self.file.relative))
+            self.registered = True
 
     def run(self, checks: Sequence[PlannedCheck]) -> list[CheckOutcome]:
         import duckdb
 
-        self.con.register("input", self.storage.dataset(self.file.relative))
         self.columns = list(self.file.schema.names)
         self.sensitive = {self.resolve(c, strict=False) for c in self.pipeline.sensitive_columns}
         measures: dict[str, str] = {}
@@ -90,7 +144,7 @@ class _DayCheck:
                 measures[check.name] = check.rule.measure(self)
             except MissingColumn as e:
                 problems[check.name] = str(e)
-        values = self.aggregate(measures)
+        values = self.measured if self.measured is not None else self.aggregate(measures)
         outcomes = []
         for check in checks:
             value = values.get(check.name)
@@ -121,6 +175,7 @@ class _DayCheck:
         spoils only its own check."""
         import duckdb
 
+        self.input()
         names = list(measures)
         select = ", ".join(["count(*)", *(measures[n] for n in names)])
         try:
@@ -137,6 +192,7 @@ class _DayCheck:
         return out
 
     def scalar(self, expression: str) -> Any:
+        self.input()
         row = self.con.sql(f"SELECT {expression} FROM input").fetchone()
         return row[0] if row else None
 
@@ -161,6 +217,7 @@ class _DayCheck:
         return {"sample_keys": self.rows(f"SELECT DISTINCT {listed} {source} ORDER BY {listed}")}
 
     def rows(self, query: str) -> dg.MetadataValue[Any]:
+        self.input()
         relation = self.con.sql(f"{query} LIMIT {SAMPLE_SIZE}")
         names = relation.columns
         found = [dict(zip(names, r, strict=True)) for r in relation.fetchall()]
