@@ -80,14 +80,18 @@ def server(dsn: str | None) -> Iterator[str]:
         svc.stop()
 
 
-def ensure_table(server_url: str, rows: int, days: int) -> BenchTable:
-    """Create (or reuse) the bench database and table on the server."""
-    conninfo = _conninfo(server_url)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+def ensure_database(server_url: str) -> str:
+    """Create (or reuse) the bench database on the server; its URL."""
+    with psycopg.connect(_conninfo(server_url), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
         if exists.fetchone() is None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
-    url = _with_database(server_url, DATABASE)
+    return _with_database(server_url, DATABASE)
+
+
+def ensure_table(server_url: str, rows: int, days: int) -> BenchTable:
+    """Create (or reuse) the bench database and table on the server."""
+    url = ensure_database(server_url)
     marker = f"rows={rows} days={days} first={FIRST_DAY.isoformat()}"
     with psycopg.connect(_conninfo(url), autocommit=True) as conn:
         found = conn.execute("SELECT obj_description(to_regclass(%s), 'pg_class')", (TABLE,))

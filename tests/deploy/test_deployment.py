@@ -23,6 +23,8 @@ import pytest
 from dagster._core.storage.dagster_run import RunRecord, RunsFilter
 
 from etl import naming
+from etl.instance.postgres import APPLICATION_NAME
+from etl.instance.storage import BatchingPostgresEventLogStorage
 from tests.deploy.support import (
     BACKFILL_DAYS,
     YESTERDAY,
@@ -93,6 +95,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, postgres_server: Servic
     os.environ.update(env)  # the test reads the instance and the tenants as the CLI would
     deployment = start_deployment(root / "home", tenants_dir, env)
     deployment.state["bucket"] = bucket.bucket
+    deployment.state["instance_db"] = instance_db
     try:
         yield deployment
     finally:
@@ -240,6 +243,51 @@ def test_a_backfill_of_three_tenants_completes_within_each_tenants_run_limit(
         expected = source_days(tenants[tenant], BACKFILL_DAYS)
         assert {d: loaded.get(d) for d in expected} == expected, tenant
         assert all(n == ids for n, ids, _ in loaded.values())  # no duplicate rows
+
+
+def event_log_writers(server: Service, database: str) -> set[int]:
+    """Pids of the processes connected to the instance through the batching event log (its
+    connections are named ``etl-event-log pid=<pid>``)."""
+    with postgres.connect(server) as conn:
+        rows = conn.execute("SELECT application_name FROM pg_stat_activity WHERE datname = %s "
+                            "AND application_name LIKE %s",
+                            (database, f"{APPLICATION_NAME} pid=%")).fetchall()
+    return {int(str(name).rpartition("=")[2]) for (name,) in rows}
+
+
+def test_a_range_backfill_is_recorded_by_the_batching_event_log_in_every_process(
+        deployment: Deployment, tenants: dict[str, Tenant], postgres_server: Service) -> None:
+    ops = tenants["t_ops"]
+    days = BACKFILL_DAYS[5:8]  # two runs (backfill.days_per_run: 2)
+    set_sleep(ops, 2)  # per query: one per day (backfill.days_per_scan: 1)
+    backfill_id = submit_backfill(deployment, "t_ops", days, "slow_orders")
+    writers: set[int] = set()
+    with deployment.instance() as instance:
+        assert isinstance(instance.event_log_storage, BatchingPostgresEventLogStorage)
+
+        def finished_backfill() -> str | None:
+            writers.update(event_log_writers(postgres_server,
+                                             str(deployment.state["instance_db"])))
+            return backfill_done(instance, backfill_id)
+
+        status = eventually(finished_backfill, "the backfill", BACKFILL_TIMEOUT_S, 0.3)
+        runs = records(instance, **{"dagster/backfill": backfill_id})
+        assert status == "COMPLETED_SUCCESS", [messages(instance, r.dagster_run.run_id)[-3:]
+                                               for r in runs]
+        workers = {worker_pid(instance, r.dagster_run.run_id) for r in runs}
+        assert len(workers) == 2 and workers <= writers, (workers, writers)
+        assert writers & set(process_tree(deployment.pids()["daemon"])), writers
+        load = naming.asset_key("t_ops", "load", "slow_orders")
+        assert set(instance.get_materialized_partitions(load)) >= {str(d) for d in days}
+        check = naming.check_key("t_ops", "load", "slow_orders", naming.RECONCILE_CHECK)
+        judged = {r.event_log_entry.dagster_event.partition  # type: ignore[union-attr]
+                  for run in runs for r in instance.get_records_for_run(
+                      run.dagster_run.run_id,
+                      of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+                  if r.event_log_entry.dagster_event.event_specific_data.check_name  # type: ignore[union-attr]
+                  == check.name}
+        assert judged == {str(d) for d in days}
+    set_sleep(ops, 0)
 
 
 def test_a_run_worker_killed_mid_extract_is_failed_retried_and_leaves_no_duplicates(
