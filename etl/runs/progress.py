@@ -89,7 +89,7 @@ class Pace:
     """When each stage had its first and its last day, for the time left."""
 
     started: float
-    first: dict[str, float] = field(default_factory=dict)  # stage -> when it had a day
+    first: dict[str, tuple[float, int]] = field(default_factory=dict)  # when, and its days
     finished: dict[str, float] = field(default_factory=dict)  # stage -> when it had them all
     per_day: dict[str, float] = field(default_factory=dict)  # a finished stage's seconds a day
 
@@ -97,7 +97,7 @@ class Pace:
         stages = list(counts)
         for index, stage in enumerate(stages):
             if counts[stage]:
-                self.first.setdefault(stage, now)
+                self.first.setdefault(stage, (now, counts[stage]))
             if counts[stage] >= total and stage not in self.finished:
                 self.finished[stage] = now
                 self.per_day[stage] = max(now - self._since(stages, index), 0.0) / max(total, 1)
@@ -106,7 +106,16 @@ class Pace:
         """When a stage began to count: the end of the one before it, or the run's start."""
         if index == 0:
             return self.started
-        return self.finished.get(stages[index - 1], self.first.get(stages[index], self.started))
+        return self.finished.get(stages[index - 1],
+                                 self.first.get(stages[index], (self.started, 0))[0])
+
+    def _pace(self, stages: list[str], index: int, done: int, now: float) -> float:
+        """Seconds a day of a stage, from its first days seen on (so the run's own start, its
+        code location and its planned events, do not count as days' work)."""
+        seen, days = self.first.get(stages[index], (now, done))
+        if done > days and now > seen:
+            return (now - seen) / (done - days)
+        return max(now - self._since(stages, index), 1e-9) / done
 
     def left(self, counts: dict[str, int], total: int, now: float) -> float | None:
         """Seconds left, paced by the first stage not through every day (None: not known)."""
@@ -117,7 +126,7 @@ class Pace:
         index = stages.index(open_[0])
         governing, done = stages[index], counts[stages[index]]
         if done:
-            per_day = max(now - self._since(stages, index), 1e-9) / done
+            per_day = self._pace(stages, index, done, now)
             left = per_day * (total - done)
         elif index and stages[index - 1] in self.per_day:  # a load that lands all at once
             per_day = self.per_day[stages[index - 1]]

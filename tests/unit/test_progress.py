@@ -31,6 +31,19 @@ def test_the_time_left_is_within_2x_of_the_truth_once_a_tenth_is_done(
         assert truth / 2 <= left <= truth * 2, (now, left, truth)
 
 
+def test_the_runs_own_start_does_not_count_as_days_work() -> None:
+    """30 s of start (code location, planned events) before the first day; then 100 s."""
+    pace = Pace(started=0.0)
+    for step in range(1, 101):
+        now = 30.0 + step
+        counts = {"extract": 2 * step, "load": 0}
+        pace.update(counts, DAYS, now)
+        left = pace.left(counts, DAYS, now)
+        truth = 130.0 + 50.0 - now
+        if step >= 10:
+            assert left is not None and truth / 2 <= left <= truth * 2, (now, left, truth)
+
+
 def test_a_later_stage_that_streams_is_paced_by_its_own_days() -> None:
     pace = Pace(started=0.0)
     pace.update({"extract": DAYS, "transfer": 0}, DAYS, 50.0)
