@@ -25,6 +25,7 @@ import yaml
 TENANT = "default"  # a tenant id with a code-location module; its folder is the bench's own
 PASSWORD_ENV = "ETL_BENCH_DB_PASSWORD"
 SERVER_ENV = "ETL_BENCH_SERVER_URL"  # the PostgreSQL server, for the instance databases
+PARALLEL_ENV = "ETL_BENCH_MAX_PARALLEL"  # the tenant's source.max_parallel (default: its own)
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,8 @@ def environment(shape: Shape, url: str, out: Path) -> None:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
+    parallel = (f"\n  max_parallel: {os.environ[PARALLEL_ENV]}" if os.environ.get(PARALLEL_ENV)
+                else "")
     folder = out / "tenants" / TENANT
     folder.mkdir(parents=True)
     common = "".join(f"    - name: {n}\n      enabled: false\n"
@@ -231,7 +234,7 @@ def environment(shape: Shape, url: str, out: Path) -> None:
 tenant: {{id: {TENANT}, name: History bench}}
 source:
   url: {parsed._replace(password=None).render_as_string(hide_password=False)}
-  password_env: {PASSWORD_ENV}
+  password_env: {PASSWORD_ENV}{parallel}
 storage: {{root: {out}/lake}}
 warehouse: {{type: duckdb, path: {out}/warehouse.duckdb}}
 schedule: {{start_date: {shape.first_day.isoformat()}, timezone: UTC}}
