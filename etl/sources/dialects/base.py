@@ -116,6 +116,10 @@ class Dialect:
         """Bounds for instant columns, given as aware UTC datetimes."""
         return start, end
 
+    def wall_clock_bounds(self, start: dt.datetime, end: dt.datetime) -> tuple[Any, Any]:
+        """Bounds for naive timestamp columns: midnights, as naive datetimes."""
+        return start, end
+
     # --- the DuckDB scanner --------------------------------------------------------------
 
     def scanner_settings(self) -> Sequence[str]:
@@ -126,3 +130,11 @@ class Dialect:
                        statement_timeout_s: float | None = None) -> Sequence[str]:
         """Statements that ATTACH the source read-only as ``alias`` (password inside them)."""
         raise NotImplementedError(f"{self.label} sources have no DuckDB scanner")
+
+
+def text_bounds(start: dt.datetime, end: dt.datetime) -> tuple[Any, Any]:
+    """A window's first and after-last days as ISO-date text, typed as text whatever the
+    column's type: they order exactly against ISO timestamps stored as text
+    (:mod:`etl.sources.row_filter`)."""
+    return (sa.literal(start.date().isoformat(), sa.String()),
+            sa.literal(end.date().isoformat(), sa.String()))
