@@ -56,7 +56,7 @@ def source_resource(url: str, *, password: str | None = None, timezone: str = "U
     return SourceDatabaseResource(
         url=url, password=password, db_schema=built.db_schema, engine=built.engine,
         batch_size=built.batch_size, statement_timeout_s=built.statement_timeout_s,
-        timezone=built.timezone,
+        read_timeout_s=built.read_timeout_s, timezone=built.timezone,
     )
 
 

@@ -53,6 +53,14 @@ class SourceConfig(StrictModel):
             "max_execution_time/max_statement_time); omit for no limit."
         ),
     )
+    read_timeout_s: float = Field(
+        default=300, gt=0, le=86_400,
+        description=(
+            "Seconds a read may wait for the source to answer (to connect, to plan, for each "
+            "batch of rows) before it fails as stalled and the stage's retries apply; a frozen "
+            "server cannot enforce statement_timeout_s itself."
+        ),
+    )
     max_concurrent_steps: int = Field(
         default=1, ge=1, le=32,
         description=(

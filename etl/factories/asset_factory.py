@@ -8,7 +8,7 @@ tenants build in seconds instead of minutes.
 """
 
 import inspect
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -110,10 +110,25 @@ def build_step_asset(
             retry=ctx.config.runs.retry,
         )
         stamps = Provenance(context.instance, code_versions, upstream, inputs.days)
-        yield from stamps.stamped(
-            run_pipelines(inputs, pipelines, transfers, max_parallel, context.log))
+        yield from stamps.stamped(run_pipelines(inputs, pipelines, transfers, max_parallel,
+                                                context.log, notifier(context)))
 
     return _step
+
+
+def notifier(context: dg.AssetExecutionContext) -> Callable[[str], None]:
+    """Lines for whoever watches the run (a retry): engine events marked ``etl/notice``,
+    which ``etl run`` and ``etl backfill`` read along with the materializations."""
+    from dagster._core.events import EngineEventData
+
+    step = context.get_step_execution_context().step.key
+
+    def notify(text: str) -> None:
+        context.instance.report_engine_event(
+            text, context.run, EngineEventData({naming.NOTICE_METADATA: "retry"}),
+            step_key=step)
+
+    return notify
 
 
 def build_tenant_assets(

@@ -9,6 +9,7 @@ casts, queries typed from their values. A dialect module overrides only what dif
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,18 @@ class Dialect:
     def local_file(self, url: URL) -> Path | None:
         """The database file of an embedded dialect (SQLite), else None."""
         return None
+
+    def abort(self, dbapi_connection: Any) -> None:
+        """Make a call blocked on this driver connection fail now, from another thread (a
+        stalled read): its socket is shut down, which ends any read waiting on it."""
+        fd = _socket_fd(dbapi_connection)
+        if fd is None or fd < 0:
+            return
+        sock = socket.socket(fileno=fd)
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        finally:
+            sock.detach()  # the driver still owns the descriptor and closes it
 
     # --- column types ------------------------------------------------------------------
 
@@ -138,3 +151,15 @@ def text_bounds(start: dt.datetime, end: dt.datetime) -> tuple[Any, Any]:
     (:mod:`etl.sources.row_filter`)."""
     return (sa.literal(start.date().isoformat(), sa.String()),
             sa.literal(end.date().isoformat(), sa.String()))
+
+
+def _socket_fd(dbapi_connection: Any) -> int | None:
+    """The descriptor of a driver connection's socket: PyMySQL keeps the socket object,
+    psycopg (and most libpq-based drivers) give ``fileno()``; None when closed or unknown."""
+    if getattr(dbapi_connection, "closed", False):
+        return None
+    sock = getattr(dbapi_connection, "_sock", None)
+    if isinstance(sock, socket.socket):
+        return sock.fileno()
+    fileno = getattr(dbapi_connection, "fileno", None)
+    return int(fileno()) if callable(fileno) else None

@@ -37,6 +37,9 @@ class SQLite(Dialect):
     def local_file(self, url: URL) -> Path | None:
         return None if url.database in _IN_MEMORY else Path(url.database or "")
 
+    def abort(self, dbapi_connection: Any) -> None:
+        dbapi_connection.interrupt()  # no socket: sqlite3 stops the running statement
+
     def integer_width(self, t: SaType) -> int:
         return 64  # SQLite stores every integer in up to 8 bytes, whatever the declared type
 
