@@ -19,6 +19,10 @@ COMMON_TRANSFER_PREFIX: Final = "common:"
 TENANT_TRANSFER_PREFIX: Final = "tenant:"
 DEFAULT_TRANSFER: Final = "common:standardize"
 _TRANSFER_REF = re.compile(r"^(common|tenant):[A-Za-z_][A-Za-z0-9_]*$")
+_SIZE = re.compile(r"^[0-9]+(\.[0-9]+)? ?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+TRANSFER_MEMORY_LIMIT: Final = "512MB"
+TRANSFER_MAX_TEMP_SIZE: Final = "4GB"
+TRANSFER_TIMEOUT_S: Final = 600.0
 
 # Any mode some warehouse kind declares, for editors; TenantConfig checks the tenant's own kind.
 LoadMode = Annotated[Identifier, WithJsonSchema({"enum": list(load_mode_names()),
@@ -26,13 +30,14 @@ LoadMode = Annotated[Identifier, WithJsonSchema({"enum": list(load_mode_names())
 
 
 class TransferConfig(StrictModel):
-    """How a pipeline's extracted data is reshaped before loading."""
+    """How a pipeline's extracted data is reshaped before loading, within which limits."""
 
     function: str | None = Field(
         default=None,
         description=(
             "'common:<name>' for a function in etl/common/transfer.py, or "
-            "'tenant:<name>' for one in the tenant's assets/transfer.py."
+            f"'tenant:<name>' for one in the tenant's assets/transfer.py (default "
+            f"{DEFAULT_TRANSFER} unless 'sql' is set)."
         ),
     )
     sql: str | None = Field(
@@ -51,6 +56,35 @@ class TransferConfig(StrictModel):
         ),
     )
 
+    memory_limit: str = Field(
+        default=TRANSFER_MEMORY_LIMIT,
+        description=(
+            "DuckDB's memory limit for one transfer (e.g. 512MB, 2GB); what does not fit is "
+            "spilled to temporary files, up to max_temp_size."
+        ),
+    )
+    max_temp_size: str = Field(
+        default=TRANSFER_MAX_TEMP_SIZE,
+        description=(
+            "Disk one transfer's DuckDB may fill with temporary files (spilled joins, sorts, "
+            "aggregations), in a scratch folder of its own that is removed afterwards."
+        ),
+    )
+    timeout_s: float = Field(
+        default=TRANSFER_TIMEOUT_S, gt=0, le=86_400,
+        description=(
+            "Seconds the transfer of one day (or of the master data) may take: the function, "
+            "its DuckDB queries and writing the file. Past it the day fails."
+        ),
+    )
+
+    @field_validator("memory_limit", "max_temp_size")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        if not _SIZE.match(value):
+            raise ValueError("not a size; write a number and a unit, e.g. '512MB' or '4GB'")
+        return value
+
     @field_validator("sql")
     @classmethod
     def _one_query(cls, sql: str | None) -> str | None:
@@ -60,9 +94,17 @@ class TransferConfig(StrictModel):
             check_transfer_query(sql)
         return sql
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_function(cls, data: object) -> object:
+        """A block with neither (only limits, say) runs the default transfer."""
+        if isinstance(data, dict) and data.get("function") is None and data.get("sql") is None:
+            return {**data, "function": DEFAULT_TRANSFER}
+        return data
+
     @model_validator(mode="after")
     def _one_kind(self) -> TransferConfig:
-        if (self.function is None) == (self.sql is None):
+        if self.function is not None and self.sql is not None:
             raise ValueError("set exactly one of 'function' or 'sql'")
         if self.sql is not None and self.allow_external_access:
             raise ValueError(

@@ -180,7 +180,7 @@ class PipelineStages:
         while True:
             failed: dict[str, tuple[BaseException, list[str | None]]] = {}
             for result in run_transfer(self.inputs.tenant, self.pipeline, self.function,
-                                       self.inputs.storage, _only_days(todo)):
+                                       self.inputs.storage, _only_days(todo), self.inputs.live):
                 if self.inputs.stop.is_set():
                     raise Cancelled("run stopped during the transfer stage")
                 if result.error is not None:

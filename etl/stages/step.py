@@ -19,7 +19,9 @@ Dagster shows the run as stopped.
 
 from __future__ import annotations
 
+import atexit
 import queue
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -57,6 +59,26 @@ class _Done:
     failures: list[StageFailure]
 
 
+_RUNNING: dict[int, Callable[[], None]] = {}
+"""How to stop each step running in this process."""
+
+
+def _stop_running_steps() -> None:
+    """Stop the steps still running when the process exits, before their threads are joined.
+
+    A terminated run (SIGTERM, Ctrl-C) is failed by Dagster, which may abandon the step's
+    generator without closing it; the pool's threads would then keep reading and writing,
+    and Python waits for them before it exits.
+    """
+    for stop in list(_RUNNING.values()):
+        stop()
+
+
+# Called before the interpreter joins non-daemon threads, in the reverse order of
+# registration: after this module's import of the thread pool, so before it joins its workers.
+getattr(threading, "_register_atexit", atexit.register)(_stop_running_steps)
+
+
 def run_pipelines(
     inputs: StepInputs,
     pipelines: Sequence[PipelineAssetConfig],
@@ -77,6 +99,13 @@ def run_pipelines(
     failures: list[StageFailure] = []
     pool = ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(todo))),
                               thread_name_prefix=inputs.tenant)
+
+    def stop() -> None:
+        inputs.stop.set()
+        inputs.live.interrupt()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    _RUNNING[id(stop)] = stop
     try:
         for p in todo:
             pool.submit(_run_guarded, inputs, p, transfers.get(p.name), events.put)
@@ -97,9 +126,8 @@ def run_pipelines(
     finally:
         # Normal end: all done already. Termination (an exception thrown into this generator):
         # stop queued pipelines now, interrupt what runs and stop the rest at their next stage.
-        inputs.stop.set()
-        inputs.live.interrupt()
-        pool.shutdown(wait=False, cancel_futures=True)
+        _RUNNING.pop(id(stop), None)
+        stop()
     if failures:
         listed = "\n".join(f"  - {_describe(inputs, f)}" for f in failures)
         failed = len({f.pipeline for f in failures})
