@@ -53,10 +53,9 @@ MAX_RETRIES_TAG: Final = "dagster/max_retries"  # read by run retries
 MAX_RUNTIME_TAG: Final = "dagster/max_runtime"  # read by run monitoring
 CODE_LOCATION_TAG: Final = "dagster/code_location"  # set by Dagster on every launched run
 TENANT_TAG: Final = "tenant"
-# The process that executes a run the `etl` command started here (etl/runs/orphans.py).
-LAUNCHED_HOST_TAG: Final = "etl/host"
-LAUNCHED_PID_TAG: Final = "etl/pid"
-LAUNCHED_START_TAG: Final = "etl/process_start"
+# The process executing a run the `etl` command runs itself (etl/runs/orphans.py).
+EXECUTED_ON_TAG: Final = "etl/executed_on"  # the host
+EXECUTED_BY_TAG: Final = "etl/executed_by"  # "<pid> <process start> <run id>"
 NOTICE_METADATA: Final = "etl/notice"
 """Marks a run's engine events meant for whoever watches it (a stage retried)."""
 

@@ -2,12 +2,14 @@
 
 Without ``DAGSTER_HOME`` the command uses ``.etl/dagster_home`` in the working directory, the
 folder ``make demo`` and ``make dev`` use, so runs started from the command line show up in the
-UI those start.
+UI those start. Opening it first fails the runs an earlier ``etl`` process executed and died
+in the middle of (:mod:`etl.runs.orphans`).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -26,5 +28,9 @@ def dagster_home() -> Path:
 
 
 def instance() -> dg.DagsterInstance:
+    from etl.runs.orphans import fail_orphaned_runs
+
     dagster_home()
-    return dg.DagsterInstance.get()
+    opened = dg.DagsterInstance.get()
+    fail_orphaned_runs(opened, sys.stderr)
+    return opened

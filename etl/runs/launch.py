@@ -119,11 +119,17 @@ def execute(instance: dg.DagsterInstance, run: dg.DagsterRun,
     from dagster._core.execution.api import execute_run
     from dagster._utils.hosted_user_process import recon_job_from_origin
 
-    if run.job_code_origin is None:
+    from etl.runs.orphans import executor_tags
+
+    origin = run.job_code_origin
+    if origin is None:
         raise ValueError(f"run {run.run_id} has no code origin to execute")
+    # Which process executes it, so the next etl command can fail it if this one is killed.
+    instance.add_run_tags(run.run_id, executor_tags(run.run_id))
+    run = instance.get_run_by_id(run.run_id) or run
     if on_start is not None:
         on_start(run)
-    execute_run(recon_job_from_origin(run.job_code_origin), run, instance)
+    execute_run(recon_job_from_origin(origin), run, instance)
     finished = instance.get_run_by_id(run.run_id)
     if finished is None:
         raise RuntimeError(f"run {run.run_id} disappeared from the instance")
