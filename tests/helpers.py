@@ -80,11 +80,11 @@ RUNAWAY_SQL = "SELECT s.*, r.range AS n FROM source s, range(1000000000000) r"
 """A transfer that never ends: every row joined with a trillion numbers."""
 
 
-def runaway_tenant(tmp: Path, day: dt.date, timeout_s: float) -> dict[str, str]:
+def runaway_tenant(tmp: Path, days: tuple[dt.date, ...], timeout_s: float) -> dict[str, str]:
     """The default tenant under ``tmp`` whose work_order transfer is :data:`RUNAWAY_SQL`, its
-    source seeded for ``day``; the environment an ``etl`` command needs for it."""
+    source seeded for ``days``; the environment an ``etl`` command needs for it."""
     tenants = copy_tenants(tmp, ("default",))
-    seed_tenant(tmp, "default", (day,))
+    seed_tenant(tmp, "default", days)
     config = tenants / "default" / "config.yaml"
     config.write_text(config.read_text() + (
         "assets:\n  pipelines:\n    - name: work_order\n      has_transfer: true\n"

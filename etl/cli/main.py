@@ -38,11 +38,17 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one subcommand; an error the user can fix is one line and exit status 2."""
+    """Run one subcommand; an error the user can fix is one line and exit status 2, a
+    command stopped in the middle of a run exits with 130 (as a shell reports Ctrl-C)."""
+    from etl.errors import Interrupted
+
     args = parser().parse_args(argv)
     command = next(c for c in COMMANDS if c.name == args.command)
     try:
         return command.run(args)
+    except Interrupted as e:
+        print(f"stopped: {e}", file=sys.stderr)  # noqa: T201
+        return 130
     except known_errors() as e:
         print(f"error: {e}", file=sys.stderr)  # noqa: T201
         return 2

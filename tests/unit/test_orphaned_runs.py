@@ -28,7 +28,7 @@ DAY = "2026-03-01"
 def test_the_next_command_fails_the_run_of_a_killed_process(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    env = runaway_tenant(tmp_path, dt.date.fromisoformat(DAY), timeout_s=600)
+    env = runaway_tenant(tmp_path, (dt.date.fromisoformat(DAY),), timeout_s=600)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)

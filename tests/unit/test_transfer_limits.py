@@ -34,6 +34,7 @@ from etl.utils.scratch import scratch_root
 from tests.helpers import RUNAWAY_SQL, growing_file, runaway_tenant, storage_resource
 
 DAY = "2026-03-01"
+NEXT_DAY = "2026-03-02"
 
 
 def _extracted(tmp_path: Path) -> Any:
@@ -115,7 +116,7 @@ def test_stopping_the_step_interrupts_the_running_query(tmp_path: Path,
 
 def test_etl_run_fails_the_day_naming_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    for key, value in runaway_tenant(tmp_path, dt.date.fromisoformat(DAY), timeout_s=2).items():
+    for key, value in runaway_tenant(tmp_path, (dt.date.fromisoformat(DAY),), timeout_s=2).items():
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)
     code = main(["run", "default", "daily_etl_job", "--day", DAY])
@@ -129,19 +130,27 @@ def test_etl_run_fails_the_day_naming_the_limit(tmp_path: Path, monkeypatch: pyt
     assert not list(tmp_path.rglob(".tmp"))
 
 
-def test_etl_run_stops_writing_and_exits_within_5_s_of_sigterm(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch,
-                                                                capsys: pytest.CaptureFixture[str],
-                                                                ) -> None:
-    env = runaway_tenant(tmp_path, dt.date.fromisoformat(DAY), timeout_s=600)
+@pytest.mark.parametrize("command", [
+    ("run", "default", "transfer_job", "--day", DAY),
+    ("backfill", "default", "--from", DAY, "--to", NEXT_DAY, "--stage", "transfer",
+     "--days-per-run", "1"),
+], ids=["run", "backfill"])
+def test_etl_stops_writing_and_exits_within_5_s_of_sigterm(
+        command: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The transfer is interrupted, its file discarded, the run failed, and a backfill does
+    not go on to its next run."""
+    days = (dt.date.fromisoformat(DAY), dt.date.fromisoformat(NEXT_DAY))
+    env = runaway_tenant(tmp_path, days, timeout_s=600)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)
-    assert main(["run", "default", "extract_job", "--day", DAY]) == 0, capsys.readouterr().err
+    assert main(["backfill", "default", "--from", DAY, "--to", NEXT_DAY, "--stage",
+                 "extract"]) == 0, capsys.readouterr().err
     staging = tmp_path / ".etl" / "lake" / "_staging"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "etl.cli", "run", "default", "transfer_job", "--day", DAY],
-        cwd=tmp_path, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", "etl.cli", *command], cwd=tmp_path,
+                            env={**os.environ, **env}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
     try:
         growing = growing_file(staging, proc, timeout=120)
         proc.send_signal(signal.SIGTERM)
@@ -151,8 +160,10 @@ def test_etl_run_stops_writing_and_exits_within_5_s_of_sigterm(tmp_path: Path,
     finally:
         if proc.poll() is None:
             proc.kill()
-    print(f"etl run exited {exited:.2f} s after SIGTERM")
-    assert exited < 5, (exited, out.decode(errors="replace"))
+    print(f"etl {command[0]} exited {exited:.2f} s after SIGTERM")
+    text = out.decode(errors="replace")
+    assert exited < 5, (exited, text)
+    assert proc.returncode == 130 and "stopped: run " in text, text
     assert not growing.exists()  # the staging file was removed, not left to grow
     assert list((tmp_path / ".etl/lake/default/transfer/work_order").rglob("*.parquet")) == []
     with dg.DagsterInstance.get() as instance:
