@@ -113,7 +113,8 @@ def test_a_source_frozen_mid_range_fails_the_read_and_the_retry_loads_every_row(
         waited = notice[0] - stalled_at
         text = notice[1]
     assert "source.read_timeout_s" in text and "timed out" in text and "try 2 of 5" in text, text
-    assert READ_TIMEOUT_S * 0.9 <= waited <= READ_TIMEOUT_S + SLACK_S, waited
+    # The clock starts when the reader asks for its next batch, which may be before the freeze.
+    assert waited <= READ_TIMEOUT_S + SLACK_S, waited
     print(f"{server}-{engine}: failed {waited:.2f} s after the freeze")
     watched.thread.join(120)
     assert not watched.thread.is_alive() and watched.error is None, watched.error

@@ -68,7 +68,7 @@ def test_a_cross_join_is_stopped_at_transfer_timeout_s(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     error, elapsed = _transfer(tmp_path, sql_transfer(RUNAWAY_SQL), timeout_s=1)
     assert str(error) == f"transfer of t1/p [{DAY}] stopped after 1 s: transfer.timeout_s"
-    assert elapsed < 1 + 3, elapsed
+    assert elapsed < 1 + 5, elapsed
     assert not is_transient(error)  # a limit is not retried
     _no_files_left(tmp_path)
 
@@ -85,7 +85,7 @@ def test_python_functions_are_bounded_on_their_connection(tmp_path: Path,
 
     error, elapsed = _transfer(tmp_path, busy, timeout_s=1)
     assert str(error) == f"transfer of t1/p [{DAY}] stopped after 1 s: transfer.timeout_s"
-    assert len(queries) > 1 and elapsed < 1 + 3, (len(queries), elapsed)
+    assert len(queries) > 1 and elapsed < 1 + 5, (len(queries), elapsed)
 
 
 def test_memory_past_transfer_memory_limit_fails_naming_it(tmp_path: Path,
@@ -107,7 +107,7 @@ def test_stopping_the_step_interrupts_the_running_query(tmp_path: Path,
     timer.start()
     error, elapsed = _transfer(tmp_path, sql_transfer(RUNAWAY_SQL), live, timeout_s=600)
     assert str(error) == f"transfer of t1/p [{DAY}] stopped: the run was terminated"
-    assert elapsed < 1 + 3, elapsed
+    assert elapsed < 1 + 5, elapsed
     _no_files_left(tmp_path)
 
 
