@@ -72,14 +72,18 @@ def transfer_connection(*, allow_external_access: bool = False,
                      "max_temp_directory_size": limits.max_temp_size,
                      "temp_directory": limits.temp_directory}
     con = duckdb.connect(config=settings)
-    if not allow_external_access:
-        try:
-            for name, value in SANDBOX_SETTINGS.items():
-                con.execute(f"SET {name} = {str(value).lower()}")
-            con.execute("SET lock_configuration = true")
-        except BaseException:
-            con.close()
-            raise
+    return con if allow_external_access else _locked(con)
+
+
+def _locked(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """``con`` with the sandbox settings applied and its configuration locked."""
+    try:
+        for name, value in SANDBOX_SETTINGS.items():
+            con.execute(f"SET {name} = {str(value).lower()}")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
@@ -124,12 +128,15 @@ def shorten(sql: str) -> str:
     return flat if len(flat) <= _SHOWN_SQL else f"{flat[:_SHOWN_SQL - 3]}..."
 
 
-def sandbox_connection(threads: int | None = None) -> duckdb.DuckDBPyConnection:
+def sandbox_connection(threads: int | None = None,
+                       temp_directory: str | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory connection that reaches only the relations registered on it, settings
-    locked (the quality checks' connection)."""
+    locked (the quality checks' connection); it spills into ``temp_directory`` if given."""
     import duckdb
 
-    settings = {**TRANSFER_SETTINGS, **SANDBOX_SETTINGS, "lock_configuration": True}
+    settings: dict[str, Any] = dict(TRANSFER_SETTINGS)
     if threads is not None:
         settings["threads"] = threads
-    return duckdb.connect(config=settings)
+    if temp_directory is not None:
+        settings["temp_directory"] = temp_directory
+    return _locked(duckdb.connect(config=settings))
