@@ -48,7 +48,9 @@ def create_source_engine(url: URL, statement_timeout_s: float | None = None,
     dialect = dialect_for(url)
     dialect.check_url(url)
     connect_args = dialect.connect_args(connect_timeout_s, statement_timeout_s)
-    engine = sa.create_engine(url, connect_args=connect_args, pool_pre_ping=False)
+    # No pool: an engine serves one read, and a connection closes when its user lets go of
+    # it, also one that a stalled read abandoned and that completes after the read gave up.
+    engine = sa.create_engine(url, connect_args=connect_args, poolclass=sa.pool.NullPool)
     if statement_timeout_s is not None:
         def on_connect(dbapi_connection: Any, _record: Any) -> None:
             dialect.configure_session(dbapi_connection, statement_timeout_s)

@@ -28,8 +28,9 @@ from tests.helpers import storage_resource
 from tests.integration.source_support import ENGINES, execute, source
 from tools.services.base import Service, frozen
 
-READ_TIMEOUT_S = 3.0
-SLACK_S = 7.0  # a loaded CI machine: thread scheduling, the retry's own start
+READ_TIMEOUT_S = 5.0
+SLACK_S = 10.0  # a loaded CI machine: thread scheduling, the batch in hand
+BATCH_SIZE = 5_000  # a batch takes well under the timeout to fetch, even on a loaded machine
 ROWS = 400_000  # ~50 MB: far more than the socket buffers hold when the server freezes
 DAYS = ("2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04")
 FILL = {
@@ -94,9 +95,10 @@ def test_a_source_frozen_mid_range_fails_the_read_and_the_retry_loads_every_row(
     url: str = request.getfixturevalue(f"{server}_db")
     execute(url, *FILL[server])
     pipeline = PipelineAssetConfig(name="big", table="big", date_column="at")
+    reader = source(url, engine, read_timeout_s=READ_TIMEOUT_S, batch_size=BATCH_SIZE)
     inputs = StepInputs(
         tenant="t1", days=DAYS, selected=frozenset({dg.AssetKey(["t1", "extract", "big"])}),
-        selected_checks=frozenset(), source=source(url, engine, read_timeout_s=READ_TIMEOUT_S),
+        selected_checks=frozenset(), source=reader,
         storage=storage_resource(str(tmp_path / "lake")), warehouse=None, days_per_scan=366,
         retry=RetryConfig(attempts=5, initial_delay_s=0.5, max_delay_s=1.0),
     )
