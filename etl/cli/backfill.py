@@ -62,9 +62,10 @@ def _submit(inst: dg.DagsterInstance, jobs: Any, requests: Sequence[Any], wait: 
 
     days = [d for r in requests for d in (r.days or ())]
     keys = run_assets(jobs, requests[0])
-    backfill_id = submit_backfill(inst, jobs, days, sorted(keys, key=lambda k: list(k.path)))
-    out.write(f"{jobs.tenant}: backfill {backfill_id} of {len(days)} day(s) submitted; the "
-              f"daemon runs it (the UI shows it under Runs > Backfills)\n")
+    backfill_id = submit_backfill(inst, jobs, requests[0].job, days, requests[0].assets)
+    out.write(f"{jobs.tenant}: backfill {backfill_id} of {requests[0].job}, {len(days)} day(s), "
+              f"submitted; the daemon runs it (the UI shows it on the job's Partitions page "
+              f"and under Runs > Backfills)\n")
     if not wait:
         return 0
     return 0 if wait_for_backfill(inst, backfill_id, keys, len(days), out) else 1
