@@ -169,8 +169,8 @@ def submit_backfill(deployment: Deployment, tenant: str, days: tuple[dt.date, ..
     for pipeline in pipelines:
         args += ["--pipeline", pipeline]
     out = deployment.etl(*args)
-    found = re.search(rf"^{tenant}: backfill (\S+) of daily_etl_job, {len(days)} day\(s\), submitted",
-                      out, re.M)
+    found = re.search(
+        rf"^{tenant}: backfill (\S+) of daily_etl_job, {len(days)} day\(s\), submitted", out, re.M)
     assert found, out
     return found.group(1)
 
