@@ -62,9 +62,11 @@ $(UV_BOOT)/bin/uv:
 	@$@ --version
 
 # Default dependency groups only (dev); `make bench` adds the bench group on its own.
+# --compile-bytecode: every `etl` command, code server and test process starts from compiled
+# modules, even where Python may not write them itself (PYTHONDONTWRITEBYTECODE).
 $(VENV)/.synced: pyproject.toml uv.lock
 	$(ENSURE_UV)
-	$(UV) sync --locked
+	$(UV) sync --locked --compile-bytecode
 	@touch $@
 
 venv: $(VENV)/.synced

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, TextIO
 
 import dagster as dg
@@ -34,10 +35,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from etl.runs.console import execute
     from etl.runs.home import instance
+    from etl.runs.launch import VERBOSE
     from etl.runs.plan import TenantJobs, plan_backfill
     from etl.runs.preflight import check_variables
 
-    stream = out or sys.stderr
+    stream = out or sys.stdout
     if args.submit and args.days_per_run is not None:
         raise UsageError("--days-per-run applies to runs made here; with --submit the daemon "
                          "splits the backfill by the tenant's backfill.days_per_run (config)")
@@ -46,6 +48,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     jobs = TenantJobs.load(args.tenant)
     requests = plan_backfill(jobs, args.first, args.last, args.pipeline, args.stage,
                              args.days_per_run)
+    if args.verbose:
+        requests = [replace(r, run_config=VERBOSE) for r in requests]
     if not args.submit:  # a submitted run reads the variables of the deployment's processes
         check_variables(jobs.loaded)
     with instance() as inst:

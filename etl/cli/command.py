@@ -24,6 +24,9 @@ class Command:
         parser = sub.add_parser(self.name, help=self.help, description=self.description or
                                 self.help, formatter_class=argparse.RawDescriptionHelpFormatter)
         self.arguments(parser)
+        parser.add_argument("--verbose", action="store_true",
+                            help="show Dagster's own log as runs go, and the traceback of an "
+                                 "error instead of its one-line message")
 
 
 def day(text: str) -> dt.date:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from etl.cli import backfill, demo, deploy, run, schema, tenant, validate
+from etl.cli import backfill, demo, deploy, run, schema, status, tenant, validate
 from etl.cli.command import Command
 
 COMMANDS: Final[tuple[Command, ...]] = (
@@ -26,6 +26,7 @@ COMMANDS: Final[tuple[Command, ...]] = (
     tenant.COMMAND,
     schema.COMMAND,
     validate.COMMAND,
+    status.COMMAND,
 )
 
 
@@ -46,6 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return command.run(args)
     except known_errors() as e:
+        if args.verbose:
+            raise
         print(f"error: {e}", file=sys.stderr)  # noqa: T201
         return 2
 

@@ -153,6 +153,11 @@ class PipelineAssetConfig(StrictModel):
         return "transfer" if self.has_transfer else "extract"
 
     @property
+    def last_stage(self) -> Literal["extract", "transfer", "load"]:
+        """The stage a day is done at: the load, else the last Parquet stage."""
+        return "load" if self.save_to_trino else self.load_input_stage
+
+    @property
     def transfer_ref(self) -> TransferConfig:
         return self.transfer or TransferConfig(function=DEFAULT_TRANSFER)
 

@@ -95,6 +95,7 @@ def up(layout: Layout, tenants: Sequence[TenantConfig], settings: DeploymentSett
         out.write(f"deployment ready: {len(ports)} code server(s)"
                   + (f", UI {state['webserver']}" if state["webserver"] else "")
                   + f"; logs in {supervisor.log_dir}; Ctrl-C stops it\n")
+        out.write(schedules_note(tenants))
         out.flush()
         died = _watch(supervisor, stop)
         if died is not None:
@@ -104,6 +105,16 @@ def up(layout: Layout, tenants: Sequence[TenantConfig], settings: DeploymentSett
         return 0
     finally:
         supervisor.stop()
+
+
+def schedules_note(tenants: Sequence[TenantConfig]) -> str:
+    """Which tenants' schedules and sensors start stopped: nothing runs for them by itself."""
+    off = sorted(t.tenant.id for t in tenants if not t.schedule.enabled)
+    if not off:
+        return "schedules and sensors: running for every tenant\n"
+    return (f"schedules and sensors off for {len(off)} of {len(tenants)} tenant(s) "
+            f"(schedule.enabled: false): {', '.join(off)}; nothing runs for them by itself: "
+            "set schedule.enabled: true in their config.yaml, or start them in the UI\n")
 
 
 def _start(supervisor: Supervisor, layout: Layout, tenants: Sequence[TenantConfig],

@@ -27,16 +27,12 @@ if TYPE_CHECKING:
     from etl.factories.context import TenantContext
 
 
-def last_stage(p: PipelineAssetConfig) -> naming.Stage:
-    return "load" if p.save_to_trino else p.load_input_stage
-
-
 def watched(ctx: "TenantContext", pipelines: Sequence[PipelineAssetConfig]
             ) -> dict[dg.AssetKey, Deadlines]:
     """The last-stage asset of each daily pipeline with freshness on, and its deadlines."""
     config = ctx.config
     return {
-        naming.asset_key(ctx.tenant, last_stage(p), p.name): Deadlines(config.freshness_of(p),
+        naming.asset_key(ctx.tenant, p.last_stage, p.name): Deadlines(config.freshness_of(p),
                                                                        config.schedule)
         for p in pipelines if p.is_partitioned and config.freshness_of(p).enabled
     }

@@ -23,8 +23,10 @@ if TYPE_CHECKING:
     from dagster._core.remote_origin import InProcessCodeLocationOrigin
 
 REPOSITORY = "__repository__"
-# The command prints its own progress; Dagster's console log would repeat every event.
-QUIET: Mapping[str, object] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The command prints its own progress and, if a run fails, each cause in one line; Dagster's
+# console log would repeat every event and every traceback (``--verbose`` shows it).
+QUIET: Mapping[str, object] = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+VERBOSE: Mapping[str, object] = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 TENANT_LOCATION_MODULE = "etl.tenant_location"
