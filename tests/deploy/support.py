@@ -27,7 +27,8 @@ import psycopg
 from psycopg import sql
 
 from tools.services import postgres
-from tools.services.base import Service
+from tests.ui import UI
+from tools.services.base import Service, free_port
 from tools.services.s3 import S3Bucket
 
 T = TypeVar("T")
@@ -161,6 +162,9 @@ ORDERS = """\
       has_transfer: true
       transfer: {function: "tenant:peek"}
       save_to_trino: true
+      checks:
+        rules:
+          - {type: expression, name: amount_positive, sql: amount > 0, blocking: true}
 """
 # t_ops: a query that sleeps as long as the test wants, and a table that does not exist.
 OPS = """\
@@ -238,6 +242,10 @@ class Deployment:
         assert done.returncode == 0, f"etl {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
         return done.stdout + done.stderr  # progress and messages are on stderr
 
+    def ui(self) -> UI:
+        """The deployment's webserver, queried as the UI queries it."""
+        return UI(url=str(self.state["webserver"]))
+
     def pids(self) -> dict[str, int]:
         return dict(self.state["pids"])  # type: ignore[call-overload]
 
@@ -252,7 +260,7 @@ def start_deployment(home: Path, tenants_dir: Path, env: Mapping[str, str],
     ready = home.parent / "ready.json"
     log = home.parent / "deploy.log"
     home.mkdir(parents=True)
-    cmd = [str(ETL), "deploy", "up", "--home", str(home), "--no-webserver",
+    cmd = [str(ETL), "deploy", "up", "--home", str(home), "--port", str(free_port()),
            "--ready-file", str(ready), "--monitor-interval-s", "2",
            "--free-slots-after-s", "5", "--start-timeout-s", "60"]
     with log.open("wb") as out:

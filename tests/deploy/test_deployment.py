@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import re
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +26,9 @@ from dagster._core.storage.dagster_run import RunRecord, RunsFilter
 from etl import naming
 from tests.deploy.support import (
     BACKFILL_DAYS,
+    ETL,
+    ROWS_PER_DAY,
+    TODAY,
     YESTERDAY,
     Deployment,
     Tenant,
@@ -212,6 +216,30 @@ def test_a_per_minute_schedule_fires_and_its_run_loads_the_last_complete_day(
     day = str(YESTERDAY)
     assert warehouse_days(deployment, "t_a", "orders")[day] == \
         source_days(tenants["t_a"], (YESTERDAY,))[day]
+    ui = deployment.ui()  # what the UI shows for that day, through the webserver's GraphQL
+    assert ui.run(run.run_id)["jobName"] == naming.DAILY_ETL_JOB
+    for stage in naming.STAGES:
+        assert ui.asset_days(naming.asset_key("t_a", stage, "orders"), [day]) == {
+            day: "MATERIALIZED"}, stage
+    for check in (naming.check_key("t_a", "load", "orders", naming.RECONCILE_CHECK),
+                  naming.check_key("t_a", "transfer", "orders", "amount_positive")):
+        assert ui.check_days(check, [day]) == {day: "SUCCEEDED"}, check
+    note = "schedules and sensors off for 3 of 4 tenant(s) (schedule.enabled: false): t_b, t_c"
+    assert note in deployment.log.read_text()
+
+
+def test_a_day_not_loaded_by_its_deadline_shows_its_freshness_check_failed(
+        deployment: Deployment) -> None:
+    """t_a's sensors run (schedule.enabled): the freshness sensor judged, at its first tick,
+    the days whose deadline had passed; the day before yesterday is left to no run at all."""
+    day = str(TODAY - dt.timedelta(days=2))
+    check = naming.check_key("t_a", "load", "orders", naming.FRESHNESS_CHECK)
+    ui = deployment.ui()
+    states = eventually(lambda: (found := ui.check_days(check, [day]))[day] != "MISSING"
+                        and found, "the day's freshness result", 120, 2)
+    assert states == {day: "FAILED"}
+    ticks = ui.sensor_ticks("t_a", naming.FRESHNESS_SENSOR)
+    assert any(f"orders {day}: not loaded by its deadline" in (t or "") for t in ticks), ticks
 
 
 def test_a_backfill_of_three_tenants_completes_within_each_tenants_run_limit(
@@ -241,6 +269,43 @@ def test_a_backfill_of_three_tenants_completes_within_each_tenants_run_limit(
         expected = source_days(tenants[tenant], BACKFILL_DAYS)
         assert {d: loaded.get(d) for d in expected} == expected, tenant
         assert all(n == ids for n, ids, _ in loaded.values())  # no duplicate rows
+    ui = deployment.ui()
+    for tenant, backfill_id in backfills.items():  # the job's Partitions page lists it
+        (listed,) = [b for b in ui.job_backfills(tenant, naming.DAILY_ETL_JOB)
+                     if b["id"] == backfill_id]
+        assert not listed["isAssetBackfill"] and len(listed["partitionNames"]) == 10
+        days = [str(d) for d in BACKFILL_DAYS]
+        load = naming.asset_key(tenant, "load", "orders")
+        assert set(ui.asset_days(load, days).values()) == {"MATERIALIZED"}, tenant
+        check = naming.check_key(tenant, "transfer", "orders", "amount_positive")
+        assert set(ui.check_days(check, days).values()) == {"SUCCEEDED"}, tenant
+
+
+def test_a_range_with_a_failing_day_shows_that_day_failed_and_the_others_done(
+        deployment: Deployment, tenants: dict[str, Tenant]) -> None:
+    bad, good = BACKFILL_DAYS[2], BACKFILL_DAYS[3]
+    with tenants["t_c"].connect() as conn:  # one order of `bad` with a negative amount
+        conn.execute("UPDATE orders SET amount = -1 WHERE id = (SELECT min(id) FROM orders "
+                     "WHERE created_at::date = %s)", (bad,))
+    done = subprocess.run(
+        [str(ETL), "backfill", "t_c", "--from", str(bad), "--to", str(good), "--submit",
+         "--wait"], env=deployment.env, cwd=deployment.home.parent, capture_output=True,
+        text=True, timeout=BACKFILL_TIMEOUT_S, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "blocking check(s) amount_positive failed" in done.stdout, done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+    ui = deployment.ui()
+    days = [str(bad), str(good)]
+    check = naming.check_key("t_c", "transfer", "orders", "amount_positive")
+    assert ui.check_days(check, days) == {str(bad): "FAILED", str(good): "SUCCEEDED"}
+    assert ui.asset_days(naming.asset_key("t_c", "load", "orders"), days) == {
+        str(bad): "FAILED", str(good): "MATERIALIZED"}
+    assert set(ui.asset_days(naming.asset_key("t_c", "transfer", "orders"), days).values()) \
+        == {"MATERIALIZED"}
+    # The failed day's old rows stay in the warehouse: the backfill before loaded them.
+    assert warehouse_days(deployment, "t_c", "orders")[str(bad)][0] == ROWS_PER_DAY
+    with tenants["t_c"].connect() as conn:
+        conn.execute("UPDATE orders SET amount = 1 WHERE amount < 0")
 
 
 def test_a_run_worker_killed_mid_extract_is_failed_retried_and_leaves_no_duplicates(
@@ -315,6 +380,9 @@ def test_a_permanent_error_fails_at_once_and_is_not_retried(deployment: Deployme
         logs = messages(instance, run.run_id)
         assert any("no_such_table" in m for m in logs), logs[-5:]
         assert not any("transient failure" in m for m in logs)
+        day = str(BACKFILL_DAYS[0])
+        extract = naming.asset_key("t_ops", "extract", "ghost")
+        assert deployment.ui().asset_days(extract, [day]) == {day: "FAILED"}
         time.sleep(15)  # run retries react within seconds to a failed run
         assert not records(instance, **{"dagster/parent_run_id": run.run_id})
 
