@@ -26,8 +26,8 @@ import dagster as dg
 import psycopg
 from psycopg import sql
 
-from tools.services import postgres
 from tests.ui import UI
+from tools.services import postgres
 from tools.services.base import Service, free_port
 from tools.services.s3 import S3Bucket
 
