@@ -188,6 +188,13 @@ def plan_columns(
     return added
 
 
+def required_columns(request: LoadRequest) -> set[str]:
+    """Columns the table can declare NOT NULL: the source's NOT NULL columns (required Parquet
+    fields) and a daily table's day column."""
+    required = {f.name for f in request.schema if not f.nullable}
+    return required | ({request.partition_column} if request.days is not None else set())
+
+
 def check_no_partition_column(request: LoadRequest) -> None:
     """The extract refuses such a column before writing (the same check): this guards files
     written otherwise (by an older version, or a transfer stage)."""

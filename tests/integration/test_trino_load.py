@@ -397,3 +397,21 @@ def counts_daily(trino: Service, schema: str) -> dict[str, object]:
     return {f"wo_{m[:3]}": query(trino, f"SELECT CAST(dt AS varchar), count(*) FROM "
                                         f"{catalog(m)}.{schema}.wo_{m[:3]} GROUP BY 1")
             for m in MODES}
+
+
+def test_iceberg_tables_keep_the_sources_not_null_and_drop_it_when_the_source_does(
+    trino_server: Service, storage: StorageResource, warehouse: TrinoWarehouse, schema: str,
+) -> None:
+    required = pa.schema([pa.field("id", pa.int64(), nullable=False), ("name", pa.string())])
+    first = pa.table({"id": [1, 2], "name": ["a", None]}, schema=required)
+    warehouse.load(write(storage, "kept", DAYS[0], first, "iceberg"))
+    nullable = dict(query(trino_server, "SELECT column_name, is_nullable FROM "
+                                        f"iceberg.information_schema.columns WHERE table_schema "
+                                        f"= '{schema}' AND table_name = 'kept'"))
+    assert nullable == {"id": "NO", "name": "YES", "dt": "NO"}
+    loose = pa.table({"id": pa.array([None, 3], pa.int64()), "name": ["b", "c"]})
+    assert warehouse.load(write(storage, "kept", DAYS[1], loose, "iceberg")).rows == 2
+    nullable = dict(query(trino_server, "SELECT column_name, is_nullable FROM "
+                                        f"iceberg.information_schema.columns WHERE table_schema "
+                                        f"= '{schema}' AND table_name = 'kept'"))
+    assert nullable["id"] == "YES"
