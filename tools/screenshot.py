@@ -43,12 +43,13 @@ LOCATIONS_QUERY = "{ workspaceOrError { ... on Workspace { locationEntries { loa
 NUX_SEEN = "mutation { setNuxSeen }"  # the UI's first-visit dialog would cover the page
 ASSET = "project_01/transfer/production_result"
 CHECK = "defects_within_output"
-# Clicks the element whose own text is exactly the label (the tab), if there is one.
+# Clicks the last element whose own text is exactly the label: on a check's page the asset's
+# own tabs come first, the check's tabs (Overview, Execution history, Partitions) after them.
 CLICK = """(() => {{
   const found = [...document.querySelectorAll('button, [role=tab], a, div, span')]
-    .find(e => e.childElementCount === 0 && e.textContent.trim() === {label});
-  if (!found) return false;
-  found.click(); return true;
+    .filter(e => e.childElementCount === 0 && e.textContent.trim() === {label});
+  if (!found.length) return false;
+  found[found.length - 1].click(); return true;
 }})()"""
 
 
