@@ -254,6 +254,9 @@ def test_a_backfill_of_three_tenants_completes_within_each_tenants_run_limit(
                                                    for r in runs]
             assert len(runs) == 5  # backfill.days_per_run: 2
             assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+            for run in (r.dagster_run for r in runs):  # the tenant's job, with its tags
+                assert run.job_name == naming.DAILY_ETL_JOB
+                assert run.tags["tenant"] == tenant and run.tags[naming.MAX_RETRIES_TAG] == "1"
         every = []
         for tenant in ORDERS_TENANTS:
             eventually(lambda t=tenant: idle(instance, t), f"{tenant} with no run going",

@@ -157,25 +157,6 @@ def test_bad_requests_are_refused_before_any_run(
         assert instance.get_runs() == []
 
 
-def test_submit_hands_the_range_to_the_daemon_as_a_backfill(
-        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    first, last = DAYS[0].isoformat(), DAYS[-1].isoformat()
-    code, out = etl("backfill", "default", "--from", first, "--to", last, "--pipeline",
-                    "work_order", "--submit", capsys=capsys)
-    assert code == 0 and "backfill" in out and "submitted" in out, out
-    with dg.DagsterInstance.get() as instance:
-        (backfill,) = instance.get_backfills()
-        assert backfill.tags["tenant"] == "default"
-        assert set(backfill.asset_selection) == {naming.asset_key("default", s, "work_order")
-                                                 for s in ("extract", "transfer", "load")}
-        data = backfill.asset_backfill_data
-        assert data is not None
-        for key, subset in data.target_subset.partitions_subsets_by_asset_key.items():
-            assert set(subset.get_partition_keys()) == {d.isoformat() for d in DAYS}, key
-        assert instance.get_runs() == []  # nothing ran here: the daemon will
-        assert backfill.tags[naming.MAX_RETRIES_TAG] == "1"  # the tenant's runs: settings
-
-
 def test_options_that_do_not_apply_are_refused(
         home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     day = DAYS[0].isoformat()

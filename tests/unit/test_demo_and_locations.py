@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,10 @@ def test_demo_runs_every_tenant_and_reports_matching_counts(
     out = io.StringIO()
     assert run_demo(days=2, out=out) == 0
     text = out.getvalue()
-    assert text.count("daily_etl_job [") == 4 and "master_sync_job [latest]: run" in text
+    # A run line and a last line per tenant (and plain progress lines while slow ones run).
+    assert text.count("daily_etl_job [") >= 4 and "master_sync_job [latest]: run" in text
+    assert len(re.findall(r"daily_etl_job \[\S+\]: run ", text)) == 2
+    assert len(re.findall(r"daily_etl_job \[\S+\]: .* — ok in ", text)) == 2
     assert "FAILED" not in text
     rows = [line.split() for line in text.splitlines()
             if line.startswith(("default ", "project_01 "))]

@@ -74,7 +74,9 @@ def load_iceberg(s: TrinoSession, target: TrinoTarget, request: LoadRequest) -> 
             existing = target.columns(s, MODE, table)
         else:  # the source dropped a column's NOT NULL: so does the table
             for name in (target.required(s, MODE, table) & set(incoming)) - required:
-                s.run(f"ALTER TABLE {target.qualified(MODE, table)} ALTER COLUMN {quote(name)} "
+                # Unquoted: Trino 476 looks a quoted name up with its quotes here; the name is
+                # already a plain lower-case one (types.COLUMN_RE).
+                s.run(f"ALTER TABLE {target.qualified(MODE, table)} ALTER COLUMN {name} "
                       "DROP NOT NULL", what=f"letting {label}.{name} hold NULL")
         added = target.plan(label, existing, incoming, request)
         target.add_columns(s, MODE, table, added, incoming)
