@@ -17,6 +17,7 @@ from dagster._core.definitions.data_version import (
     get_input_data_version_tag,
     get_input_event_pointer_tag,
 )
+from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.storage.asset_check_execution_record import (
     COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES as COMPLETED_CHECK_STATUSES,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "COMPLETED_CHECK_STATUSES",
     "DATA_VERSION_TAG",
     "CheckTarget",
+    "PartitionKeyFilter",
     "get_input_data_version_tag",
     "get_input_event_pointer_tag",
 ]
