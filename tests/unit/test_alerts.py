@@ -298,3 +298,31 @@ def test_common_defaults_are_inherited_key_by_key_with_the_tenants_variables(
     common.write_text("alert:\n  max_per_hour: 5\n")
     with pytest.raises(ConfigError, match="unknown field 'alert'; this file holds only"):
         load_tenant_config("project_01", tenants, common_alerts_file=common)
+
+
+def test_only_blocking_checks_and_deadlines_a_destination_takes_are_watched(
+        tmp_path: Path) -> None:
+    from etl.factories.alert_factory import alerted_checks
+    from etl.factories.context import TenantContext
+    from etl.utils.days import daily_partitions
+
+    tenants = copy_tenants(tmp_path, ("project_01",))
+    own = tenants / "project_01" / "config.yaml"
+    base = own.read_text()
+    keys = {}
+    for events in ("[check_failed]", "[freshness_missed]", "[run_failed]"):
+        own.write_text(base + "alerts:\n  destinations:\n    - {type: slack, url_env: "
+                       f"PROJECT_01_SLACK_URL, events: {events}}}\n")
+        config = load_tenant_config("project_01", tenants).config
+        ctx = TenantContext(config, daily_partitions(config.schedule.start_date,
+                                                     config.schedule.timezone), {})
+        keys[events] = {k.to_user_string() for k in alerted_checks(ctx, config.assets.enabled)}
+    checks = keys["[check_failed]"]
+    assert "project_01/transfer/production_result:primary_key_unique" in checks
+    assert "project_01/load/production_result:row_count_matches_parquet" in checks
+    assert not any(k.endswith(":loaded_by_deadline") for k in checks)
+    warn = [r.check_name for p in config.assets.enabled for r in p.checks.rules if not r.blocking]
+    assert warn and not any(k.endswith(f":{name}") for k in checks for name in warn)
+    assert keys["[freshness_missed]"] and all(
+        k.endswith(":loaded_by_deadline") for k in keys["[freshness_missed]"])
+    assert keys["[run_failed]"] == set()
