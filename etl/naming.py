@@ -34,6 +34,8 @@ PRIMARY_KEY_NOT_NULL_CHECK: Final = "primary_key_not_null"
 FRESHNESS_CHECK: Final = "loaded_by_deadline"
 """On the last stage of every daily pipeline: the day was materialized by its deadline."""
 FRESHNESS_SENSOR: Final = "freshness_sensor"
+ALERT_RUN_SENSOR: Final = "alert_on_run_failure"
+ALERT_CHECK_SENSOR: Final = "alert_on_checks"
 
 PARTITION_COLUMN: Final = "dt"
 """The default day column of daily tables, and of the ``<column>=YYYY-MM-DD`` lake folders

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from etl.config.common_alerts import common_alerts_issues, merge_alerts
 from etl.config.errors import ConfigError, ConfigIssue
 from etl.config.inheritance import merge_pipelines
 from etl.config.issues import (
@@ -37,6 +38,7 @@ __all__ = ["ConfigIssueLocation", "PipelineOrigin", "display_path"]
 DEFAULT_TENANTS_DIR = PACKAGE_DIR / "tenants"
 TENANTS_DIR_ENV = "ETL_TENANTS_DIR"
 COMMON_PIPELINES_FILE = PACKAGE_DIR / "common" / "pipelines.yaml"
+COMMON_ALERTS_FILE = PACKAGE_DIR / "common" / "alerts.yaml"
 CONFIG_FILE_NAME = "config.yaml"
 
 
@@ -50,9 +52,10 @@ class LoadedTenant:
     document: YamlDocument
     common: YamlDocument | None
     origins: tuple[PipelineOrigin, ...] = field(default=())
+    defaults: YamlDocument | None = None  # the common alerts file, if any
 
     def locate(self, path: PathKey) -> ConfigIssueLocation:
-        return locate(path, self.document, self.common, self.origins)
+        return locate(path, self.document, self.common, self.origins, self.defaults)
 
     def issue(self, path: PathKey, message: str) -> ConfigIssue:
         where = self.locate(path)
@@ -113,12 +116,24 @@ def load_common_pipelines(file: Path = COMMON_PIPELINES_FILE) -> YamlDocument:
     raise ConfigError("common", issues)
 
 
+def load_common_alerts(file: Path | None = COMMON_ALERTS_FILE) -> YamlDocument | None:
+    """``etl/common/alerts.yaml`` if it exists (see :mod:`etl.config.common_alerts`)."""
+    if file is None or not file.is_file():
+        return None
+    doc = _parse(file, tenant="common")
+    issues = common_alerts_issues(doc)
+    if issues:
+        raise ConfigError("common", issues)
+    return doc
+
+
 def load_tenant_config(
     tenant_id: str,
     tenants_dir: Path | None = None,
     common_file: Path | None = COMMON_PIPELINES_FILE,
     *,
     check_siblings: bool = True,
+    common_alerts_file: Path | None = COMMON_ALERTS_FILE,
 ) -> LoadedTenant:
     """Read, merge and validate one tenant; raises ``ConfigError`` naming file, line and field.
 
@@ -136,7 +151,8 @@ def load_tenant_config(
                          "file not found; copy etl/tenants/_template")],
         )
     return load_tenant_document(tenant_id, folder, _parse(file, tenant=tenant_id), common_file,
-                                check_siblings=check_siblings)
+                                check_siblings=check_siblings,
+                                common_alerts_file=common_alerts_file)
 
 
 def load_tenant_document(
@@ -146,6 +162,7 @@ def load_tenant_document(
     common_file: Path | None = COMMON_PIPELINES_FILE,
     *,
     check_siblings: bool = True,
+    common_alerts_file: Path | None = COMMON_ALERTS_FILE,
 ) -> LoadedTenant:
     """Merge and validate a tenant's parsed config, wherever it was written.
 
@@ -154,6 +171,7 @@ def load_tenant_document(
     """
     file = doc.file
     common = load_common_pipelines(common_file) if common_file is not None else None
+    defaults = load_common_alerts(common_alerts_file)
     if not isinstance(doc.data, dict):
         raise ConfigError(tenant_id, [ConfigIssue(display_path(file), doc.line_of(()), "", (
             "expected a mapping of the config's sections (tenant, source, storage, ...)"))])
@@ -161,15 +179,16 @@ def load_tenant_document(
     merged = merge_pipelines(doc, common)
     if duplicates or merged.issues:
         raise ConfigError(tenant_id, [*duplicates, *merged.issues])
+    data = merge_alerts(merged.data, defaults, tenant_id)
     try:
-        config = TenantConfig.model_validate(merged.data)
+        config = TenantConfig.model_validate(data)
     except ValidationError as e:
-        issues = issues_from(e, doc, common, merged.origins, TenantConfig, merged.data)
+        issues = issues_from(e, doc, common, merged.origins, TenantConfig, data, defaults)
     else:
         issues = []
     if issues:  # raised outside the handler: a chained error would repeat secrets
         raise ConfigError(tenant_id, issues)
-    loaded = LoadedTenant(tenant_id, folder, config, doc, common, merged.origins)
+    loaded = LoadedTenant(tenant_id, folder, config, doc, common, merged.origins, defaults)
     if config.tenant.id != tenant_id:
         raise ConfigError(
             tenant_id,

@@ -63,6 +63,7 @@ def issues_from(
     origins: tuple[PipelineOrigin, ...],
     model: type[BaseModel],
     data: Any,
+    defaults: YamlDocument | None = None,
 ) -> list[ConfigIssue]:
     """One issue per Pydantic error (at most :data:`MAX_ISSUES`), located in its own file."""
     issues: list[ConfigIssue] = []
@@ -73,7 +74,7 @@ def issues_from(
         if isinstance(cause, FieldError):
             loc = (*loc, *cause.at)
         loc = _strip_union_tags(loc, data)
-        where = locate(loc, doc, common, origins)
+        where = locate(loc, doc, common, origins, defaults)
         issues.append(ConfigIssue(where.file, where.line, where.path,
                                   _message(err, loc, model, data)))
     if len(errors) > MAX_ISSUES:
@@ -88,8 +89,17 @@ def locate(
     doc: YamlDocument,
     common: YamlDocument | None,
     origins: tuple[PipelineOrigin, ...],
+    defaults: YamlDocument | None = None,
 ) -> ConfigIssueLocation:
-    """Map a path in the merged config back to the file, line and path where it was written."""
+    """Map a path in the merged config back to the file, line and path where it was written.
+
+    ``defaults`` is a common file of blocks (``etl/common/alerts.yaml``): a key of a block the
+    tenant did not write itself but that file did is located there.
+    """
+    if (defaults is not None and len(path) > 1 and not doc.has(path[:2])
+            and defaults.has(path[:2])):
+        return ConfigIssueLocation(display_path(defaults.file), defaults.line_of(path),
+                                   dotted(path))
     if (
         len(path) > 2 and path[:2] == PIPELINES_PATH and isinstance(path[2], int)
         and path[2] < len(origins)

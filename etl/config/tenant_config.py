@@ -11,6 +11,7 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
+from etl.config.alerts import AlertsConfig
 from etl.config.freshness import FreshnessConfig
 from etl.config.pipeline import (
     COMMON_TRANSFER_PREFIX,
@@ -31,6 +32,7 @@ __all__ = [
     "COMMON_TRANSFER_PREFIX",
     "DEFAULT_TRANSFER",
     "TENANT_TRANSFER_PREFIX",
+    "AlertsConfig",
     "AssetsConfig",
     "BackfillConfig",
     "CommonPipelines",
@@ -94,6 +96,13 @@ class TenantConfig(StrictModel):
         description="By when each day is due; a pipeline's own freshness block replaces it.",
     )
     assets: AssetsConfig = Field(default_factory=AssetsConfig, description="Pipelines.")
+    alerts: AlertsConfig = Field(
+        default_factory=AlertsConfig,
+        description=(
+            "Messages about failed runs, failed blocking checks and missed deadlines; "
+            "defaults from etl/common/alerts.yaml."
+        ),
+    )
 
     @model_validator(mode="after")
     def _lake_reachable_by_warehouse(self) -> TenantConfig:

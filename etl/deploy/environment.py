@@ -36,8 +36,10 @@ def _names(model: BaseModel) -> Iterator[str]:
         value = getattr(model, name)
         if name.endswith(ENV_FIELD_SUFFIX) and isinstance(value, str):
             yield value
-        elif isinstance(value, BaseModel):
-            yield from _names(value)
+        else:  # nested blocks, and lists of them (pipelines, alert destinations)
+            for item in value if isinstance(value, tuple) else (value,):
+                if isinstance(item, BaseModel):
+                    yield from _names(item)
 
 
 def service_env(home: Path, source: Mapping[str, str] | None = None) -> dict[str, str]:

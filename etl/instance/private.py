@@ -18,6 +18,7 @@ from dagster._core.definitions.data_version import (
     get_input_data_version_tag,
     get_input_event_pointer_tag,
 )
+from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.storage.asset_check_execution_record import (
     COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES as COMPLETED_CHECK_STATUSES,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "DATA_VERSION_TAG",
     "AssetCheckExecutionRecordStatus",
     "CheckTarget",
+    "PartitionKeyFilter",
     "get_input_data_version_tag",
     "get_input_event_pointer_tag",
     "partition_subsets",

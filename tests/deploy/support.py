@@ -322,3 +322,28 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return not Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z")
+
+
+def start_again(deployment: Deployment, timeout: float = 300) -> Deployment:
+    """``etl deploy up`` once more on a stopped deployment's home and instance (a restart of
+    the daemon and every code server), with the arguments :func:`start_deployment` uses."""
+    assert deployment.process.poll() is not None, "stop the deployment first"
+    ready = deployment.home.parent / "ready.json"
+    ready.unlink(missing_ok=True)
+    log = deployment.home.parent / "deploy-again.log"
+    cmd = [str(ETL), "deploy", "up", "--home", str(deployment.home), "--no-webserver",
+           "--ready-file", str(ready), "--monitor-interval-s", "2",
+           "--free-slots-after-s", "5", "--start-timeout-s", "60"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(cmd, env=deployment.env, cwd=deployment.home.parent,
+                                   stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    again = Deployment(deployment.home, deployment.tenants_dir, deployment.env, process, log)
+    deadline = time.monotonic() + timeout
+    while not ready.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            again.stop()
+            raise AssertionError(f"etl deploy up did not come up again:\n{log.read_text()}")
+        time.sleep(0.5)
+    again.state = json.loads(ready.read_text())
+    return again

@@ -73,18 +73,21 @@ def test_all_rejects_two_tenants_sharing_a_warehouse_schema(tmp_path: Path) -> N
 def _validator_messages() -> list[tuple[str, str]]:
     """(where, literal text) of every ``raise ValueError`` (or ``FieldError``) in a validator.
 
-    Covers the config modules and every warehouse kind; the literal is the longest constant
-    part of the message, which any fixture exercising that branch must contain.
+    Covers the config modules, every warehouse, check and alert destination kind and the
+    destinations' base; the literal is the longest constant part of the message, which any
+    fixture exercising that branch must contain.
     """
     import ast
 
+    from etl.alerts.registry import ALERT_KINDS
     from etl.checks.registry import CHECK_KINDS
     from etl.naming import PACKAGE_DIR
     from etl.warehouse.registry import WAREHOUSE_KINDS
 
-    files = [*sorted((PACKAGE_DIR / "config").glob("*.py")), PACKAGE_DIR / "checks" / "config.py"]
+    files = [*sorted((PACKAGE_DIR / "config").glob("*.py")), PACKAGE_DIR / "checks" / "config.py",
+             PACKAGE_DIR / "alerts" / "base.py"]
     files += [Path(__import__(k.__module__, fromlist=["_"]).__file__ or "")
-              for k in (*WAREHOUSE_KINDS, *CHECK_KINDS)]
+              for k in (*WAREHOUSE_KINDS, *CHECK_KINDS, *ALERT_KINDS)]
     found = []
     for file in files:
         for func in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
@@ -142,7 +145,8 @@ def test_every_validator_branch_has_a_bad_config_fixture() -> None:
 def test_a_secret_pasted_into_an_env_field_is_never_repeated() -> None:
     """Not in the message, nor in any exception chained to it (Dagster shows those too)."""
     for case, secret in (("secret_in_env_field", "Sup3rS3cret-LITERAL"),
-                         ("secret_in_trino_env", "eyJhbGciOi.J9x")):
+                         ("secret_in_trino_env", "eyJhbGciOi.J9x"),
+                         ("alerts_url_pasted", "XXXXSECRET")):
         with pytest.raises(ConfigError) as info:
             build_tenant_definitions(case, tenants_dir=CASES_DIR)
         error: BaseException | None = info.value
