@@ -27,9 +27,10 @@ from etl.config.issues import (
     issues_from,
     locate,
 )
-from etl.config.targets import Targets, clashes, sibling_targets
+from etl.config.targets import Targets, clashes, foreign_variables, sibling_targets
 from etl.config.tenant_config import CommonPipelines, TenantConfig
 from etl.config.yaml_lines import PathKey, YamlDocument, YamlError, load_yaml
+from etl.model.env_vars import env_fields
 from etl.naming import IDENTIFIER_PATTERN, IDENTIFIER_RE, PACKAGE_DIR, reserved_tenant_ids
 
 __all__ = ["ConfigIssueLocation", "PipelineOrigin", "display_path"]
@@ -60,7 +61,8 @@ class LoadedTenant:
 
     @property
     def targets(self) -> Targets:
-        return Targets.of(self.tenant_id, self.config.storage, self.config.warehouse)
+        return Targets.of(self.tenant_id, self.config.storage, self.config.warehouse,
+                          env_fields(self.config))
 
 
 def tenants_root(tenants_dir: Path | None = None) -> Path:
@@ -178,7 +180,9 @@ def load_tenant_document(
         )
     if check_siblings:
         siblings = [f for f in tenant_folders(folder.parent) if f.name != tenant_id]
-        taken = clashes(loaded.targets, sibling_targets(siblings, CONFIG_FILE_NAME))
+        own = loaded.targets
+        taken = [*clashes(own, sibling_targets(siblings, CONFIG_FILE_NAME)),
+                 *foreign_variables(own, (f.name for f in siblings))]
         if taken:
             raise ConfigError(tenant_id, [loaded.issue(c.at, c.message) for c in taken])
     return loaded

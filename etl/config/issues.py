@@ -74,8 +74,9 @@ def issues_from(
             loc = (*loc, *cause.at)
         loc = _strip_union_tags(loc, data)
         where = locate(loc, doc, common, origins)
-        issues.append(ConfigIssue(where.file, where.line, where.path,
-                                  _message(err, loc, model, data)))
+        message = (redact(str(cause)) if isinstance(cause, FieldError)
+                   else _message(err, loc, model, data))
+        issues.append(ConfigIssue(where.file, where.line, where.path, message))
     if len(errors) > MAX_ISSUES:
         last = issues[-1]
         issues.append(ConfigIssue(last.file, last.line, "", (

@@ -24,7 +24,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from etl import naming
 from etl.config.storage import StorageConfig
-from etl.config.yaml_lines import YamlError, decode, parse_yaml, read_limited
+from etl.config.yaml_lines import PathKey, YamlError, decode, parse_yaml, read_limited
+from etl.model.env_vars import other_tenants_message, owner
 from etl.warehouse.base import WarehouseConfigBase
 from etl.warehouse.registry import WarehouseConfig
 
@@ -45,12 +46,15 @@ class Targets:
     warehouse_text: str
     lake: tuple[str, ...]
     lake_text: str
+    variables: tuple[tuple[PathKey, str], ...] = ()
+    """The environment variables its config names, and where (siblings: none read)."""
 
     @classmethod
-    def of(cls, tenant: str, storage: StorageConfig, warehouse: WarehouseConfigBase) -> Targets:
+    def of(cls, tenant: str, storage: StorageConfig, warehouse: WarehouseConfigBase,
+           variables: Iterable[tuple[PathKey, str]] = ()) -> Targets:
         lake, text = _lake_folder(tenant, storage)
         return cls(tenant, warehouse.target(tenant), warehouse.schema_for(tenant),
-                   warehouse.describe(tenant), lake, text)
+                   warehouse.describe(tenant), lake, text, tuple(variables))
 
     @property
     def holds_schema(self) -> bool:
@@ -61,7 +65,7 @@ class Targets:
 class Clash:
     """A place a tenant may not write to; ``at`` is the field to change, ``message`` why."""
 
-    at: tuple[str, ...]
+    at: PathKey
     message: str
 
 
@@ -84,6 +88,15 @@ def clashes(own: Targets, others: Iterable[Targets]) -> list[Clash]:
                 f"tenant {other.tenant!r} ({other.lake_text}); their files would mix: give "
                 "storage.root a location of its own")))
     return found
+
+
+def foreign_variables(own: Targets, tenants: Iterable[str]) -> list[Clash]:
+    """Variables of ``own`` that a tenant with a longer id prefix holds (``PROJECT_01_X``
+    is ``project_01``'s, not ``project``'s; see :mod:`etl.model.env_vars`)."""
+    names = [own.tenant, *tenants]
+    return [Clash(at, other_tenants_message(variable, own.tenant, holder))
+            for at, variable in own.variables
+            if (holder := owner(variable, names)) is not None and holder != own.tenant]
 
 
 def sibling_targets(folders: Iterable[Path], config_name: str) -> Iterator[Targets]:

@@ -25,6 +25,7 @@ from etl.config.schedule import BackfillConfig, ScheduleConfig
 from etl.config.source import SourceConfig
 from etl.config.storage import StorageConfig
 from etl.model.base import FieldError, Identifier, StrictModel, TagValue
+from etl.model.env_vars import EXAMPLE_SUFFIX, env_fields, env_prefix
 from etl.warehouse.registry import WarehouseConfig
 
 __all__ = [
@@ -94,6 +95,19 @@ class TenantConfig(StrictModel):
         description="By when each day is due; a pipeline's own freshness block replaces it.",
     )
     assets: AssetsConfig = Field(default_factory=AssetsConfig, description="Pipelines.")
+
+    @model_validator(mode="after")
+    def _own_variables(self) -> TenantConfig:
+        """Every ``*_env`` field names one of this tenant's variables (see
+        :mod:`etl.model.env_vars`), so no config can send another tenant's secret away."""
+        tenant, prefix = self.tenant.id, env_prefix(self.tenant.id)
+        for at, variable in env_fields(self):
+            if not variable.startswith(prefix):
+                raise FieldError(at, (
+                    f"names the environment variable {variable}, which is not tenant "
+                    f"{tenant!r}'s: a tenant names only variables that start with its id in "
+                    f"upper case, {prefix} (e.g. {prefix}{EXAMPLE_SUFFIX}); rename the variable"))
+        return self
 
     @model_validator(mode="after")
     def _lake_reachable_by_warehouse(self) -> TenantConfig:

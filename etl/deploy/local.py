@@ -140,14 +140,15 @@ def _start(supervisor: Supervisor, layout: Layout, tenants: Sequence[TenantConfi
 def _locations(layout: Layout, tenants: Sequence[TenantConfig]
                ) -> list[tuple[str, str, dict[str, str]]]:
     """(location, module, environment) of each code server to start."""
+    ids = [t.tenant.id for t in tenants]
     if layout.single_location:  # every tenant, and every tenant's secrets, in one process
         env: dict[str, str] = {}
         for config in tenants:
-            env.update(tenant_env(layout.home, config, layout.env_dir))
+            env.update(tenant_env(layout.home, config, layout.env_dir, others=ids))
         env.pop(TENANT_ENV, None)
         return [(ALL_LOCATION, "etl.all", env)]
     return [(c.tenant.id, CodeLocation.of_tenant(c.tenant.id).module,
-             tenant_env(layout.home, c, layout.env_dir)) for c in tenants]
+             tenant_env(layout.home, c, layout.env_dir, others=ids)) for c in tenants]
 
 
 def location_names(layout: Layout, tenants: Sequence[TenantConfig]) -> list[str]:

@@ -56,6 +56,12 @@ class Tenant:
         return f"{self.id.upper()}_DB_PASSWORD"
 
     @property
+    def lake_env(self) -> dict[str, str]:
+        """The names of its lake's access and secret key variables (each tenant its own)."""
+        return {"access": f"{self.id.upper()}_LAKE_ACCESS_KEY",
+                "secret": f"{self.id.upper()}_LAKE_SECRET_KEY"}
+
+    @property
     def database(self) -> str:
         return f"src_{self.id}"
 
@@ -125,8 +131,8 @@ source:
 storage:
   root: s3://{bucket}/lake
   endpoint_url: {endpoint}
-  access_key_env: LAKE_ACCESS_KEY
-  secret_key_env: LAKE_SECRET_KEY
+  access_key_env: {env_prefix}LAKE_ACCESS_KEY
+  secret_key_env: {env_prefix}LAKE_SECRET_KEY
 warehouse:
   type: duckdb
   path: {warehouse}
@@ -200,6 +206,7 @@ def write_tenant(tenants_dir: Path, tenant: Tenant, bucket: S3Bucket, warehouses
     (folder / "config.yaml").write_text(CONFIG.format(
         id=tenant.id, host=tenant.server.host, port=tenant.server.port,
         database=tenant.database, password_env=tenant.password_env, bucket=bucket.bucket,
+        env_prefix=f"{tenant.id.upper()}_",
         endpoint=bucket.endpoint_url, warehouse=warehouses / f"{tenant.id}.duckdb",
         first_day=FIRST_DAY, schedule=str(tenant.schedule).lower(),
         max_concurrent=tenant.max_concurrent, pipelines=OPS if tenant.ops else ORDERS,

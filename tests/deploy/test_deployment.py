@@ -83,9 +83,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, postgres_server: Servic
     for tenant in tenants.values():
         write_tenant(tenants_dir, tenant, bucket, root / "warehouses")
     secrets = {t.password_env: t.password for t in tenants.values()}
-    env = {**os.environ, **secrets,
+    keys = {name: key for t in tenants.values() for name, key in (
+        (t.lake_env["access"], bucket.access_key), (t.lake_env["secret"], bucket.secret_key))}
+    env = {**os.environ, **secrets, **keys,
            "ETL_TENANTS_DIR": str(tenants_dir), "DAGSTER_HOME": str(root / "home"),
-           "LAKE_ACCESS_KEY": bucket.access_key, "LAKE_SECRET_KEY": bucket.secret_key,
            "DAGSTER_PG_HOST": postgres_server.host, "DAGSTER_PG_PORT": str(postgres_server.port),
            "DAGSTER_PG_USER": postgres_server.user, "DAGSTER_PG_DB": instance_db,
            "DAGSTER_PG_PASSWORD": postgres_server.password}

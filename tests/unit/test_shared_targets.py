@@ -150,3 +150,30 @@ def test_siblings_are_read_from_their_storage_and_warehouse_blocks(
     tenant(tmp_path, "newcomer", warehouse="{type: duckdb, path: wh.duckdb, "
                                            "schema_name: holder}")
     assert "where tenant 'holder' already keeps its tables" in error_of(tmp_path, "newcomer")
+
+
+def test_a_variable_under_a_longer_tenant_id_is_that_tenants(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``project`` may name PROJECT_* variables, but not PROJECT_01_*: those are project_01's,
+    in project's own location and in etl.all; project_01 keeps loading."""
+    monkeypatch.chdir(tmp_path)
+    tenant(tmp_path, "project_01")
+    tenant(tmp_path, "project", warehouse="{type: duckdb, path: other.duckdb}",
+           storage="{root: lake_p}")
+    config = tmp_path / "project" / "config.yaml"
+    config.write_text(config.read_text().replace(
+        'source: {url: "sqlite:///source.db"}',
+        'source: {url: "postgresql://etl@db/mes", password_env: PROJECT_01_DB_PASSWORD}'))
+    expected = ("config.yaml:2: source.password_env: names the environment variable "
+                "PROJECT_01_DB_PASSWORD, which starts with PROJECT_01_ and so belongs to tenant "
+                "'project_01', not to 'project'; name a variable that starts with PROJECT_ but "
+                "not with another tenant's id (e.g. PROJECT_DB_PASSWORD)")
+    assert expected in error_of(tmp_path, "project")
+    assert load_tenant_config("project_01", tmp_path).tenant_id == "project_01"
+    with pytest.raises(TenantsConfigError) as every:
+        build_all_definitions(tmp_path)
+    assert [e.tenant for e in every.value.errors] == ["project"]
+    assert expected in str(every.value)
+    config.write_text(config.read_text().replace("PROJECT_01_DB", "PROJECT_DB"))
+    assert load_tenant_config("project", tmp_path).tenant_id == "project"

@@ -92,15 +92,15 @@ def test_short_secrets_are_warned_about_without_their_value(
     tenants, package = site
     config = tenants / "project_01" / "config.yaml"
     config.write_text(config.read_text().replace(
-        "  url: sqlite", "  password_env: P01_DB_PASSWORD\n  url: sqlite"))
-    monkeypatch.setenv("P01_DB_PASSWORD", "abc123")
+        "  url: sqlite", "  password_env: PROJECT_01_DB_PASSWORD\n  url: sqlite"))
+    monkeypatch.setenv("PROJECT_01_DB_PASSWORD", "abc123")
     report = lines(tenants, package, "project_01")["project_01"]
     assert report == [
         "project_01: ok (11 assets, 5 jobs, 1 schedule), 1 warning",
-        "  warning: source.password_env: the environment variable P01_DB_PASSWORD is set but "
-        "shorter than 8 characters; use a real secret",
+        "  warning: source.password_env: the environment variable PROJECT_01_DB_PASSWORD is set "
+        "but shorter than 8 characters; use a real secret",
     ]
-    monkeypatch.setenv("P01_DB_PASSWORD", "a-long-enough-secret")
+    monkeypatch.setenv("PROJECT_01_DB_PASSWORD", "a-long-enough-secret")
     assert len(lines(tenants, package, "project_01")["project_01"]) == 1
 
 
