@@ -142,7 +142,11 @@ def test_every_validator_branch_has_a_bad_config_fixture() -> None:
 def test_a_secret_pasted_into_an_env_field_is_never_repeated() -> None:
     """Not in the message, nor in any exception chained to it (Dagster shows those too)."""
     for case, secret in (("secret_in_env_field", "Sup3rS3cret-LITERAL"),
-                         ("secret_in_trino_env", "eyJhbGciOi.J9x")):
+                         ("secret_in_trino_env", "eyJhbGciOi.J9x"),
+                         ("password_encoded_in_query", "hunter2hunter2"),
+                         ("password_encoded_in_user_info", "hunter2hunter2"),
+                         ("odbc_password_in_url", "hunter2hunter2"),
+                         ("password_in_url", "hunter2")):
         with pytest.raises(ConfigError) as info:
             build_tenant_definitions(case, tenants_dir=CASES_DIR)
         error: BaseException | None = info.value
