@@ -10,12 +10,12 @@ from typing import Any, TextIO
 import dagster as dg
 
 from etl import naming
-from etl.cli.command import Command, day
+from etl.cli.command import Command, day, tenant_id
 from etl.errors import UsageError
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("tenant")
+    parser.add_argument("tenant", type=tenant_id)
     parser.add_argument("--from", dest="first", type=day, required=True, metavar="D1")
     parser.add_argument("--to", dest="last", type=day, required=True, metavar="D2")
     parser.add_argument("--pipeline", action="append", default=[], metavar="P",

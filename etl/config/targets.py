@@ -26,6 +26,7 @@ from etl import naming
 from etl.config.storage import StorageConfig
 from etl.config.yaml_lines import PathKey, YamlError, decode, parse_yaml, read_limited
 from etl.model.env_vars import other_tenants_message, owner
+from etl.utils.safe_paths import own_folder
 from etl.warehouse.base import WarehouseConfigBase
 from etl.warehouse.registry import WarehouseConfig
 
@@ -83,10 +84,10 @@ def clashes(own: Targets, others: Iterable[Targets]) -> list[Clash]:
         if own.lake[: len(other.lake)] == other.lake:
             where = "the same lake folder as" if own.lake == other.lake else (
                 "a folder inside the lake folder of")
-            found.append(Clash(ROOT_FIELD, (
+            found.append(Clash(ROOT_FIELD, (  # the other's path is its config's: not shown
                 f"tenant {own.tenant!r} would write its files to {own.lake_text}, {where} "
-                f"tenant {other.tenant!r} ({other.lake_text}); their files would mix: give "
-                "storage.root a location of its own")))
+                f"tenant {other.tenant!r}; their files would mix: give storage.root a location "
+                "of its own")))
     return found
 
 
@@ -108,7 +109,9 @@ def sibling_targets(folders: Iterable[Path], config_name: str) -> Iterator[Targe
     """
     for folder in folders:
         try:
-            data = _storage_and_warehouse(read_limited(folder / config_name))
+            # Only a file really in the sibling's folder: a link out of it is not read at all.
+            raw = read_limited(folder / config_name, own_folder(folder.parent, folder.name))
+            data = _storage_and_warehouse(raw)
             if data is None:
                 continue
             storage = StorageConfig.model_validate(data.get("storage"))

@@ -17,8 +17,10 @@ from pathlib import Path
 
 from etl.config.tenant_config import TenantConfig
 from etl.deploy.settings import PG_ENV
+from etl.errors import UsageError
 from etl.model.env_vars import belongs_to, env_names
 from etl.runs.launch import PLANNED_EVENTS_ENV, CodeLocation
+from etl.utils.safe_paths import LinkError, open_inside, own_folder
 
 # Plain settings every process needs; nothing here holds a secret.
 BASE_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
@@ -52,9 +54,26 @@ def tenant_env(home: Path, config: TenantConfig, env_dir: Path | None = None,
     env = dict(source if source is not None else os.environ)
     own = {k: env[k] for k in tenant_variables(config, others) if k in env}
     own.update(CodeLocation.of_tenant(config.tenant.id).env)
-    file = env_dir / f"{config.tenant.id}.env" if env_dir is not None else None
-    if file is not None and file.is_file():
-        from dotenv import dotenv_values
-
-        own.update({k: v for k, v in dotenv_values(file).items() if v is not None})
+    if env_dir is not None:
+        own.update(env_file(env_dir, config.tenant.id))
     return {**service_env(home, env), **own}
+
+
+def env_file(env_dir: Path, tenant: str) -> dict[str, str]:
+    """The variables of ``<env-dir>/<tenant>.env``, if there is one; the file must be itself,
+    not a link (to another tenant's file, or anywhere)."""
+    import io
+
+    from dotenv import dotenv_values
+
+    name = f"{tenant}.env"
+    file = env_dir / name
+    if not file.exists() and not file.is_symlink():
+        return {}
+    try:
+        with open_inside(file, own_folder(env_dir, name)) as raw:
+            values = dotenv_values(stream=io.TextIOWrapper(raw, encoding="utf-8"))
+    except OSError as e:
+        detail = e.detail if isinstance(e, LinkError) else f"cannot be read: {e.strerror}"
+        raise UsageError(f"the env file {file} of tenant {tenant!r} {detail}") from None
+    return {k: v for k, v in values.items() if v is not None}

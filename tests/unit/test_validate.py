@@ -146,3 +146,22 @@ def test_connect_reaches_the_embedded_source_lake_and_warehouse(
     (problem,) = validate_tenants(tenants, package_dir=PACKAGE_DIR, connect=True)[0].errors
     assert problem == ("tenants/default/config.yaml:26: assets.pipelines[0]: pipeline "
                        "'work_order': table 'wo_missing' does not exist in the source")
+
+
+def test_tenants_outside_the_package_need_no_modules_of_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ETL_TENANTS_DIR`` elsewhere: ``etl.tenant_location`` serves those tenants, and the
+    package's own sample tenants are not theirs, so nothing is missing."""
+    tenants = copy_tenants(tmp_path, ("default",))
+    shutil.copytree(tenants / "default", tenants / "site_b")
+    config = tenants / "site_b" / "config.yaml"
+    config.write_text(config.read_text().replace("id: default", "id: site_b")
+                      .replace("  type: duckdb\n", "  type: duckdb\n  schema_name: site_b\n")
+                      .replace(f"root: {tmp_path}/.etl/lake", f"root: {tmp_path}/.etl/lake_b"))
+    monkeypatch.setenv("ETL_TENANTS_DIR", str(tenants))
+    assert main(["validate"]) == 0
+    assert capsys.readouterr().out == (
+        "default: ok (9 assets, 4 jobs, 1 schedule)\n"
+        "site_b: ok (9 assets, 4 jobs, 1 schedule)\n"
+        "2 tenants: 2 ok, 0 with errors\n")
