@@ -56,7 +56,10 @@ def link_error(path: str, why: str = "nothing below the lake root may be one") -
 @contextlib.contextmanager
 def directory_beneath(root: str, parts: Sequence[str], *, create: bool) -> Iterator[int]:
     """A descriptor of ``root/parts...``, no part followed if it is a link; missing folders
-    are created when ``create``. Raises :class:`LinkError` naming the first link."""
+    are created when ``create`` (the root too, which may itself be a link). Raises
+    :class:`LinkError` naming the first link below the root."""
+    if create:
+        os.makedirs(root, exist_ok=True)
     fd = os.open(root, _DIR_FLAGS)
     try:
         path = root
