@@ -133,6 +133,19 @@ class TenantConfig(StrictModel):
             raise FieldError(at, f"warehouse type {kind!r} loads as {listed}, not {mode!r}")
         return self
 
+    @model_validator(mode="after")
+    def _tables_the_warehouse_can_load(self) -> TenantConfig:
+        """The warehouse kind's own rules on the loaded pipelines (its seam:
+        :meth:`~etl.warehouse.base.WarehouseConfigBase.pipeline_problems`)."""
+        loaded = [(i, p) for i, p in enumerate(self.assets.pipelines)
+                  if p.enabled and p.save_to_trino]
+        for index, problem in self.warehouse.pipeline_problems(
+                [(p.name, p.load_mode) for _, p in loaded]):
+            at, pipeline = loaded[index]
+            raise FieldError(("assets", "pipelines", at, "name"),
+                             f"pipeline {pipeline.name!r}: {problem}")
+        return self
+
     def freshness_of(self, pipeline: PipelineAssetConfig) -> FreshnessConfig:
         return pipeline.freshness or self.freshness
 

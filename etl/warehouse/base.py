@@ -147,6 +147,13 @@ class WarehouseConfigBase(StrictModel):
     def describe(self, tenant: str) -> str:
         """Where the tables are, as people read it (``/path/warehouse.duckdb (schema x)``)."""
 
+    def pipeline_problems(self, loads: Sequence[tuple[str, LoadMode | None]]
+                          ) -> list[tuple[int, str]]:
+        """What this kind cannot load among ``loads`` (each loaded pipeline's name and
+        ``load_mode``), as (index into ``loads``, message): names the tables a kind makes
+        itself would take, say. Checked when the config loads."""
+        return []
+
     def local_files(self) -> dict[str, Path]:
         """The files this kind writes on this machine, resolved, by the field that names each
         (an embedded database's file); none for a server. No tenant's lake folder may hold

@@ -172,3 +172,26 @@ def test_yaml_dates_and_odd_numbers_reach_the_model_as_text(tmp_path: Path) -> N
     with pytest.raises(ConfigError, match=r"warehouse.schema_name: String should match "
                                           r"pattern .* \(got '0x_'\)"):
         build_tenant_definitions("default", tenants_dir=tenants)
+
+
+def test_a_raw_table_name_clashes_only_where_external_mode_makes_that_table() -> None:
+    """``events__raw`` next to ``events`` is refused in Trino external mode (the fixture
+    ``trino_raw_table_clash``); with ``events`` in Iceberg mode, or on DuckDB, there is no raw
+    table to clash with."""
+    import yaml
+
+    from etl.config.tenant_config import TenantConfig
+
+    text = (CASES_DIR / "trino_raw_table_clash" / "config.yaml").read_text()
+    data = yaml.safe_load(text)
+    data["assets"]["pipelines"][0]["load_mode"] = "iceberg"
+    assert len(TenantConfig.model_validate(data).assets.pipelines) == 2
+    data = yaml.safe_load(text)
+    data["warehouse"]["default_load_mode"] = "iceberg"
+    assert TenantConfig.model_validate(data).warehouse.type == "trino"
+    data = yaml.safe_load(text)
+    data["warehouse"], data["storage"] = {"type": "duckdb"}, {"root": "lake"}
+    assert TenantConfig.model_validate(data).warehouse.type == "duckdb"
+    data = yaml.safe_load(text)
+    data["assets"]["pipelines"][1]["save_to_trino"] = False  # not loaded: makes no table
+    assert TenantConfig.model_validate(data).warehouse.type == "trino"
