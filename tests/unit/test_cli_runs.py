@@ -184,3 +184,37 @@ def test_options_that_do_not_apply_are_refused(
     assert code == 2 and "backfill.days_per_run" in out, out
     code, out = etl("run", "default", "daily_etl_job", "--wait", capsys=capsys)
     assert code == 2 and "--wait goes with --submit" in out, out
+
+
+def test_a_range_too_long_for_one_run_is_refused_saying_how_to_split_it(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """100,000 days in one run would fail in Dagster's SQLite storage after a long wait: the
+    command says so at once, before any run exists."""
+    config = home / "tenants" / "default" / "config.yaml"
+    config.write_text(config.read_text().replace("start_date: 2026-01-01",
+                                                 "start_date: 1750-01-01"))
+    first, last = "1750-01-01", "2023-10-15"  # 99,999 days
+    code, out = etl("backfill", "default", "--from", first, "--to", last, capsys=capsys)
+    assert code == 2
+    assert out == (
+        "error: 99,999 days (1750-01-01..2023-10-15) in one run; a run holds at most 4,000 days "
+        "(Dagster stores a planned check result per day in one statement, which SQLite "
+        "limits): pass --days-per-run N (1 to 4,000) or set backfill.days_per_run\n")
+    code, out = etl("backfill", "default", "--from", first, "--to", last, "--submit",
+                    capsys=capsys)
+    assert code == 2 and out.endswith(
+        ": set backfill.days_per_run in the tenant's config (the daemon splits by it)\n"), out
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_runs() == [] and instance.get_backfills() == []
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "4001", "two"])
+def test_days_per_run_is_a_number_of_days_a_run_can_hold(
+        home: Path, capsys: pytest.CaptureFixture[str], value: str) -> None:
+    day = DAYS[0].isoformat()
+    with pytest.raises(SystemExit) as exit_:
+        main(["backfill", "default", "--from", day, "--to", day, "--days-per-run", value])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"etl backfill: error: argument --days-per-run: {value!r} is not a number of days from "
+        "1 to 4,000")
