@@ -196,6 +196,7 @@ from etl.common.transfer import standardize
 def peek(source, ctx):
     seen = sorted(k for k in os.environ if k.endswith("_DB_PASSWORD"))
     (Path(__file__).parent / "seen_env.txt").write_text("\\n".join(seen))
+    (Path(__file__).parent / "seen_pg_user.txt").write_text(os.environ["DAGSTER_PG_USER"])
     return standardize(source, ctx)
 '''
 
@@ -214,6 +215,12 @@ def write_tenant(tenants_dir: Path, tenant: Tenant, bucket: S3Bucket, warehouses
                      if tenant.max_runtime_s is not None else "")))
     (folder / "assets" / "__init__.py").write_text("")
     (folder / "assets" / "transfer.py").write_text(PEEK)
+
+
+def seen_pg_user(tenants_dir: Path, tenant: Tenant) -> str | None:
+    """The instance login the tenant's runs had (written by its transfer code)."""
+    path = tenants_dir / tenant.id / "assets" / "seen_pg_user.txt"
+    return path.read_text() if path.exists() else None
 
 
 def seen_env(tenants_dir: Path, tenant: Tenant) -> list[str]:
