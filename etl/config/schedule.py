@@ -12,8 +12,8 @@ MAX_DAYS_PER_RUN = 4_000
 """Days one run may cover. Dagster records a planned result of every asset check for every day
 of a run in one SQL statement of eight values per day, and SQLite takes at most 32,766 values
 per statement (its default since 3.32), so a local instance fails a run of more than 4,095
-days with ``too many SQL variables`` before it starts; 100,000 days also took 909 MiB doing
-so."""
+days with ``too many SQL variables`` before it starts
+(``tests/unit/test_cli_runs.py::test_a_run_of_the_most_days_fits_sqlites_statements``)."""
 
 
 class ScheduleConfig(StrictModel):

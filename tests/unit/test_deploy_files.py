@@ -257,3 +257,13 @@ def test_no_instance_file_holds_a_secret(tenants: list[TenantConfig], tmp_path: 
         text.write(path.read_text())
     text.write(yaml.safe_dump(helm_values(tenants, DeploymentSettings(), CLUSTER)))
     assert "very-secret" not in text.getvalue()
+
+
+def test_the_code_servers_login_is_named_after_the_instance_database() -> None:
+    from etl.deploy.code_login import default_role, prepare_code_login
+    from etl.errors import UsageError
+
+    assert default_role("Dagster-Prod") == "dagster_prod_code"
+    with pytest.raises(UsageError, match="set both DAGSTER_PG_CODE_USER and "
+                                         "DAGSTER_PG_CODE_PASSWORD, or neither"):
+        prepare_code_login({"DAGSTER_PG_CODE_USER": "code", "DAGSTER_PG_DB": "dagster"})

@@ -2,9 +2,10 @@
 
 The files are generated (alias bombs of growing size, deep nesting, huge scalars, duplicate
 keys at depth, floods of unknown keys or pipelines, each as large as the size limit allows,
-5,000 pipelines, the most pipelines a tenant may have, and 1 MiB files past the limit) and loaded in a fresh process, each in its own tenants folder, which
-reports each file's time and the growth of its peak RSS (getrusage). A last measurement loads
-a small tenant beside all of them, since every tenant's location reads its siblings' configs.
+5,000 pipelines, the most pipelines a tenant may have, and 1 MiB files past the limit) and
+loaded in a fresh process, each in its own tenants folder, which reports each file's time and
+the growth of its peak RSS (getrusage). A last measurement loads a small tenant beside all of
+them, since every tenant's location reads its siblings' configs.
 """
 
 from __future__ import annotations
