@@ -123,6 +123,13 @@ def unresolved_part(base: str, relative: str) -> str | None:
     return None
 
 
+def _refuse_outside(file: Path, real: Path, folder: Path) -> None:
+    if not real.is_relative_to(folder):
+        raise LinkError(str(file), (
+            f"leads to {real}, outside its folder {folder}; the framework reads no file of a "
+            "tenant through a link out of the tenant's folder: put the file itself there"))
+
+
 def own_folder(root: Path, name: str) -> Path:
     """The folder ``name`` of ``root`` as it must be: in the resolved root, itself no link."""
     return root.resolve() / name
@@ -137,13 +144,11 @@ def open_inside(file: Path, folder: Path) -> BinaryIO:
     :class:`LinkError` otherwise (naming where the file really is), ``OSError`` if it cannot be
     opened.
     """
+    _refuse_outside(file, file.resolve(), folder)  # before opening anything out there
     fd = os.open(file, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
-    try:
-        real = Path(os.readlink(fd_path(fd))) if _PROC_FD.is_dir() else file.resolve()
-        if not real.is_relative_to(folder):
-            raise LinkError(str(file), (
-                f"leads to {real}, outside its folder {folder}; the framework reads no file of "
-                "a tenant through a link out of the tenant's folder: put the file itself there"))
+    try:  # and again on what was opened, whatever was swapped in between
+        _refuse_outside(file, Path(os.readlink(fd_path(fd))) if _PROC_FD.is_dir()
+                        else file.resolve(), folder)
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise LinkError(str(file), "is not a regular file; write the file itself there")
         os.set_blocking(fd, True)
