@@ -36,7 +36,7 @@ help:
 	@echo "make dev     - Dagster UI with one code location per tenant (workspace.yaml)"
 	@echo "make lint    - ruff and mypy --strict"
 	@echo "make tenant NAME=<id> - scaffold a new tenant"
-	@echo "make bench   - definitions-scale, deployment-run, extraction and history benchmarks"
+	@echo "make bench   - definitions/config-scale, deployment-run, extraction and history benchmarks"
 	@echo "make screenshot - docs/asset-checks.png from the demo (needs chromium; by hand)"
 
 $(UV_BOOT)/bin/uv:
@@ -104,6 +104,7 @@ schema: venv
 
 bench: venv
 	$(VENV)/bin/python bench/defs_scale.py
+	$(VENV)/bin/python bench/config_scale.py
 	$(VENV)/bin/python -m bench.deploy_runs
 	$(ENSURE_UV)
 	$(UV) run --locked --group bench python -m bench.extract

@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from etl.naming import tenant_id_problem
+
 
 @dataclass(frozen=True)
 class Command:
@@ -35,3 +37,11 @@ def day(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a day; use YYYY-MM-DD") from None
+
+
+def tenant_id(text: str) -> str:
+    """An argument that is a tenant id, checked before it names any file or folder."""
+    problem = tenant_id_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text

@@ -9,12 +9,12 @@ from typing import Any, TextIO
 
 import dagster as dg
 
-from etl.cli.command import Command, day
+from etl.cli.command import Command, day, tenant_id
 from etl.errors import UsageError
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("tenant")
+    parser.add_argument("tenant", type=tenant_id)
     parser.add_argument("job", help="daily_etl_job, extract_job, transfer_job, load_job or "
                                     "master_sync_job")
     parser.add_argument("--day", type=day, help="the day (YYYY-MM-DD) of a daily job")

@@ -28,10 +28,18 @@ from etl.config.issues import (
     issues_from,
     locate,
 )
-from etl.config.targets import Targets, clashes, sibling_targets
+from etl.config.targets import Targets, clashes, foreign_variables, sibling_targets
 from etl.config.tenant_config import CommonPipelines, TenantConfig
 from etl.config.yaml_lines import PathKey, YamlDocument, YamlError, load_yaml
-from etl.naming import IDENTIFIER_PATTERN, IDENTIFIER_RE, PACKAGE_DIR, reserved_tenant_ids
+from etl.model.env_vars import env_fields
+from etl.naming import (
+    IDENTIFIER_MAX_LENGTH,
+    IDENTIFIER_PATTERN,
+    PACKAGE_DIR,
+    reserved_tenant_ids,
+    tenant_id_problem,
+)
+from etl.utils.safe_paths import LinkError, own_folder
 
 __all__ = ["ConfigIssueLocation", "PipelineOrigin", "display_path"]
 
@@ -63,7 +71,8 @@ class LoadedTenant:
 
     @property
     def targets(self) -> Targets:
-        return Targets.of(self.tenant_id, self.config.storage, self.config.warehouse)
+        return Targets.of(self.tenant_id, self.config.storage, self.config.warehouse,
+                          env_fields(self.config))
 
 
 def tenants_root(tenants_dir: Path | None = None) -> Path:
@@ -88,18 +97,18 @@ def tenant_folders(tenants_dir: Path | None = None) -> list[Path]:
 
 
 def validate_tenant_id(tenant_id: str, folder: Path) -> None:
+    """The id's pattern and length, checked before any file is named by it; then not a module
+    of the package."""
+    problem = tenant_id_problem(tenant_id)
+    if problem is not None:  # the folder is not named: a path that long is no path at all
+        raise ConfigError(tenant_id[:40], [ConfigIssue("tenant id", None, "", problem)])
     reserved = reserved_tenant_ids()
-    if not IDENTIFIER_RE.match(tenant_id) or tenant_id in reserved:
-        raise ConfigError(
-            tenant_id,
-            [
-                ConfigIssue(
-                    display_path(folder), None, "",
-                    f"tenant id {tenant_id!r} is not allowed: it must match {IDENTIFIER_PATTERN} "
-                    f"and not be the name of a module of the etl package ({sorted(reserved)})",
-                )
-            ],
-        )
+    if tenant_id in reserved:
+        raise ConfigError(tenant_id, [ConfigIssue(
+            display_path(folder), None, "",
+            f"tenant id {tenant_id!r} is not allowed: it must match {IDENTIFIER_PATTERN}, have "
+            f"at most {IDENTIFIER_MAX_LENGTH} characters and not be the name of a module of "
+            f"the etl package ({sorted(reserved)})")])
 
 
 def load_common_pipelines(file: Path = COMMON_PIPELINES_FILE) -> YamlDocument:
@@ -141,16 +150,18 @@ def load_tenant_config(
     tenant's warehouse schema and lake folder are checked against every other tenant's in the
     same folder; ``etl.all`` checks all pairs at once instead.
     """
-    folder = tenants_root(tenants_dir) / tenant_id
-    validate_tenant_id(tenant_id, folder)
+    root = tenants_root(tenants_dir)
+    validate_tenant_id(tenant_id, root / tenant_id)
+    folder = root / tenant_id
     file = folder / CONFIG_FILE_NAME
-    if not file.is_file():
+    if not file.exists() and not file.is_symlink():
         raise ConfigError(
             tenant_id,
             [ConfigIssue(display_path(file), None, "",
                          "file not found; copy etl/tenants/_template")],
         )
-    return load_tenant_document(tenant_id, folder, _parse(file, tenant=tenant_id), common_file,
+    doc = _parse(file, tenant=tenant_id, folder=own_folder(root, tenant_id))
+    return load_tenant_document(tenant_id, folder, doc, common_file,
                                 check_siblings=check_siblings,
                                 common_alerts_file=common_alerts_file)
 
@@ -197,19 +208,24 @@ def load_tenant_document(
         )
     if check_siblings:
         siblings = [f for f in tenant_folders(folder.parent) if f.name != tenant_id]
-        taken = clashes(loaded.targets, sibling_targets(siblings, CONFIG_FILE_NAME))
+        own = loaded.targets
+        taken = [*clashes(own, sibling_targets(siblings, CONFIG_FILE_NAME)),
+                 *foreign_variables(own, (f.name for f in siblings))]
         if taken:
             raise ConfigError(tenant_id, [loaded.issue(c.at, c.message) for c in taken])
     return loaded
 
 
-def _parse(file: Path, tenant: str) -> YamlDocument:
+def _parse(file: Path, tenant: str, folder: Path | None = None) -> YamlDocument:
+    """``file`` parsed; with ``folder``, only if it is really in that folder (no link out)."""
     try:
-        return load_yaml(file)
+        return load_yaml(file, folder)
     except YamlError as e:
         raise ConfigError(tenant, [
             ConfigIssue(display_path(file), p.line, "", p.message) for p in e.problems
         ]) from None
+    except LinkError as e:  # what it leads to is not read, so nothing of it is shown
+        raise ConfigError(tenant, [ConfigIssue(display_path(file), None, "", e.detail)]) from None
     except OSError as e:
         raise ConfigError(tenant, [ConfigIssue(
             display_path(file), None, "", f"cannot be read: {e.strerror or e}")]) from None

@@ -26,6 +26,7 @@ from etl.config.schedule import BackfillConfig, ScheduleConfig
 from etl.config.source import SourceConfig
 from etl.config.storage import StorageConfig
 from etl.model.base import FieldError, Identifier, StrictModel, TagValue
+from etl.model.env_vars import EXAMPLE_SUFFIX, env_fields, env_prefix
 from etl.warehouse.registry import WarehouseConfig
 
 __all__ = [
@@ -105,6 +106,19 @@ class TenantConfig(StrictModel):
     )
 
     @model_validator(mode="after")
+    def _own_variables(self) -> TenantConfig:
+        """Every ``*_env`` field names one of this tenant's variables (see
+        :mod:`etl.model.env_vars`), so no config can send another tenant's secret away."""
+        tenant, prefix = self.tenant.id, env_prefix(self.tenant.id)
+        for at, variable in env_fields(self):
+            if not variable.startswith(prefix):
+                raise FieldError(at, (
+                    f"names the environment variable {variable}, which is not tenant "
+                    f"{tenant!r}'s: a tenant names only variables that start with its id in "
+                    f"upper case, {prefix} (e.g. {prefix}{EXAMPLE_SUFFIX}); rename the variable"))
+        return self
+
+    @model_validator(mode="after")
     def _lake_reachable_by_warehouse(self) -> TenantConfig:
         if self.warehouse.needs_object_storage and not self.storage.is_s3:
             raise FieldError(("storage", "root"), (
@@ -126,6 +140,19 @@ class TenantConfig(StrictModel):
                     f"load_mode (got {mode!r})"))
             listed = " or ".join(map(repr, modes))
             raise FieldError(at, f"warehouse type {kind!r} loads as {listed}, not {mode!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _tables_the_warehouse_can_load(self) -> TenantConfig:
+        """The warehouse kind's own rules on the loaded pipelines (its seam:
+        :meth:`~etl.warehouse.base.WarehouseConfigBase.pipeline_problems`)."""
+        loaded = [(i, p) for i, p in enumerate(self.assets.pipelines)
+                  if p.enabled and p.save_to_trino]
+        for index, problem in self.warehouse.pipeline_problems(
+                [(p.name, p.load_mode) for _, p in loaded]):
+            at, pipeline = loaded[index]
+            raise FieldError(("assets", "pipelines", at, "name"),
+                             f"pipeline {pipeline.name!r}: {problem}")
         return self
 
     def freshness_of(self, pipeline: PipelineAssetConfig) -> FreshnessConfig:

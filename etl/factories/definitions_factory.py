@@ -17,7 +17,7 @@ from etl.config.config_loader import (
 )
 from etl.config.discovery import discover_tenants
 from etl.config.errors import ConfigError, ConfigIssue, TenantsConfigError
-from etl.config.targets import Targets, clashes, sibling_targets
+from etl.config.targets import Targets, clashes, foreign_variables, sibling_targets
 from etl.factories.alert_factory import build_alerts
 from etl.factories.asset_factory import build_tenant_assets
 from etl.factories.context import TenantContext
@@ -113,8 +113,9 @@ def shared_targets(tenants: list[LoadedTenant], others: list[Targets]) -> list[C
     targets = [loaded.targets for loaded in tenants]
     every = [*targets, *others]
     errors = []
+    names = [t.tenant for t in every]
     for loaded, own in zip(tenants, targets, strict=True):
-        taken = clashes(own, every)
+        taken = [*clashes(own, every), *foreign_variables(own, names)]
         if taken:
             errors.append(ConfigError(loaded.tenant_id,
                                       [loaded.issue(c.at, c.message) for c in taken]))

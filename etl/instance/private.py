@@ -27,6 +27,16 @@ from dagster._core.storage.asset_check_execution_record import (
 )
 
 
+def forget_loaded_job() -> None:
+    """Drop the job definition Dagster keeps from the last run executed in this process: it is
+    cached by the job's code origin, which is the same for every tenant served by
+    ``etl.tenant_location``."""
+    from dagster._core.definitions.reconstruct import ReconstructableJob
+
+    ReconstructableJob.get_repository_definition.cache_clear()
+    ReconstructableJob.get_definition.cache_clear()
+
+
 def partition_subsets(instance: DagsterInstance, key: AssetKey,
                       partitions: PartitionsDefinition[str]) -> tuple[set[str], set[str]]:
     """(materialized, failed) days of ``key``, as the UI's partition bar shows them: from
@@ -52,5 +62,6 @@ __all__ = [
     "PartitionKeyFilter",
     "get_input_data_version_tag",
     "get_input_event_pointer_tag",
+    "forget_loaded_job",
     "partition_subsets",
 ]

@@ -52,8 +52,18 @@ class CodeLocation:
         return cls(TENANT_LOCATION_MODULE, tenant, ((TENANT_ENV, tenant),))
 
     def activate(self) -> None:
-        """Set the location's environment in this process (before loading it here)."""
+        """Set the location's environment in this process (before loading it here).
+
+        ``etl.tenant_location`` builds the tenant ``ETL_TENANT`` names when it is imported: a
+        process that ran another such tenant before imports it afresh.
+        """
+        changed = any(os.environ.get(k) != v for k, v in self.env)
         os.environ.update(dict(self.env))
+        if changed:
+            from etl.instance.private import forget_loaded_job
+
+            sys.modules.pop(TENANT_LOCATION_MODULE, None)
+            forget_loaded_job()
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import dagster as dg
@@ -145,6 +146,19 @@ class WarehouseConfigBase(StrictModel):
     @abstractmethod
     def describe(self, tenant: str) -> str:
         """Where the tables are, as people read it (``/path/warehouse.duckdb (schema x)``)."""
+
+    def pipeline_problems(self, loads: Sequence[tuple[str, LoadMode | None]]
+                          ) -> list[tuple[int, str]]:
+        """What this kind cannot load among ``loads`` (each loaded pipeline's name and
+        ``load_mode``), as (index into ``loads``, message): names the tables a kind makes
+        itself would take, say. Checked when the config loads."""
+        return []
+
+    def local_files(self) -> dict[str, Path]:
+        """The files this kind writes on this machine, resolved, by the field that names each
+        (an embedded database's file); none for a server. No tenant's lake folder may hold
+        one (:mod:`etl.config.targets`)."""
+        return {}
 
     def probe(self, tenant: str, modes: frozenset[LoadMode | None], timeout_s: float,
               ) -> list[FieldProblem]:

@@ -81,12 +81,22 @@ def _upgrade(run: _Counted, target: str, existing: dict[str, str],
 
 class DuckDBWarehouse:
     def __init__(self, path: str, schema: str, memory_limit: str | None = None) -> None:
+        self.given = path
         self.path = str(Path(path).resolve())
         self.schema = schema
         self.memory_limit = memory_limit
 
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-        """Open the file, waiting while another process holds DuckDB's single-writer lock."""
+        """Open the file, waiting while another process holds DuckDB's single-writer lock.
+
+        The file must be itself: a link put in its place (into a tenant's lake folder, say)
+        would have DuckDB create or change the file it leads to, so it fails the load instead.
+        """
+        if Path(self.given).is_symlink() or str(Path(self.given).resolve()) != self.path:
+            raise WarehouseError(
+                f"the DuckDB file {self.given} is a symbolic link (to "
+                f"{Path(self.given).resolve()}); a warehouse file must be a file of its own, "
+                "not a link to one: remove the link")
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + LOCK_WAIT_S
         delay = 0.05

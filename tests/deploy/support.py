@@ -57,6 +57,12 @@ class Tenant:
         return f"{self.id.upper()}_DB_PASSWORD"
 
     @property
+    def lake_env(self) -> dict[str, str]:
+        """The names of its lake's access and secret key variables (each tenant its own)."""
+        return {"access": f"{self.id.upper()}_LAKE_ACCESS_KEY",
+                "secret": f"{self.id.upper()}_LAKE_SECRET_KEY"}
+
+    @property
     def database(self) -> str:
         return f"src_{self.id}"
 
@@ -126,8 +132,8 @@ source:
 storage:
   root: s3://{bucket}/lake
   endpoint_url: {endpoint}
-  access_key_env: LAKE_ACCESS_KEY
-  secret_key_env: LAKE_SECRET_KEY
+  access_key_env: {env_prefix}LAKE_ACCESS_KEY
+  secret_key_env: {env_prefix}LAKE_SECRET_KEY
 warehouse:
   type: duckdb
   path: {warehouse}
@@ -194,6 +200,7 @@ from etl.common.transfer import standardize
 def peek(source, ctx):
     seen = sorted(k for k in os.environ if k.endswith("_DB_PASSWORD"))
     (Path(__file__).parent / "seen_env.txt").write_text("\\n".join(seen))
+    (Path(__file__).parent / "seen_pg_user.txt").write_text(os.environ["DAGSTER_PG_USER"])
     return standardize(source, ctx)
 '''
 
@@ -204,6 +211,7 @@ def write_tenant(tenants_dir: Path, tenant: Tenant, bucket: S3Bucket, warehouses
     (folder / "config.yaml").write_text(CONFIG.format(
         id=tenant.id, host=tenant.server.host, port=tenant.server.port,
         database=tenant.database, password_env=tenant.password_env, bucket=bucket.bucket,
+        env_prefix=f"{tenant.id.upper()}_",
         endpoint=bucket.endpoint_url, warehouse=warehouses / f"{tenant.id}.duckdb",
         first_day=FIRST_DAY, schedule=str(tenant.schedule).lower(),
         max_concurrent=tenant.max_concurrent, pipelines=OPS if tenant.ops else ORDERS,
@@ -211,6 +219,12 @@ def write_tenant(tenants_dir: Path, tenant: Tenant, bucket: S3Bucket, warehouses
                      if tenant.max_runtime_s is not None else "")))
     (folder / "assets" / "__init__.py").write_text("")
     (folder / "assets" / "transfer.py").write_text(PEEK)
+
+
+def seen_pg_user(tenants_dir: Path, tenant: Tenant) -> str | None:
+    """The instance login the tenant's runs had (written by its transfer code)."""
+    path = tenants_dir / tenant.id / "assets" / "seen_pg_user.txt"
+    return path.read_text() if path.exists() else None
 
 
 def seen_env(tenants_dir: Path, tenant: Tenant) -> list[str]:

@@ -20,6 +20,7 @@ from decimal import Decimal
 
 import dagster as dg
 import duckdb
+import psycopg
 import pytest
 from dagster._core.storage.dagster_run import RunRecord, RunsFilter
 
@@ -40,6 +41,7 @@ from tests.deploy.support import (
     new_password,
     process_tree,
     seen_env,
+    seen_pg_user,
     set_sleep,
     start_deployment,
     write_tenant,
@@ -87,9 +89,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, postgres_server: Servic
     for tenant in tenants.values():
         write_tenant(tenants_dir, tenant, bucket, root / "warehouses")
     secrets = {t.password_env: t.password for t in tenants.values()}
-    env = {**os.environ, **secrets,
+    keys = {name: key for t in tenants.values() for name, key in (
+        (t.lake_env["access"], bucket.access_key), (t.lake_env["secret"], bucket.secret_key))}
+    env = {**os.environ, **secrets, **keys,
            "ETL_TENANTS_DIR": str(tenants_dir), "DAGSTER_HOME": str(root / "home"),
-           "LAKE_ACCESS_KEY": bucket.access_key, "LAKE_SECRET_KEY": bucket.secret_key,
            "DAGSTER_PG_HOST": postgres_server.host, "DAGSTER_PG_PORT": str(postgres_server.port),
            "DAGSTER_PG_USER": postgres_server.user, "DAGSTER_PG_DB": instance_db,
            "DAGSTER_PG_PASSWORD": postgres_server.password}
@@ -439,6 +442,42 @@ def test_each_code_server_and_its_runs_see_only_their_tenants_secrets(
     for tenant in ORDERS_TENANTS:  # written by the tenant's own transfer code, in its runs
         assert seen_env(deployment.tenants_dir, tenants[tenant]) == \
             [tenants[tenant].password_env]
+
+
+def test_code_servers_and_runs_hold_an_instance_login_that_cannot_change_the_schema(
+        deployment: Deployment, tenants: dict[str, Tenant], postgres_server: Service) -> None:
+    """Dagster needs the instance in code servers (sensor ticks) and their run workers; they
+    get a login of their own that may change rows of Dagster's tables, while the daemon keeps
+    the owner's. Every run of the tests above ran with it."""
+    login = str(deployment.state["code_login"])
+    pids = deployment.pids()
+    password = None
+    for name, root in pids.items():
+        for pid in process_tree(root):
+            env = environ_of(pid)
+            if env is None:
+                continue
+            if name.startswith("code-server-"):
+                assert env["DAGSTER_PG_USER"] == login, (name, pid)
+                assert env["DAGSTER_PG_PASSWORD"] != postgres_server.password, (name, pid)
+                password = env["DAGSTER_PG_PASSWORD"]
+            else:
+                assert env["DAGSTER_PG_USER"] == postgres_server.user, (name, pid)
+    assert password is not None and login != postgres_server.user
+    for tenant in ORDERS_TENANTS:  # the runs of the backfills, written by the tenant's code
+        assert seen_pg_user(deployment.tenants_dir, tenants[tenant]) == login, tenant
+    database = deployment.env["DAGSTER_PG_DB"]
+    with psycopg.connect(host=postgres_server.host, port=postgres_server.port, user=login,
+                         password=password, dbname=database, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM runs").fetchone()
+        assert row is not None and int(row[0]) > 0  # type: ignore[call-overload]
+        for statement in ("CREATE TABLE etl_probe (x integer)", "DROP TABLE runs",
+                          "ALTER TABLE runs ADD COLUMN etl_probe integer", "TRUNCATE runs",
+                          "CREATE SCHEMA etl_probe", "CREATE ROLE etl_probe"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT count(*) FROM pg_authid")  # the owner's password hashes
 
 
 def test_nothing_is_left_behind_and_the_deployment_stops_cleanly(
