@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Final
 
-from etl.cli import backfill, demo, deploy, run, schema, tenant, validate
+from etl.cli import backfill, demo, deploy, run, schema, status, tenant, validate
 from etl.cli.command import Command
 
 COMMANDS: Final[tuple[Command, ...]] = (
@@ -25,6 +26,7 @@ COMMANDS: Final[tuple[Command, ...]] = (
     tenant.COMMAND,
     schema.COMMAND,
     validate.COMMAND,
+    status.COMMAND,
 )
 
 
@@ -44,14 +46,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parser().parse_args(argv)
     command = next(c for c in COMMANDS if c.name == args.command)
+    read_dotenv()
     try:
         return command.run(args)
     except Interrupted as e:
         print(f"stopped: {e}", file=sys.stderr)  # noqa: T201
         return 130
     except known_errors() as e:
+        if args.verbose:
+            raise
         print(f"error: {e}", file=sys.stderr)  # noqa: T201
         return 2
+
+
+def read_dotenv(folder: Path | None = None) -> None:
+    """Variables from ``.env`` in the working directory, as ``dg dev`` reads them; a variable
+    already set in the environment wins."""
+    from dotenv import load_dotenv
+
+    file = (folder or Path.cwd()) / ".env"
+    if file.is_file():
+        load_dotenv(file, override=False)
 
 
 def known_errors() -> tuple[type[Exception], ...]:

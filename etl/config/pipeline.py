@@ -195,6 +195,11 @@ class PipelineAssetConfig(StrictModel):
         return "transfer" if self.has_transfer else "extract"
 
     @property
+    def last_stage(self) -> Literal["extract", "transfer", "load"]:
+        """The stage a day is done at: the load, else the last Parquet stage."""
+        return "load" if self.save_to_trino else self.load_input_stage
+
+    @property
     def transfer_ref(self) -> TransferConfig:
         return self.transfer or TransferConfig(function=DEFAULT_TRANSFER)
 
@@ -217,6 +222,14 @@ class PipelineAssetConfig(StrictModel):
         return self
 
 
+MAX_PIPELINES = 500
+"""Pipelines of one tenant, inherited ones included. A tenant's code location builds three
+assets and their checks per pipeline, and Dagster's cost of building and resolving them grows
+with each: at this limit a location already takes seconds to load (``bench/config_scale.py``
+prints the figures), while validating the config stays a fraction of a second even for a
+5,000-pipeline file. A site with more tables is several tenants."""
+
+
 class AssetsConfig(StrictModel):
     inherit: Literal["all", "none"] | tuple[Identifier, ...] = Field(
         default="all",
@@ -227,8 +240,22 @@ class AssetsConfig(StrictModel):
     )
     pipelines: tuple[PipelineAssetConfig, ...] = Field(
         default=(),
-        description="Pipelines added to, overriding (same name) or disabling the common ones.",
+        description=(
+            "Pipelines added to, overriding (same name) or disabling the common ones; at most "
+            "500, inherited ones included."
+        ),
     )
+
+    @field_validator("pipelines", mode="before")
+    @classmethod
+    def _not_too_many(cls, value: object) -> object:
+        """Counted before any pipeline is validated, so a huge list costs nothing more."""
+        if isinstance(value, list | tuple) and len(value) > MAX_PIPELINES:
+            raise ValueError(
+                f"{len(value):,} pipelines (inherited ones included); a tenant may have at "
+                f"most {MAX_PIPELINES:,}, since its code location builds every pipeline's "
+                "assets and checks when it loads: split the site into several tenants")
+        return value
 
     @field_validator("inherit", mode="before")
     @classmethod

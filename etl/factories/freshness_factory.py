@@ -17,15 +17,14 @@ import dagster as dg
 
 from etl import naming
 from etl.config.tenant_config import PipelineAssetConfig
-from etl.stages.events import StepEvent, check_evaluation
+from etl.instance.private import COMPLETED_CHECK_STATUSES
+from etl.stages.events import check_evaluation
 from etl.stages.freshness import Deadlines, FreshnessResult, evaluate
+from etl.stages.latest import LatestMaterializations
+from etl.stages.stamps import with_target
 
 if TYPE_CHECKING:
     from etl.factories.context import TenantContext
-
-
-def last_stage(p: PipelineAssetConfig) -> naming.Stage:
-    return "load" if p.save_to_trino else p.load_input_stage
 
 
 def watched(ctx: "TenantContext", pipelines: Sequence[PipelineAssetConfig]
@@ -33,7 +32,7 @@ def watched(ctx: "TenantContext", pipelines: Sequence[PipelineAssetConfig]
     """The last-stage asset of each daily pipeline with freshness on, and its deadlines."""
     config = ctx.config
     return {
-        naming.asset_key(ctx.tenant, last_stage(p), p.name): Deadlines(config.freshness_of(p),
+        naming.asset_key(ctx.tenant, p.last_stage, p.name): Deadlines(config.freshness_of(p),
                                                                        config.schedule)
         for p in pipelines if p.is_partitioned and config.freshness_of(p).enabled
     }
@@ -75,16 +74,20 @@ def _checks(ctx: "TenantContext", keys: Mapping[dg.AssetKey, Deadlines]
             for skipped in sorted(set(days) - set(due)):
                 context.log.info(f"{check.asset_key.to_user_string()} [{skipped}]: not due "
                                  f"until {deadlines.of(skipped).isoformat()}; not evaluated")
+            latest = LatestMaterializations(context.instance, due)
             for result in evaluate(context.instance, check.asset_key, due, deadlines):
-                yield _event(check.asset_key, result, in_range=len(days) > 1)
+                yield with_target(_event(check.asset_key, result), latest)
+        specs = context.op_execution_context.assets_def.check_specs_by_output_name
+        for output, spec in specs.items():
+            if spec.key in context.selected_asset_check_keys:  # each day was recorded above
+                yield dg.Output(None, output_name=output)
 
     return _run
 
 
-def _event(key: dg.AssetKey, result: FreshnessResult, in_range: bool) -> StepEvent:
+def _event(key: dg.AssetKey, result: FreshnessResult) -> dg.AssetCheckEvaluation:
     return check_evaluation(key, naming.FRESHNESS_CHECK, result.day, result.passed,
-                            result.description, result.metadata, blocking=False,
-                            in_range=in_range)
+                            result.description, result.metadata, blocking=False)
 
 
 def _sensor(ctx: "TenantContext", keys: Mapping[dg.AssetKey, Deadlines], qualified: bool
@@ -99,10 +102,22 @@ def _sensor(ctx: "TenantContext", keys: Mapping[dg.AssetKey, Deadlines], qualifi
     def _tick(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         from dagster._time import get_current_datetime
 
-        return dg.SensorResult(
-            asset_events=freshness_events(context.instance, keys, get_current_datetime()))
+        events = freshness_events(context.instance, keys, get_current_datetime())
+        return dg.SensorResult(asset_events=events, skip_reason=tick_summary(events))
 
     return _tick
+
+
+def tick_summary(events: Sequence[dg.AssetCheckEvaluation], shown: int = 10) -> str:
+    """What a tick recorded, as its entry in the UI says it (it launches no run)."""
+    if not events:
+        return "no day reached its deadline since the last result; nothing recorded"
+    late = [e for e in events if not e.passed]
+    listed = [f"{e.asset_key.path[-1]} {e.partition}: {e.description}" for e in late[:shown]]
+    more = f"; and {len(late) - shown} more" if len(late) > shown else ""
+    return (f"recorded {naming.FRESHNESS_CHECK} for {len(events)} day(s), "
+            f"{len(events) - len(late)} on time, {len(late)} missed"
+            + (f": {'; '.join(listed)}{more}" if listed else ""))
 
 
 def freshness_events(instance: dg.DagsterInstance, keys: Mapping[dg.AssetKey, Deadlines],
@@ -110,9 +125,11 @@ def freshness_events(instance: dg.DagsterInstance, keys: Mapping[dg.AssetKey, De
     """The evaluations to record at ``now``: every due day that has no result yet.
 
     Each day is recorded once, at the first tick after its deadline, as on time, missing or
-    late. The instance keeps one result per day recorded outside a run (a second one for the
-    same day is refused), so a day that arrives after it was recorded missing keeps that
-    result; executing the check from the UI records a fresh one ("loaded ... late").
+    late, naming the day's materialization it judged. Only a finished result counts as recorded:
+    a run that selected the check without evaluating it (planned, then skipped) leaves a record
+    that does not. The instance keeps one result per day recorded outside a run (a second one
+    for the same day is refused), so a day that arrives after it was recorded missing keeps
+    that result; executing the check from the UI records a fresh one ("loaded ... late").
     """
     events: list[dg.AssetCheckEvaluation] = []
     for key, deadlines in keys.items():
@@ -122,12 +139,10 @@ def freshness_events(instance: dg.DagsterInstance, keys: Mapping[dg.AssetKey, De
         check = dg.AssetCheckKey(key, naming.FRESHNESS_CHECK)
         recorded = {info.partition_key for info in
                     instance.event_log_storage.get_asset_check_partition_info(
-                        [check], partition_keys=due)}
+                        [check], partition_keys=due)
+                    if info.latest_execution_status in COMPLETED_CHECK_STATUSES}
         todo = [d for d in due if d not in recorded]
-        events.extend(
-            dg.AssetCheckEvaluation(
-                asset_key=key, check_name=naming.FRESHNESS_CHECK, passed=result.passed,
-                description=result.description, metadata=result.metadata,
-                partition=result.day, blocking=False, severity=dg.AssetCheckSeverity.WARN)
-            for result in evaluate(instance, key, todo, deadlines))
+        latest = LatestMaterializations(instance, todo)
+        events.extend(with_target(_event(key, result), latest)
+                      for result in evaluate(instance, key, todo, deadlines))
     return events

@@ -30,8 +30,8 @@ def execute(inst: dg.DagsterInstance, jobs: TenantJobs, request: RunRequest, out
     ok = finished.status == dg.DagsterRunStatus.SUCCESS
     watcher.finish("ok" if ok else "FAILED")
     if not ok:
-        for cause in failure_causes(inst, run.run_id):
-            out.write(f"{indent}  {cause}\n")
+        out.writelines(f"{indent}  {line}\n" for cause in failure_causes(inst, run.run_id)
+                       for line in cause.splitlines())
     out.flush()
     if not ok and was_interrupted(inst, run.run_id):
         raise Interrupted(f"run {run.run_id} ({jobs.tenant} {request.job}) was interrupted; no "
@@ -64,8 +64,15 @@ def failure_causes(inst: dg.DagsterInstance, run_id: str) -> list[str]:
         error = event.step_failure_data.error if event is not None else None
         cause = error.cause if error is not None and error.cause else error
         if cause is not None:
-            causes.append(cause.message.strip())
+            causes.append(_without_class(cause.message.strip()))
     return causes
+
+
+def _without_class(message: str) -> str:
+    """``etl.stages.step.PipelineFailures: 1 of 3 ...`` as ``1 of 3 ...``: the class of one of
+    our own errors says nothing its message does not."""
+    name, sep, rest = message.partition(": ")
+    return rest if sep and name.startswith("etl.") and " " not in name else message
 
 
 def span(days: Sequence[str] | None) -> str:

@@ -23,9 +23,10 @@ if TYPE_CHECKING:
     from dagster._core.remote_origin import InProcessCodeLocationOrigin
 
 REPOSITORY = "__repository__"
-PLANNED_EVENTS_ENV = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
-# The command prints its own progress; Dagster's console log would repeat every event.
-QUIET: Mapping[str, object] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The command prints its own progress and, if a run fails, each cause in one line; Dagster's
+# console log would repeat every event and every traceback (``--verbose`` shows it).
+QUIET: Mapping[str, object] = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+VERBOSE: Mapping[str, object] = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 TENANT_LOCATION_MODULE = "etl.tenant_location"
@@ -51,8 +52,18 @@ class CodeLocation:
         return cls(TENANT_LOCATION_MODULE, tenant, ((TENANT_ENV, tenant),))
 
     def activate(self) -> None:
-        """Set the location's environment in this process (before loading it here)."""
+        """Set the location's environment in this process (before loading it here).
+
+        ``etl.tenant_location`` builds the tenant ``ETL_TENANT`` names when it is imported: a
+        process that ran another such tenant before imports it afresh.
+        """
+        changed = any(os.environ.get(k) != v for k, v in self.env)
         os.environ.update(dict(self.env))
+        if changed:
+            from etl.instance.private import forget_loaded_job
+
+            sys.modules.pop(TENANT_LOCATION_MODULE, None)
+            forget_loaded_job()
 
 
 @dataclass(frozen=True)
@@ -77,12 +88,9 @@ class RunRequest:
 def create_run(instance: dg.DagsterInstance, request: RunRequest) -> dg.DagsterRun:
     """Create (not start) the run, carrying its code location like a UI-launched run.
 
-    A range run records one planned event per asset rather than one per asset and day
-    (``DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS``): a 2,000-day backfill would otherwise
-    write thousands of events before its first row moves. The run's failure lists its failed
-    days; the partition bar then shows them as missing rather than failed.
+    Dagster records one planned event per asset and day of the run: that is what shows a day
+    as in progress while the run goes, and as failed if the run ends without it.
     """
-    os.environ.setdefault(PLANNED_EVENTS_ENV, "true")
     from dagster._core.definitions.selector import JobSubsetSelector
 
     request.location.activate()

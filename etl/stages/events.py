@@ -3,7 +3,7 @@
 A range run covers many days, yet every day must show in Dagster as its own materialization
 (partition status, row count and bytes on the metadata plots) and its own check result, so
 the step emits the events itself, each naming its partition, rather than one output for the
-whole range.
+whole range (a run of one day takes the same path).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import dagster as dg
 
 from etl.stages.outcome import StageOutcome
 
-StepEvent = dg.AssetMaterialization | dg.AssetCheckEvaluation | dg.AssetCheckResult
+StepEvent = dg.AssetMaterialization | dg.AssetCheckEvaluation
 
 
 def materialization(key: dg.AssetKey, day: str | None, outcome: StageOutcome,
@@ -32,19 +32,14 @@ def materialization(key: dg.AssetKey, day: str | None, outcome: StageOutcome,
 
 
 def check_evaluation(key: dg.AssetKey, check: str, day: str | None, passed: bool,
-                     description: str, metadata: Mapping[str, Any], *, blocking: bool = True,
-                     in_range: bool = False) -> StepEvent:
-    """A check result for one day (or master data).
+                     description: str, metadata: Mapping[str, Any], *,
+                     blocking: bool = True) -> dg.AssetCheckEvaluation:
+    """A check result for one day (or master data: ``day`` None).
 
-    A run of one day (or master data) returns the check's own output, to which Dagster adds
-    the day and the materialization it checked; a range run reports each day's evaluation
-    itself, naming the day, since one output could only speak for the whole range.
+    It names its day whatever the run covers (one day or a range); the materialization it
+    judged is added as it leaves the step (:mod:`etl.stages.stamps`).
     """
     severity = dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN
-    if not in_range:
-        return dg.AssetCheckResult(asset_key=key, check_name=check, passed=passed,
-                                   description=description, metadata=dict(metadata),
-                                   severity=severity)
     return dg.AssetCheckEvaluation(
         asset_key=key, check_name=check, passed=passed, description=description,
         metadata=dict(metadata), blocking=blocking, partition=day, severity=severity,

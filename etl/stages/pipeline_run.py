@@ -78,11 +78,6 @@ class StepInputs:
         stage = pipeline.load_input_stage
         return naming.check_key(self.tenant, stage, pipeline.name, check) in self.selected_checks
 
-    @property
-    def in_range(self) -> bool:
-        """A run over several days (one output per asset could not speak for each day)."""
-        return self.days is not None and len(self.days) > 1
-
     def is_last(self, day: str | None) -> bool:
         """The step's last day (or master data): its events carry what every day shares."""
         return self.days is None or day == self.days[-1]
@@ -223,8 +218,7 @@ class PipelineStages:
                 if self.inputs.wants_quality(self.pipeline, o.check.name):
                     self.emit(check_evaluation(self.key(stage), o.check.name, day, o.passed,
                                                o.description, o.metadata,
-                                               blocking=o.check.blocking,
-                                               in_range=self.inputs.in_range))
+                                               blocking=o.check.blocking))
             failed = [o.check.name for o in outcomes if o.check.blocking and not o.passed]
             if not failed:
                 kept.append(day)
@@ -257,8 +251,7 @@ class PipelineStages:
                 self.emit(check_evaluation(self.key("load"), naming.RECONCILE_CHECK, day,
                                            recon.passed, recon.description,
                                            {"parquet_rows": recon.expected,
-                                            "warehouse_rows": recon.actual},
-                                           in_range=self.inputs.in_range))
+                                            "warehouse_rows": recon.actual}))
         if out.missing is not None:
             self.fail("load", out.missing.missing_error(), list(out.missing.missing))
         if loading:

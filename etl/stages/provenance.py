@@ -10,26 +10,26 @@ A day's data version is a hash of its code version, its inputs' data versions, a
 wrote (rows and bytes): rerunning a stage that writes the same file changes nothing downstream,
 while a rerun that picks up late rows marks the next stage stale for that day.
 
-Upstream days are looked up in the instance in one query per stage, just before the first
-day that needs them: events are stored as the step yields them, and a pipeline's stage ends
-before its next stage begins, so the upstream's days are all there by then.
+Upstream days are looked up in the instance in bulk (:mod:`etl.stages.latest`), just before
+the first day that needs them: a pipeline's stage ends before its next stage begins, so the
+upstream's days are all there by then.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import dagster as dg
-from dagster._core.definitions.data_version import (
+
+from etl.instance.private import (
     CODE_VERSION_TAG,
     DATA_VERSION_TAG,
     get_input_data_version_tag,
     get_input_event_pointer_tag,
 )
-
-from etl.stages.events import StepEvent
+from etl.stages.latest import LatestMaterializations
 from etl.stages.outcome import BYTES, ROW_COUNT
 
 NULL_POINTER = "NULL"
@@ -38,22 +38,11 @@ Version = tuple[str, int | None]  # (data version, storage id) of one upstream d
 
 @dataclass
 class Provenance:
-    """Stamps one step's materializations; ``days`` are the step's (None: master data)."""
+    """Stamps one step's materializations with the tags Dagster judges staleness by."""
 
-    instance: dg.DagsterInstance
+    latest: LatestMaterializations
     code_versions: Mapping[dg.AssetKey, str]
     upstream: Mapping[dg.AssetKey, dg.AssetKey]
-    days: Sequence[str] | None
-    _known: dict[tuple[dg.AssetKey, str | None], Version] = field(default_factory=dict)
-
-    def stamped(self, events: Iterator[StepEvent]) -> Iterator[StepEvent]:
-        try:
-            for event in events:
-                yield self.stamp(event) if isinstance(event, dg.AssetMaterialization) else event
-        finally:  # a stopped run: the runner's own clean-up must run now
-            close = getattr(events, "close", None)
-            if close is not None:
-                close()
 
     def stamp(self, event: dg.AssetMaterialization) -> dg.AssetMaterialization:
         key, day = event.asset_key, event.partition
@@ -73,37 +62,18 @@ class Provenance:
         wrote = [str(_value(meta.get(ROW_COUNT))), str(_value(meta.get(BYTES)))]
         tags[DATA_VERSION_TAG] = _hash([code, *inputs, *wrote])
         # This day of ``key`` now has a new event: a later stage must look it up afresh.
-        self._known.pop((key, day), None)
+        self.latest.forget(key, day)
         return dg.AssetMaterialization(
             asset_key=key, partition=day, description=event.description,
             metadata=dict(meta), tags={**(event.tags or {}), **tags},
         )
 
     def _input(self, parent: dg.AssetKey, day: str | None) -> Version:
-        if (parent, day) not in self._known:
-            self._load(parent, day)
-        return self._known.get((parent, day), (NULL_POINTER, None))
-
-    def _load(self, parent: dg.AssetKey, day: str | None) -> None:
-        """The latest event of ``parent`` for every step day not known yet (one query)."""
-        ids: dict[str | None, int] = {}
-        if day is None:
-            records = self.instance.fetch_materializations(parent, limit=1).records
-            ids = {None: records[0].storage_id} if records else {}
-        else:
-            wanted = {d for d in (self.days or [day]) if (parent, d) not in self._known}
-            found = self.instance.get_latest_storage_id_by_partition(
-                parent, dg.DagsterEventType.ASSET_MATERIALIZATION, wanted | {day})
-            ids.update(found)
-            records = self.instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=parent, storage_ids=list(ids.values())),
-                limit=max(1, len(ids)),
-            ).records if ids else []
-        by_id = {r.storage_id: r for r in records}
-        for d, storage_id in ids.items():
-            record = by_id.get(storage_id)
-            tags = (record.event_log_entry.tags or {}) if record else {}
-            self._known[(parent, d)] = (tags.get(DATA_VERSION_TAG, "INITIAL"), storage_id)
+        record = self.latest.record(parent, day)
+        if record is None:
+            return NULL_POINTER, None
+        tags = record.event_log_entry.tags or {}
+        return tags.get(DATA_VERSION_TAG, "INITIAL"), record.storage_id
 
 
 def _value(entry: object) -> object:

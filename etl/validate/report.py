@@ -12,6 +12,8 @@ class TenantReport:
     warnings: list[str] = field(default_factory=list)
     summary: str = ""
     """What the tenant's location holds, e.g. ``9 assets, 5 jobs, 1 schedule``."""
+    pipelines: list[str] = field(default_factory=list)
+    """One line per pipeline and the stages it runs, e.g. ``work_order: extract, load``."""
 
     @property
     def ok(self) -> bool:
@@ -26,7 +28,8 @@ class TenantReport:
         if self.warnings:
             head += f", {_count(len(self.warnings), 'warning')}"
         return [head, *(f"  {e}" for e in self.errors),
-                *(f"  warning: {w}" for w in self.warnings)]
+                *(f"  warning: {w}" for w in self.warnings),
+                *([] if self.errors else (f"  {p}" for p in self.pipelines))]
 
 
 def _count(n: int, noun: str) -> str:

@@ -48,8 +48,13 @@ def test_one_line_per_tenant_with_every_problem(site: tuple[Path, Path]) -> None
     report = lines(tenants, package)
     assert sorted(report) == ["broken", "default", "gone", "no_config", "no_module",
                               "project_01", "scaffold"]
-    assert report["default"] == ["default: ok (9 assets, 4 jobs, 1 schedule)"]
-    assert report["project_01"] == ["project_01: ok (11 assets, 5 jobs, 1 schedule)"]
+    assert report["default"][0] == "default: ok (9 assets, 4 jobs, 1 schedule)"
+    assert report["project_01"] == [
+        "project_01: ok (11 assets, 5 jobs, 1 schedule)",
+        "  work_order (daily by created_at): extract, transfer, load",
+        "  production_result (daily by produced_at): extract, transfer, load",
+        "  quality_inspection (daily by inspected_at): extract, transfer, load",
+        "  cfg_item_master (master data): extract, load"]
     broken = "\n".join(report["broken"])
     assert report["broken"][0] == "broken: 2 errors"
     assert "config.yaml:18: schedule.cron: not a valid cron expression" in broken
@@ -68,8 +73,8 @@ def test_one_line_per_tenant_with_every_problem(site: tuple[Path, Path]) -> None
 
 def test_one_tenant_only(site: tuple[Path, Path]) -> None:
     tenants, package = site
-    assert lines(tenants, package, "project_01") == {
-        "project_01": ["project_01: ok (11 assets, 5 jobs, 1 schedule)"]}
+    (only,) = lines(tenants, package, "project_01").values()
+    assert only[0] == "project_01: ok (11 assets, 5 jobs, 1 schedule)" and len(only) == 5
     (unknown,) = lines(tenants, package, "nope")["nope"][1:]
     assert "no tenant 'nope': tenants/nope/config.yaml does not exist (tenants: broken" in unknown
 
@@ -92,16 +97,17 @@ def test_short_secrets_are_warned_about_without_their_value(
     tenants, package = site
     config = tenants / "project_01" / "config.yaml"
     config.write_text(config.read_text().replace(
-        "  url: sqlite", "  password_env: P01_DB_PASSWORD\n  url: sqlite"))
-    monkeypatch.setenv("P01_DB_PASSWORD", "abc123")
+        "  url: sqlite", "  password_env: PROJECT_01_DB_PASSWORD\n  url: sqlite"))
+    monkeypatch.setenv("PROJECT_01_DB_PASSWORD", "abc123")
     report = lines(tenants, package, "project_01")["project_01"]
-    assert report == [
+    assert report[:2] == [
         "project_01: ok (11 assets, 5 jobs, 1 schedule), 1 warning",
-        "  warning: source.password_env: the environment variable P01_DB_PASSWORD is set but "
-        "shorter than 8 characters; use a real secret",
+        "  warning: source.password_env: the environment variable PROJECT_01_DB_PASSWORD is set "
+        "but shorter than 8 characters; use a real secret",
     ]
-    monkeypatch.setenv("P01_DB_PASSWORD", "a-long-enough-secret")
-    assert len(lines(tenants, package, "project_01")["project_01"]) == 1
+    monkeypatch.setenv("PROJECT_01_DB_PASSWORD", "a-long-enough-secret")
+    assert not any("warning" in line for line in lines(tenants, package, "project_01")[
+        "project_01"])
 
 
 def test_the_command_prints_the_lines_and_fails_on_errors(
@@ -111,7 +117,8 @@ def test_the_command_prints_the_lines_and_fails_on_errors(
     monkeypatch.setenv("ETL_TENANTS_DIR", str(tenants))
     assert main(["validate"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines() == ["default: ok (9 assets, 4 jobs, 1 schedule)",
+    assert [line for line in out.splitlines() if not line.startswith("  ")] == [
+                                "default: ok (9 assets, 4 jobs, 1 schedule)",
                                 "project_01: ok (11 assets, 5 jobs, 1 schedule)",
                                 "2 tenants: 2 ok, 0 with errors"]
     config = tenants / "default" / "config.yaml"
@@ -146,3 +153,32 @@ def test_connect_reaches_the_embedded_source_lake_and_warehouse(
     (problem,) = validate_tenants(tenants, package_dir=PACKAGE_DIR, connect=True)[0].errors
     assert problem == ("tenants/default/config.yaml:26: assets.pipelines[0]: pipeline "
                        "'work_order': table 'wo_missing' does not exist in the source")
+
+
+def test_a_pipeline_that_is_never_loaded_says_so(site: tuple[Path, Path]) -> None:
+    tenants, package = site
+    config = tenants / "default" / "config.yaml"
+    config.write_text(config.read_text() + (
+        "assets:\n  pipelines:\n    - name: work_order\n      save_to_trino: false\n"))
+    assert ("  work_order (daily by created_at): extract, transfer; not loaded into the "
+            "warehouse (save_to_trino: false)") in lines(tenants, package, "default")["default"]
+
+
+def test_tenants_outside_the_package_need_no_modules_of_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ETL_TENANTS_DIR`` elsewhere: ``etl.tenant_location`` serves those tenants, and the
+    package's own sample tenants are not theirs, so nothing is missing."""
+    tenants = copy_tenants(tmp_path, ("default",))
+    shutil.copytree(tenants / "default", tenants / "site_b")
+    config = tenants / "site_b" / "config.yaml"
+    config.write_text(config.read_text().replace("id: default", "id: site_b")
+                      .replace("  type: duckdb\n", "  type: duckdb\n  schema_name: site_b\n")
+                      .replace(f"root: {tmp_path}/.etl/lake", f"root: {tmp_path}/.etl/lake_b"))
+    monkeypatch.setenv("ETL_TENANTS_DIR", str(tenants))
+    assert main(["validate"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line for line in out if not line.startswith("  ")] == [
+        "default: ok (9 assets, 4 jobs, 1 schedule)",
+        "site_b: ok (9 assets, 4 jobs, 1 schedule)",
+        "2 tenants: 2 ok, 0 with errors"]
