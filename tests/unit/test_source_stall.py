@@ -105,7 +105,7 @@ def test_etl_run_shows_each_retry_on_its_console(
     monkeypatch.chdir(tmp_path)
     day = (dt.date.today() - dt.timedelta(days=2)).isoformat()
     code = main(["run", "default", "extract_job", "--day", day])
-    out = capsys.readouterr().err
+    out = capsys.readouterr().out
     assert code == 1, out
     retry = (f"default extract_job [{day}]: extract of default/work_order [{day}]: transient "
              "failure (planning the read of 'work_order'")

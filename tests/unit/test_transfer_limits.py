@@ -120,7 +120,7 @@ def test_etl_run_fails_the_day_naming_the_limit(tmp_path: Path, monkeypatch: pyt
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)
     code = main(["run", "default", "daily_etl_job", "--day", DAY])
-    out = capsys.readouterr().err
+    out = capsys.readouterr().out
     assert code == 1, out
     cause = f"transfer of default/work_order [{DAY}] stopped after 2 s: transfer.timeout_s"
     assert re.search(r"FAILED in [0-9.]+s\n(.*\n)*  .*" + re.escape(cause), out), out
