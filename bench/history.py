@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 TENANT = "default"  # a tenant id with a code-location module; its folder is the bench's own
-PASSWORD_ENV = "ETL_BENCH_DB_PASSWORD"
+PASSWORD_ENV = "DEFAULT_BENCH_DB_PASSWORD"  # a tenant names only its own variables
 SERVER_ENV = "ETL_BENCH_SERVER_URL"  # the PostgreSQL server, for the instance databases
 PARALLEL_ENV = "ETL_BENCH_MAX_PARALLEL"  # the tenant's source.max_parallel (default: its own)
 

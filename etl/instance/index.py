@@ -24,8 +24,10 @@ from etl.instance.private import (
     ASSET_EVENTS,
     AssetCheckExecutionsTable,
     CheckPlannedData,
-    CheckStatus,
     SqlEventLogStorage,
+)
+from etl.instance.private import (
+    AssetCheckExecutionRecordStatus as CheckStatus,
 )
 
 Upsert = Callable[[sa.Connection, str, Mapping[str, Any]], None]

@@ -13,6 +13,8 @@ PostgreSQL event logs and write the same rows in batches; what they write is rep
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationPlanned as CheckPlannedData,
 )
@@ -25,6 +27,7 @@ from dagster._core.definitions.data_version import (
     get_input_data_version_tag,
     get_input_event_pointer_tag,
 )
+from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.events import (
     ASSET_CHECK_EVENTS,
     ASSET_EVENTS,
@@ -34,7 +37,7 @@ from dagster._core.storage.asset_check_execution_record import (
     COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES as COMPLETED_CHECK_STATUSES,
 )
 from dagster._core.storage.asset_check_execution_record import (
-    AssetCheckExecutionRecordStatus as CheckStatus,
+    AssetCheckExecutionRecordStatus,
 )
 from dagster._core.storage.config import pg_config
 from dagster._core.storage.event_log.base import EventLogStorage
@@ -60,6 +63,36 @@ from dagster_postgres.utils import (
     set_pg_statement_timeout,
 )
 
+if TYPE_CHECKING:
+    from dagster import AssetKey, DagsterInstance, PartitionsDefinition
+
+
+def forget_loaded_job() -> None:
+    """Drop the job definition Dagster keeps from the last run executed in this process: it is
+    cached by the job's code origin, which is the same for every tenant served by
+    ``etl.tenant_location``."""
+    from dagster._core.definitions.reconstruct import ReconstructableJob
+
+    ReconstructableJob.get_repository_definition.cache_clear()
+    ReconstructableJob.get_definition.cache_clear()
+
+
+def partition_subsets(instance: DagsterInstance, key: AssetKey,
+                      partitions: PartitionsDefinition[str]) -> tuple[set[str], set[str]]:
+    """(materialized, failed) days of ``key``, as the UI's partition bar shows them: from
+    Dagster's status cache, brought up to date first."""
+    from dagster._core.storage.partition_status_cache import (
+        get_and_update_asset_status_cache_value,
+    )
+
+    value = get_and_update_asset_status_cache_value(instance, key, partitions)
+    if value is None:
+        return set(), set()
+    done = value.deserialize_materialized_partition_subsets(partitions)
+    failed = value.deserialize_failed_partition_subsets(partitions)
+    return set(done.get_partition_keys()), set(failed.get_partition_keys())
+
+
 __all__ = [
     "ASSET_CHECK_EVENTS",
     "ASSET_EVENTS",
@@ -70,22 +103,25 @@ __all__ = [
     "EVENT_TYPE_TO_PIPELINE_RUN_STATUS",
     "INDEX_SHARD_NAME",
     "SQLITE_BUSY_TIMEOUT_SECONDS",
+    "AssetCheckExecutionRecordStatus",
     "AssetCheckExecutionsTable",
     "AssetKeyTable",
     "CheckPlannedData",
-    "CheckStatus",
     "CheckTarget",
     "ConfigurableClassData",
     "EventLogStorage",
+    "PartitionKeyFilter",
     "PostgresEventLogStorage",
     "SqlEventLogStorage",
     "SqlEventLogStorageTable",
     "SqliteEventLogStorage",
     "create_engine",
     "create_pg_engine",
+    "forget_loaded_job",
     "get_input_data_version_tag",
     "get_input_event_pointer_tag",
     "get_token_provider_from_config",
+    "partition_subsets",
     "pg_config",
     "pg_url_from_config",
     "set_pg_statement_timeout",

@@ -2,7 +2,8 @@
 
 Without ``DAGSTER_HOME`` the command uses ``.etl/dagster_home`` in the working directory, the
 folder ``make demo`` and ``make dev`` use, so runs started from the command line show up in the
-UI those start.
+UI those start. Opening it first fails the runs an earlier ``etl`` process executed and died
+in the middle of (:mod:`etl.runs.orphans`).
 
 The home's ``dagster.yaml`` names the batching event log (:mod:`etl.instance.storage`) on the
 stock class's files, so the command, the UI, the daemon and every run worker write a run's
@@ -14,12 +15,14 @@ is left alone.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import yaml
 
+from etl.errors import UsageError
 from etl.instance.storage import MODULE, SQLITE_CLASS, sqlite_event_log
 
 DEFAULT_HOME = Path(".etl") / "dagster_home"
@@ -37,8 +40,18 @@ def dagster_home() -> Path:
 
 
 def instance() -> dg.DagsterInstance:
-    dagster_home()
-    return dg.DagsterInstance.get()
+    home = dagster_home()
+    missing = unset_variables(home / "dagster.yaml")
+    if missing:
+        raise UsageError(
+            f"the instance in {home} reads {', '.join(missing)} from the environment (its "
+            f"dagster.yaml), and they are not set: set them as for `etl deploy up` (the "
+            "deployment's PostgreSQL), or point DAGSTER_HOME elsewhere")
+    from etl.runs.orphans import fail_orphaned_runs
+
+    opened = dg.DagsterInstance.get()
+    fail_orphaned_runs(opened, sys.stderr)
+    return opened
 
 
 def prepare(home: Path) -> bool:
@@ -81,6 +94,26 @@ def _moved(found: Any, block: dict[str, Any]) -> bool:
     base_dir = str(found["config"].get("base_dir", ""))
     return base_dir != block["config"]["base_dir"] and base_dir.endswith(
         os.path.join("history", "runs"))
+
+
+def unset_variables(settings: Path) -> list[str]:
+    """The variables ``settings`` names with ``{env: NAME}`` that are not set here."""
+    if not settings.is_file():
+        return []
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if set(node) == {"env"} and isinstance(node["env"], str):
+                found.append(node["env"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(yaml.safe_load(settings.read_text(encoding="utf-8")))
+    return sorted({name for name in found if not os.environ.get(name)})
 
 
 if __name__ == "__main__":  # `make dev`: the home the UI serves, with its settings

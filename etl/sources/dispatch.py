@@ -9,7 +9,7 @@ for dialects without one.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Literal, get_args
 
 import pyarrow as pa
@@ -19,11 +19,13 @@ from sqlalchemy.engine import URL, make_url
 from etl.sources.base import ExtractRequest
 from etl.sources.convert import convert_reader, fits, misfit_message
 from etl.sources.dialects.registry import dialect_for
-from etl.sources.duckdb_reader import connect_scanner, open_duckdb_reader
-from etl.sources.errors import SourceError, describe_db_error
+from etl.sources.duckdb_reader import ScannerPool, open_duckdb_reader
+from etl.sources.errors import SourceError, describe_db_error, where
 from etl.sources.fit_check import converted_decimals
 from etl.sources.plan import ReadPlan, Reflected, plan_read
 from etl.sources.sqlalchemy_reader import open_sqlalchemy_reader
+from etl.sources.stall import EngineSockets, call_with_timeout
+from etl.utils.live_work import LiveWork
 
 CONNECT_TIMEOUT_S = 15
 EngineChoice = Literal["auto", "duckdb", "sqlalchemy"]
@@ -46,7 +48,9 @@ def create_source_engine(url: URL, statement_timeout_s: float | None = None,
     dialect = dialect_for(url)
     dialect.check_url(url)
     connect_args = dialect.connect_args(connect_timeout_s, statement_timeout_s)
-    engine = sa.create_engine(url, connect_args=connect_args, pool_pre_ping=False)
+    # No pool: an engine serves one read, and a connection closes when its user lets go of
+    # it, also one that a stalled read abandoned and that completes after the read gave up.
+    engine = sa.create_engine(url, connect_args=connect_args, poolclass=sa.pool.NullPool)
     if statement_timeout_s is not None:
         def on_connect(dbapi_connection: Any, _record: Any) -> None:
             dialect.configure_session(dbapi_connection, statement_timeout_s)
@@ -74,23 +78,27 @@ def choose_reader(url: URL, engine: str) -> Literal["duckdb", "sqlalchemy"]:
 
 
 class ReadSession:
-    """Reads of one source, one after the other, on one set of connections.
+    """Reads of one source, one after the other, on one reflection and one DuckDB connection.
 
     A range extract reads its days with one query per ``days_per_scan`` days: the session
-    plans them all on one reflection of the table and, for the DuckDB reader, runs them on one
-    DuckDB connection with the scanner loaded and the source attached once. ``close`` (or the
-    end of a ``with`` block) releases every connection.
+    plans them all on one reflection of the table and, for the DuckDB reader, hands each read
+    the DuckDB connection the previous one left with the scanner loaded and the source attached
+    (:class:`~etl.sources.duckdb_reader.ScannerPool`). Every call on the source still waits at
+    most ``request.read_timeout_s`` (:mod:`etl.sources.stall`), and ``live`` can interrupt it
+    (the step is being stopped). ``close`` (or the end of a ``with`` block) releases everything.
     """
 
-    def __init__(self, url: URL, engine: str = "auto",
-                 statement_timeout_s: float | None = None) -> None:
+    def __init__(self, url: URL, engine: str = "auto", statement_timeout_s: float | None = None,
+                 live: LiveWork | None = None) -> None:
         self.url = url
         self.reader = choose_reader(url, engine)
         self.secret = _secret(url)
-        self.db = create_source_engine(url, statement_timeout_s)
         self.timeout = statement_timeout_s
+        self.live = live
+        self.db = create_source_engine(url, statement_timeout_s)
+        self.sockets = EngineSockets(self.db, dialect_for(url))
         self._reflected: Reflected = {}
-        self._scanner: Any = None
+        self._scanners = ScannerPool()
 
     def __enter__(self) -> ReadSession:
         return self
@@ -99,29 +107,32 @@ class ReadSession:
         self.close()
 
     def close(self) -> None:
-        if self._scanner is not None:
-            self._scanner.close()
-            self._scanner = None
+        self._scanners.close()
         self.db.dispose()
 
     def plan(self, request: ExtractRequest) -> ReadPlan:
-        return plan_read(self.db, request, self.secret, self._reflected)
+        with self._interruptible():
+            return call_with_timeout(
+                lambda: plan_read(self.db, request, self.secret, self._reflected),
+                request.read_timeout_s,
+                f"planning the read of {request.label!r} from {where(self.url)}",
+                self.sockets.abort)
 
     @contextmanager
     def read(self, request: ExtractRequest) -> Iterator[pa.RecordBatchReader]:
         """A reader over the request's rows; its stream ends on exit, the session's
-        connections stay for the next read."""
+        reflection and idle DuckDB connection stay for the next read."""
         plan = self.plan(request)
         if self.reader == "duckdb":
             self.db.dispose()  # the plan's connection is not needed while DuckDB streams
-            if self._scanner is None:
-                self._scanner = connect_scanner(self.url, self.timeout)
             with open_duckdb_reader(self.url, plan, request.batch_size, self.timeout,
-                                    con=self._scanner) as batches:
+                                    request.read_timeout_s, self.live,
+                                    pool=self._scanners) as batches:
                 yield plan.described(convert_reader(batches, plan))
         else:
-            with open_sqlalchemy_reader(self.db, plan, request.batch_size,
-                                        self.secret) as batches:
+            with open_sqlalchemy_reader(self.db, plan, request.batch_size, self.secret,
+                                        read_timeout_s=request.read_timeout_s,
+                                        abort=self.sockets.abort, live=self.live) as batches:
                 yield plan.described(convert_reader(batches, plan))
 
     def check(self, request: ExtractRequest) -> None:
@@ -130,7 +141,16 @@ class ReadSession:
         Run before a range extract writes its first day (see :mod:`etl.sources.fit_check`);
         the plan's own checks (columns, the partition column, ``column_types``) fail here too.
         """
-        plan = self.plan(request)
+        with self._interruptible():
+            call_with_timeout(lambda: self._check(request), request.read_timeout_s,
+                              f"checking the values of {request.label!r} in {where(self.url)}",
+                              self.sockets.abort)
+
+    def _interruptible(self) -> Any:
+        return self.live.running(self.sockets.abort) if self.live is not None else nullcontext()
+
+    def _check(self, request: ExtractRequest) -> None:
+        plan = plan_read(self.db, request, self.secret, self._reflected)
         if plan.fit_check is None or plan.columns is None:
             return
         try:
@@ -150,21 +170,23 @@ class ReadSession:
 
 @contextmanager
 def open_reader(
-    url: URL, request: ExtractRequest, engine: str = "auto"
+    url: URL, request: ExtractRequest, engine: str = "auto", live: LiveWork | None = None
 ) -> Iterator[pa.RecordBatchReader]:
     """Yield a reader over the request's rows; connections are released on exit.
 
     Both readers first plan the read through SQLAlchemy (connect, reflect or describe, build
     the statement), so a bad password, a missing table or column fails the same way for both.
+    Every call on the source waits at most ``request.read_timeout_s`` (:mod:`etl.sources.stall`);
+    ``live`` gets a way to interrupt the read while it runs (the step is being stopped).
     """
-    with ReadSession(url, engine, request.statement_timeout_s) as session, \
+    with ReadSession(url, engine, request.statement_timeout_s, live) as session, \
             session.read(request) as reader:
         yield reader
 
 
-def check_values(url: URL, request: ExtractRequest) -> None:
+def check_values(url: URL, request: ExtractRequest, live: LiveWork | None = None) -> None:
     """:meth:`ReadSession.check` on a session of its own."""
-    with ReadSession(url, "auto", request.statement_timeout_s) as session:
+    with ReadSession(url, "auto", request.statement_timeout_s, live) as session:
         session.check(request)
 
 

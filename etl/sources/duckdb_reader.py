@@ -28,14 +28,21 @@ Memory is bounded by the batch, not the table: DuckDB runs one thread with no in
 buffering (see :data:`SETTINGS`), and a prefetch thread keeps exactly one decoded batch ahead of
 the Parquet writer so decoding and encoding overlap (:mod:`etl.sources.prefetch`). At most three
 batches are alive: the one being written, the one queued and the one being decoded.
+
+That thread owns the DuckDB connection and does all the talking to the source, so the writer
+waits at most ``source.read_timeout_s`` for a batch. A scanner blocked on a frozen server
+cannot be reached (its socket is inside libpq or libmysqlclient) and DuckDB's ``interrupt()``
+takes effect only when the scanner returns: the thread is then abandoned, and closes the scan
+and the connection itself if the server ever answers.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import re
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import duckdb
@@ -46,6 +53,8 @@ from etl.sources.dialects.registry import Dialect, Scanner, dialect_for
 from etl.sources.errors import SourceError, first_line, where
 from etl.sources.plan import ReadPlan, render_sql
 from etl.sources.prefetch import Prefetcher
+from etl.sources.stall import stalled
+from etl.utils.live_work import LiveWork
 from etl.utils.logging import redact
 from etl.utils.sql import literal
 
@@ -64,38 +73,101 @@ SETTINGS: dict[str, str | int | bool] = {
 }
 
 
-def connect_scanner(url: URL, statement_timeout_s: float | None = None
-                    ) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the source's scanner loaded and the source attached."""
+@contextmanager
+def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int,
+                       statement_timeout_s: float | None = None,
+                       read_timeout_s: float | None = None,
+                       live: LiveWork | None = None,
+                       pool: ScannerPool | None = None) -> Iterator[pa.RecordBatchReader]:
+    """Yield a reader over ``plan``; the DuckDB connection (and the source's) close on exit,
+    or, with ``pool``, go back to it once the read ended cleanly.
+
+    Everything that talks to the source (attaching, starting the query, each batch) runs on
+    the prefetch thread, so a stalled source fails after ``read_timeout_s`` here instead of
+    hanging (:mod:`etl.sources.stall`).
+    """
     dialect = dialect_for(url)
     scanner = dialect.scanner
     if scanner is None:
         raise SourceError(f"DuckDB has no scanner for {dialect.label} sources")
-    secret = url.password if isinstance(url.password, str) else None
-    con = duckdb.connect(":memory:", config=dict(SETTINGS))
+    held = _Held()
+    stream = _stream(url, plan, batch_size, statement_timeout_s, dialect, scanner, held, pool)
+    ahead: Prefetcher[pa.Schema | pa.RecordBatch] = Prefetcher(
+        stream, depth=PREFETCH_DEPTH, timeout_s=read_timeout_s, interrupt=held.interrupt,
+        stalled=lambda: stalled(f"reading {plan.label!r} from {where(url)}",
+                                read_timeout_s or 0))
     try:
-        _load(con, dialect, scanner, secret)
-        _attach(con, url, dialect, secret, statement_timeout_s)
-    except BaseException:
-        con.close()
-        raise
-    return con
+        with live.running(ahead.abort) if live is not None else nullcontext():
+            items = iter(ahead)
+            target = next(items)
+            assert isinstance(target, pa.Schema)
+            yield pa.RecordBatchReader.from_batches(target, _only_batches(items))
+    finally:
+        ahead.close()  # the thread closes the scan and the connection (an abandoned one later)
 
 
-@contextmanager
-def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int,
-                       statement_timeout_s: float | None = None,
-                       con: duckdb.DuckDBPyConnection | None = None,
-                       ) -> Iterator[pa.RecordBatchReader]:
-    """Yield a reader over ``plan``. Without ``con`` (one from :func:`connect_scanner`, which
-    the caller then closes) the DuckDB connection, and the source's, close on exit."""
-    own = con is None
+class ScannerPool:
+    """At most one idle DuckDB connection with the scanner loaded and the source attached.
+
+    The scans of a range run one after the other; loading the extension and attaching the
+    source once, not once per scan, is what the pool saves. A read takes the connection for
+    its whole run on the prefetch thread and gives it back only when its stream ended cleanly:
+    a failed, stopped or abandoned read closes its connection itself, so no connection a
+    stalled thread may still be inside is ever handed to the next read.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: duckdb.DuckDBPyConnection | None = None
+        self._closed = False
+
+    def take(self) -> duckdb.DuckDBPyConnection | None:
+        with self._lock:
+            con, self._idle = self._idle, None
+            return con
+
+    def give_back(self, con: duckdb.DuckDBPyConnection) -> None:
+        with self._lock:
+            keep = not self._closed and self._idle is None
+            if keep:
+                self._idle = con
+        if not keep:
+            con.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            con, self._idle = self._idle, None
+        if con is not None:
+            con.close()
+
+
+class _Held:
+    """The connection the prefetch thread opened, for interrupting it from elsewhere."""
+
+    con: duckdb.DuckDBPyConnection | None = None
+
+    def interrupt(self) -> None:
+        con = self.con
+        if con is not None:
+            con.interrupt()
+
+
+def _stream(url: URL, plan: ReadPlan, batch_size: int, statement_timeout_s: float | None,
+            dialect: Dialect, scanner: Scanner, held: _Held, pool: ScannerPool | None,
+            ) -> Iterator[pa.Schema | pa.RecordBatch]:
+    """The read, on the prefetch thread: the schema, then the batches."""
+    secret = url.password if isinstance(url.password, str) else None
+    con = pool.take() if pool is not None else None
+    fresh = con is None
     if con is None:
-        con = connect_scanner(url, statement_timeout_s)
-    scanner = dialect_for(url).scanner
-    assert scanner is not None
-    secret = url.password if isinstance(url.password, str) else None
+        con = duckdb.connect(":memory:", config=dict(SETTINGS))
+    held.con = con
+    ended = False
     try:
+        if fresh:
+            _load(con, dialect, scanner, secret)
+            _attach(con, url, dialect, secret, statement_timeout_s)
         sql = render_sql(plan.statement, url)
         reader, failure = None, None
         try:
@@ -107,16 +179,25 @@ def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int,
             failure = _clean(e, secret, sql)
         if reader is None:
             raise SourceError(f"reading {plan.label!r} failed: {failure}")
-        target = _target_schema(reader.schema, plan)
-        ahead = Prefetcher(_batches(reader, target, plan.label, secret), depth=PREFETCH_DEPTH)
         try:
-            yield pa.RecordBatchReader.from_batches(target, iter(ahead))
+            target = _target_schema(reader.schema, plan)
+            yield target
+            yield from _batches(reader, target, plan.label, secret)
         finally:
-            ahead.close(con.interrupt)  # before con.close(): the thread may be inside DuckDB
             reader.close()  # ends the scan now, so the source session does not outlive us
+        ended = True
     finally:
-        if own:
+        held.con = None
+        if ended and pool is not None:
+            pool.give_back(con)
+        else:
             con.close()
+
+
+def _only_batches(items: Iterator[pa.Schema | pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for item in items:
+        assert isinstance(item, pa.RecordBatch)
+        yield item
 
 
 def extension_path(scanner: Scanner) -> Path:

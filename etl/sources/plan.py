@@ -40,6 +40,7 @@ class PlannedColumn:
     name: str
     type: ColumnType | None  # None: inferred from the values (dialects we do not describe)
     comment: str | None = None  # the column's comment in the source, where it has one
+    nullable: bool = True  # False: NOT NULL in the source table (a query's columns: unknown)
 
     @property
     def arrow(self) -> pa.DataType | None:
@@ -62,7 +63,8 @@ class ReadPlan:
         """The Parquet schema: final types, with the columns' logical-type metadata."""
         if self.columns is None or any(c.type is None for c in self.columns):
             return None
-        return pa.schema([c.type.field(c.name) for c in self.columns if c.type is not None])
+        return pa.schema([c.type.field(c.name, c.nullable) for c in self.columns
+                          if c.type is not None])
 
     @property
     def read_schema(self) -> pa.Schema | None:
@@ -72,15 +74,20 @@ class ReadPlan:
         return pa.schema([(c.name, c.type.delivered) for c in self.columns if c.type is not None])
 
     def described(self, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
-        """``reader`` with the source's column comments as ``comment`` field metadata, which
-        the Parquet files keep and Dagster shows as column descriptions."""
+        """``reader`` with what the source says of its columns: comments (``comment`` field
+        metadata, which the Parquet files keep and Dagster shows as column descriptions) and
+        NOT NULL (a required field, so Parquet, the warehouse and Dagster's column schema
+        say it too)."""
         comments = {c.name: c.comment for c in self.columns or () if c.comment}
-        if not comments:
+        required = {c.name for c in self.columns or () if not c.nullable}
+        if not comments and not required:
             return reader
         fields = [f.with_metadata({**(f.metadata or {}), b"comment": comments[f.name].encode()})
                   if f.name in comments else f for f in reader.schema]
+        schema = pa.schema([f.with_nullable(False) if f.name in required else f
+                            for f in fields], metadata=reader.schema.metadata)
         return pa.RecordBatchReader.from_batches(
-            pa.schema(fields, metadata=reader.schema.metadata), reader)
+            schema, (pa.RecordBatch.from_arrays(b.columns, schema=schema) for b in reader))
 
 
 Reflected = dict[tuple[str, str], tuple[sa.Table, dict[str, SaType]]]
@@ -143,7 +150,8 @@ def _table_plan(
     date_type = (column_type(reflected[row_filter.column], dialect).arrow
                  if row_filter is not None else None)
     return _plan(request, dialect, table, columns, types, date_type, qualified,
-                 {c.name: c.comment for c in cols})
+                 {c.name: c.comment for c in cols},
+                 frozenset(c.name for c in cols if not c.nullable))
 
 
 def _reflect(conn: sa.Connection, dialect: Dialect, qualified: str, schema_name: str,
@@ -184,7 +192,8 @@ def _query_plan(
 def _plan(request: ExtractRequest, dialect: Dialect, source: sa.FromClause,
           columns: Mapping[str, sa.ColumnElement[Any]], types: dict[str, ColumnType | None],
           date_type: pa.DataType | None, label: str,
-          comments: Mapping[str, str | None] | None = None) -> ReadPlan:
+          comments: Mapping[str, str | None] | None = None,
+          required: frozenset[str] = frozenset()) -> ReadPlan:
     """The read statement over ``source`` (a table or the query as a subquery)."""
     exprs = [_expr(columns[n], t) if t is not None else columns[n] for n, t in types.items()]
     stmt = sa.select(*exprs).select_from(source)
@@ -196,7 +205,8 @@ def _plan(request: ExtractRequest, dialect: Dialect, source: sa.FromClause,
         stmt = stmt.where(condition)
         if row_filter.ordered:
             stmt = stmt.order_by(filtered)
-    planned = tuple(PlannedColumn(n, t, (comments or {}).get(n)) for n, t in types.items())
+    planned = tuple(PlannedColumn(n, t, (comments or {}).get(n), n not in required)
+                    for n, t in types.items())
     return ReadPlan(stmt, planned, label, fit_check(source, columns, types, condition),
                     partition_column=request.partition_column)
 

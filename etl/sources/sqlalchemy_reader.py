@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Generator, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import pyarrow as pa
@@ -21,30 +21,42 @@ from sqlalchemy.engine import Engine
 
 from etl.sources.arrow_types import DEFAULT_DECIMAL
 from etl.sources.convert import first_misfit, misfit_message
-from etl.sources.errors import SourceError, describe_db_error
+from etl.sources.errors import SourceError, describe_db_error, where
 from etl.sources.plan import ReadPlan
+from etl.sources.prefetch import Prefetcher
+from etl.sources.stall import stalled
+from etl.utils.live_work import LiveWork
 
 
 @contextmanager
 def open_sqlalchemy_reader(
-    engine: Engine, plan: ReadPlan, batch_size: int, secret: str | None = None
+    engine: Engine, plan: ReadPlan, batch_size: int, secret: str | None = None, *,
+    read_timeout_s: float | None = None, abort: Callable[[], object] | None = None,
+    live: LiveWork | None = None,
 ) -> Iterator[pa.RecordBatchReader]:
     """Yield a reader over ``plan``; its cursor and connection are closed on exit.
 
     Closing explicitly matters when the consumer fails mid-stream: otherwise the server-side
-    cursor stays open ("idle in transaction") until the generator is garbage-collected.
+    cursor stays open ("idle in transaction") until the generator is garbage-collected. Rows
+    are fetched on a thread one batch ahead; a batch that takes longer than
+    ``read_timeout_s`` fails the read, after ``abort`` cut the engine's connections off
+    (:mod:`etl.sources.stall`).
     """
-    source = _batches(engine, plan, batch_size, secret)
+    ahead = Prefetcher(_batches(engine, plan, batch_size, secret), depth=1,
+                       timeout_s=read_timeout_s, interrupt=abort,
+                       stalled=lambda: stalled(f"reading {plan.label!r} from "
+                                               f"{where(engine.url)}", read_timeout_s or 0))
     try:
-        batches: Iterator[pa.RecordBatch] = source
-        schema = plan.read_schema
-        if schema is None:  # not known before the rows: take it from the first batch
-            first = next(source)
-            schema = first.schema
-            batches = itertools.chain([first], source)
-        yield pa.RecordBatchReader.from_batches(schema, batches)
+        with live.running(ahead.abort) if live is not None else nullcontext():
+            batches: Iterator[pa.RecordBatch] = iter(ahead)
+            schema = plan.read_schema
+            if schema is None:  # not known before the rows: take it from the first batch
+                first = next(batches)
+                schema = first.schema
+                batches = itertools.chain([first], batches)
+            yield pa.RecordBatchReader.from_batches(schema, batches)
     finally:
-        source.close()
+        ahead.close()  # the thread closes the cursor and the connection
 
 
 def _batches(

@@ -80,7 +80,8 @@ def test_the_replicated_per_event_writes_are_unchanged(name: str) -> None:
 
 
 def test_all_names_are_exported() -> None:
-    assert set(p.__all__) == {n for n in vars(p) if not n.startswith("_") and n != "annotations"}
+    imported = ("annotations", "TYPE_CHECKING")
+    assert set(p.__all__) == {n for n in vars(p) if not n.startswith("_") and n not in imported}
 
 
 def test_tags_and_their_names() -> None:
@@ -97,8 +98,9 @@ def test_check_data_classes() -> None:
                                    target_materialization_data=target).partition == "d"
     planned = p.CheckPlannedData(asset_key=KEY, check_name="c", partitions_subset=None)
     assert (planned.asset_key, planned.check_name, planned.partitions_subset) == (KEY, "c", None)
-    assert {s.value for s in p.CheckStatus} >= {"PLANNED", "SUCCEEDED", "FAILED"}
-    assert p.COMPLETED_CHECK_STATUSES == {p.CheckStatus.SUCCEEDED, p.CheckStatus.FAILED}
+    status = p.AssetCheckExecutionRecordStatus
+    assert {s.value for s in status} >= {"PLANNED", "SUCCEEDED", "FAILED"}
+    assert p.COMPLETED_CHECK_STATUSES == {status.SUCCEEDED, status.FAILED}
 
 
 def test_event_type_sets() -> None:
@@ -171,3 +173,28 @@ def test_the_postgres_storage_internals() -> None:
     assert p.pg_url_from_config(config) == "postgresql+psycopg2://u:pw@h:5433/d"
     assert p.get_token_provider_from_config(config) is None
     assert p.ConfigurableClassData._fields == ("module_name", "class_name", "config_yaml")
+
+
+def test_the_names_runs_status_and_alerts_use() -> None:
+    """``forget_loaded_job`` clears two cached methods, ``partition_subsets`` reads the status
+    cache the UI's partition bar reads, alerts filter check records by one partition."""
+    from dagster._core.definitions.reconstruct import ReconstructableJob
+
+    for method in (ReconstructableJob.get_repository_definition,
+                   ReconstructableJob.get_definition):
+        assert callable(getattr(method, "cache_clear", None))
+    p.forget_loaded_job()
+    assert p.PartitionKeyFilter(key="2024-01-01").key == "2024-01-01"
+    days = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-04")
+
+    @dg.asset(partitions_def=days)
+    def day(context) -> None:  # type: ignore[no-untyped-def]  # Dagster reads the annotation
+        if context.partition_key == "2024-01-02":
+            raise RuntimeError("this day fails")
+
+    with dg.instance_for_test() as instance:
+        assert p.partition_subsets(instance, day.key, days) == (set(), set())
+        dg.materialize([day], partition_key="2024-01-01", instance=instance)
+        dg.materialize([day], partition_key="2024-01-02", instance=instance,
+                       raise_on_error=False)
+        assert p.partition_subsets(instance, day.key, days) == ({"2024-01-01"}, {"2024-01-02"})
