@@ -17,6 +17,7 @@ the line says what the run still does rather than going quiet.
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
@@ -140,7 +141,10 @@ class Pace:
         elif index and stages[index - 1] in self.per_day:  # a load that lands all at once
             per_day = self.per_day[stages[index - 1]]
             expected = LATER_STAGE_SHARE.get(governing, 0.5) * per_day * total
-            left = max(expected - (now - self.finished[stages[index - 1]]), 0.1 * expected)
+            waited = now - self.finished[stages[index - 1]]
+            # Past half the expectation, the stage is taken to be half done: as long again as
+            # it has taken, which stays within 2x of a remainder between half and twice that.
+            left = max(expected - waited, waited)
         else:
             return None
         return left + sum(LATER_STAGE_SHARE.get(s, 0.5) * per_day * (total - counts[s])
@@ -239,6 +243,7 @@ class RunWatcher:
 
 
 def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
+    """Whole seconds, rounded up: a run with time left never shows 0:00."""
+    minutes, secs = divmod(math.ceil(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
