@@ -8,6 +8,9 @@ loudly, instead of in a run.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from dagster import AssetKey, DagsterInstance, PartitionsDefinition
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData as CheckTarget,
@@ -19,12 +22,15 @@ from dagster._core.definitions.data_version import (
     get_input_event_pointer_tag,
 )
 from dagster._core.event_api import PartitionKeyFilter
+from dagster._core.loader import LoadingContext
 from dagster._core.storage.asset_check_execution_record import (
     COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES as COMPLETED_CHECK_STATUSES,
 )
 from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecordStatus,
 )
+from dagster._core.storage.event_log.base import AssetRecord
+from dagster._utils.aiodataloader import BlockingDataLoader, DataLoader
 
 
 def forget_loaded_job() -> None:
@@ -37,7 +43,27 @@ def forget_loaded_job() -> None:
     ReconstructableJob.get_definition.cache_clear()
 
 
-def partition_subsets(instance: DagsterInstance, key: AssetKey,
+class BatchedReads(LoadingContext):
+    """Reads of many assets in one query each, as the UI batches them per request: the asset
+    records of every key named in :meth:`prepare` are fetched together on first use."""
+
+    def __init__(self, instance: DagsterInstance) -> None:
+        self._instance = instance
+        self._loaders: dict[type, tuple[DataLoader[Any, Any], BlockingDataLoader[Any, Any]]] = {}
+
+    @property
+    def instance(self) -> DagsterInstance:
+        return self._instance
+
+    @property
+    def loaders(self) -> dict[type, tuple[DataLoader[Any, Any], BlockingDataLoader[Any, Any]]]:
+        return self._loaders
+
+    def prepare(self, keys: Iterable[AssetKey]) -> None:
+        AssetRecord.prepare(self, keys)
+
+
+def partition_subsets(reads: BatchedReads, key: AssetKey,
                       partitions: PartitionsDefinition[str]) -> tuple[set[str], set[str]]:
     """(materialized, failed) days of ``key``, as the UI's partition bar shows them: from
     Dagster's status cache, brought up to date first."""
@@ -45,7 +71,8 @@ def partition_subsets(instance: DagsterInstance, key: AssetKey,
         get_and_update_asset_status_cache_value,
     )
 
-    value = get_and_update_asset_status_cache_value(instance, key, partitions)
+    value = get_and_update_asset_status_cache_value(reads.instance, key, partitions,
+                                                    loading_context=reads)
     if value is None:
         return set(), set()
     done = value.deserialize_materialized_partition_subsets(partitions)
@@ -58,6 +85,7 @@ __all__ = [
     "COMPLETED_CHECK_STATUSES",
     "DATA_VERSION_TAG",
     "AssetCheckExecutionRecordStatus",
+    "BatchedReads",
     "CheckTarget",
     "PartitionKeyFilter",
     "forget_loaded_job",
