@@ -79,13 +79,12 @@ READ = textwrap.dedent("""
     from etl.config.config_loader import load_tenant_config
     from etl.config.discovery import discover_tenants
     from etl.runs.home import instance
-    from etl.status.collect import tenant_status
+    from etl.status.collect import fleet_status
     started = time.perf_counter()
     configs = [load_tenant_config(t, check_siblings=False).config for t in discover_tenants()]
     loaded = time.perf_counter()
     with instance() as inst:
-        rows = [s for c in configs
-                for s in tenant_status(inst, c, int(sys.argv[1]), dt.datetime.now(dt.UTC))]
+        rows = fleet_status(inst, configs, int(sys.argv[1]), dt.datetime.now(dt.UTC))
     done = time.perf_counter()
     print(json.dumps({"configs_s": loaded - started, "read_s": done - loaded,
                       "rows": len(rows)}))

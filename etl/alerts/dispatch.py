@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 import dagster as dg
 
@@ -29,7 +29,18 @@ from etl.utils.logging import redact
 
 if TYPE_CHECKING:
     from etl.alerts.base import DestinationConfig
-    from etl.config.alerts import AlertsConfig
+
+
+class AlertPolicy(Protocol):
+    """What delivery reads of a tenant's ``alerts:`` block (the config model lives above this
+    package, in :mod:`etl.config.alerts`, which builds its union from this package's kinds)."""
+
+    @property
+    def destinations(self) -> Sequence[DestinationConfig]: ...
+    @property
+    def max_per_hour(self) -> int: ...
+    @property
+    def max_attempts(self) -> int: ...
 
 WINDOW_S: Final = 3600.0
 FIRST_RETRY_S: Final = 30.0
@@ -45,7 +56,7 @@ def retry_delay(tries: int) -> float:
 class Alerter:
     """Sends one tenant's alerts from inside a sensor tick."""
 
-    def __init__(self, instance: dg.DagsterInstance, tenant: str, config: AlertsConfig,
+    def __init__(self, instance: dg.DagsterInstance, tenant: str, config: AlertPolicy,
                  log: logging.Logger | None = None, secrets: Sequence[str] = (),
                  clock: Callable[[], float] = time.time) -> None:
         self.ledger = Ledger(instance, tenant)

@@ -6,7 +6,7 @@ adding a kind is one module (see :mod:`etl.alerts.base`) and one line here.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Final, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Final, Union
 
 from pydantic import Field
 
@@ -25,9 +25,3 @@ if TYPE_CHECKING:
     AlertDestination = DestinationConfig
 else:  # the discriminated union Pydantic validates against, built from the registry
     AlertDestination = Annotated[Union[ALERT_KINDS], Field(discriminator="type")]  # noqa: UP007
-
-
-def kind_name(kind: type[DestinationConfig]) -> str:
-    """The ``type:`` value of a kind (its ``type`` field's single literal)."""
-    (name,) = get_args(kind.model_fields["type"].annotation)
-    return str(name)

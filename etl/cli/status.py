@@ -31,14 +31,14 @@ def run(args: argparse.Namespace) -> int:
     from etl.config.config_loader import load_tenant_config
     from etl.config.discovery import discover_tenants
     from etl.runs.home import instance
-    from etl.status.collect import tenant_status
+    from etl.status.collect import fleet_status
     from etl.status.render import as_json, as_table
 
     now = dt.datetime.now(dt.UTC)
     configs = [load_tenant_config(t, check_siblings=False).config
                for t in args.tenants or discover_tenants()]
     with instance() as inst:
-        statuses = [s for c in configs for s in tenant_status(inst, c, args.days, now)]
+        statuses = fleet_status(inst, configs, args.days, now)
     sys.stdout.write(as_json(statuses) + "\n" if args.json else as_table(statuses))
     return 0
 

@@ -32,6 +32,7 @@ from etl.checks.planned import planned_checks
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.factories.freshness_factory import watched
 from etl.instance.private import PartitionKeyFilter
+from etl.instance.run_failures import failure_causes
 
 if TYPE_CHECKING:
     from etl.factories.context import TenantContext
@@ -86,8 +87,6 @@ def _run_sensor(ctx: TenantContext, jobs: Mapping[str, dg.JobDefinition], qualif
         minimum_interval_seconds=INTERVAL_S, default_status=_status(ctx),
         description=f"[{ctx.tenant}] sends an alert for each failed run of the tenant.")
     def _on_failure(context: dg.RunFailureSensorContext) -> None:
-        from etl.runs.console import failure_causes
-
         run = context.dagster_run
         alerter = _alerter(ctx, context.instance, context.log)
         message = run_failed(run, failure_causes(context.instance, run.run_id),

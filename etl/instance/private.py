@@ -33,6 +33,7 @@ from dagster._core.events import (
     ASSET_EVENTS,
     EVENT_TYPE_TO_PIPELINE_RUN_STATUS,
 )
+from dagster._core.loader import LoadingContext
 from dagster._core.storage.asset_check_execution_record import (
     COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES as COMPLETED_CHECK_STATUSES,
 )
@@ -40,7 +41,7 @@ from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecordStatus,
 )
 from dagster._core.storage.config import pg_config
-from dagster._core.storage.event_log.base import EventLogStorage
+from dagster._core.storage.event_log.base import AssetRecord, EventLogStorage
 from dagster._core.storage.event_log.migration import ASSET_KEY_INDEX_COLS
 from dagster._core.storage.event_log.schema import (
     AssetCheckExecutionsTable,
@@ -55,6 +56,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
+from dagster._utils.aiodataloader import BlockingDataLoader, DataLoader
 from dagster_postgres.event_log.event_log import PostgresEventLogStorage
 from dagster_postgres.utils import (
     create_pg_engine,
@@ -64,6 +66,9 @@ from dagster_postgres.utils import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
     from dagster import AssetKey, DagsterInstance, PartitionsDefinition
 
 
@@ -77,7 +82,27 @@ def forget_loaded_job() -> None:
     ReconstructableJob.get_definition.cache_clear()
 
 
-def partition_subsets(instance: DagsterInstance, key: AssetKey,
+class BatchedReads(LoadingContext):
+    """Reads of many assets in one query each, as the UI batches them per request: the asset
+    records of every key named in :meth:`prepare` are fetched together on first use."""
+
+    def __init__(self, instance: DagsterInstance) -> None:
+        self._instance = instance
+        self._loaders: dict[type, tuple[DataLoader[Any, Any], BlockingDataLoader[Any, Any]]] = {}
+
+    @property
+    def instance(self) -> DagsterInstance:
+        return self._instance
+
+    @property
+    def loaders(self) -> dict[type, tuple[DataLoader[Any, Any], BlockingDataLoader[Any, Any]]]:
+        return self._loaders
+
+    def prepare(self, keys: Iterable[AssetKey]) -> None:
+        AssetRecord.prepare(self, keys)
+
+
+def partition_subsets(reads: BatchedReads, key: AssetKey,
                       partitions: PartitionsDefinition[str]) -> tuple[set[str], set[str]]:
     """(materialized, failed) days of ``key``, as the UI's partition bar shows them: from
     Dagster's status cache, brought up to date first."""
@@ -85,7 +110,8 @@ def partition_subsets(instance: DagsterInstance, key: AssetKey,
         get_and_update_asset_status_cache_value,
     )
 
-    value = get_and_update_asset_status_cache_value(instance, key, partitions)
+    value = get_and_update_asset_status_cache_value(reads.instance, key, partitions,
+                                                    loading_context=reads)
     if value is None:
         return set(), set()
     done = value.deserialize_materialized_partition_subsets(partitions)
@@ -106,10 +132,15 @@ __all__ = [
     "AssetCheckExecutionRecordStatus",
     "AssetCheckExecutionsTable",
     "AssetKeyTable",
+    "AssetRecord",
+    "BatchedReads",
+    "BlockingDataLoader",
     "CheckPlannedData",
     "CheckTarget",
     "ConfigurableClassData",
+    "DataLoader",
     "EventLogStorage",
+    "LoadingContext",
     "PartitionKeyFilter",
     "PostgresEventLogStorage",
     "SqlEventLogStorage",

@@ -85,7 +85,7 @@ def wait_for_backfill(instance: dg.DagsterInstance, backfill_id: str,
     message; True if it succeeded."""
     from dagster._core.storage.dagster_run import RunsFilter
 
-    from etl.runs.console import failure_causes
+    from etl.instance.run_failures import failure_causes
 
     started = printed = time.monotonic()
     reported: set[str] = set()

@@ -2,7 +2,9 @@
 
 The same sources as the UI: each asset's partition status (materialized, failed) from Dagster's
 status cache, each check's latest result per day, and the row counts on the last stage's
-materializations. A tenant costs a few queries per pipeline, not per day.
+materializations. The asset records of the whole fleet are one query and each tenant's check
+results one call, as the UI batches its reads; what remains is a query or two per asset, none
+per day.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import dagster as dg
 from etl import naming
 from etl.checks.planned import planned_checks
 from etl.config.tenant_config import PipelineAssetConfig, TenantConfig
-from etl.instance.private import AssetCheckExecutionRecordStatus, partition_subsets
+from etl.instance.private import AssetCheckExecutionRecordStatus, BatchedReads, partition_subsets
 from etl.stages.outcome import ROW_COUNT
 from etl.utils.days import daily_partitions, scheduled_days
 
@@ -37,18 +39,33 @@ class PipelineStatus:
     rows_window: int = 0
 
 
-def tenant_status(instance: dg.DagsterInstance, config: TenantConfig, window_days: int,
+def fleet_status(instance: dg.DagsterInstance, configs: Sequence[TenantConfig],
+                 window_days: int, now: dt.datetime) -> list[PipelineStatus]:
+    """Every pipeline of every tenant in ``configs``, in order."""
+    reads = BatchedReads(instance)
+    reads.prepare(naming.asset_key(c.tenant.id, stage, p.name) for c in configs
+                  for p in c.assets.enabled for stage in naming.STAGES if p.has_stage(stage))
+    return [s for c in configs for s in tenant_status(reads, c, window_days, now)]
+
+
+def tenant_status(reads: BatchedReads, config: TenantConfig, window_days: int,
                   now: dt.datetime) -> list[PipelineStatus]:
     schedule = config.schedule
     days = scheduled_days(now, schedule.timezone, schedule.start_date, window_days)
     partitions = daily_partitions(schedule.start_date, schedule.timezone)
-    return [_pipeline(instance, config, p, days if p.is_partitioned else [], partitions)
-            for p in config.assets.enabled]
+    statuses = [_pipeline(reads, config, p, days if p.is_partitioned else [], partitions)
+                for p in config.assets.enabled]
+    daily = [(p, s) for p, s in zip(config.assets.enabled, statuses, strict=True)
+             if p.is_partitioned]
+    if daily:
+        _checks(reads.instance, config, daily, days)
+    return statuses
 
 
-def _pipeline(instance: dg.DagsterInstance, config: TenantConfig, pipeline: PipelineAssetConfig,
+def _pipeline(reads: BatchedReads, config: TenantConfig, pipeline: PipelineAssetConfig,
               days: Sequence[str], partitions: dg.PartitionsDefinition[str]) -> PipelineStatus:
     tenant = config.tenant.id
+    instance = reads.instance
     status = PipelineStatus(tenant, pipeline.name)
     last = naming.asset_key(tenant, pipeline.last_stage, pipeline.name)
     if not pipeline.is_partitioned:
@@ -60,41 +77,47 @@ def _pipeline(instance: dg.DagsterInstance, config: TenantConfig, pipeline: Pipe
         return status
     window = set(days)
     for stage in (s for s in naming.STAGES if pipeline.has_stage(s)):
-        done, failed = partition_subsets(instance, naming.asset_key(tenant, stage, pipeline.name),
+        done, failed = partition_subsets(reads, naming.asset_key(tenant, stage, pipeline.name),
                                          partitions)
         if failed & window:
             status.failed[stage] = sorted(failed & window)
         if stage == pipeline.last_stage:
             status.last_day = max(done, default=None)
             status.missing = sorted(window - done - failed)
-    _checks(instance, config, pipeline, days, status)
     _rows_by_day(instance, last, days, status)
     return status
 
 
-def _checks(instance: dg.DagsterInstance, config: TenantConfig, pipeline: PipelineAssetConfig,
-            days: Sequence[str], status: PipelineStatus) -> None:
+def _checks(instance: dg.DagsterInstance, config: TenantConfig,
+            daily: Sequence[tuple[PipelineAssetConfig, PipelineStatus]],
+            days: Sequence[str]) -> None:
+    """The failing check results of a tenant's daily pipelines, in one call for them all."""
     tenant = config.tenant.id
-    keys = [naming.check_key(tenant, c.stage, pipeline.name, c.name)
-            for c in planned_checks(pipeline)]
-    if pipeline.save_to_trino:
-        keys.append(naming.check_key(tenant, "load", pipeline.name, naming.RECONCILE_CHECK))
-    freshness = naming.check_key(tenant, pipeline.last_stage, pipeline.name,
-                                 naming.FRESHNESS_CHECK)
-    if config.freshness_of(pipeline).enabled:
-        keys.append(freshness)
-    infos = instance.event_log_storage.get_asset_check_partition_info(keys, partition_keys=days)
+    keys: dict[dg.AssetCheckKey, tuple[PipelineStatus, bool]] = {}
+    for pipeline, status in daily:
+        for c in planned_checks(pipeline):
+            keys[naming.check_key(tenant, c.stage, pipeline.name, c.name)] = (status, False)
+        if pipeline.save_to_trino:
+            keys[naming.check_key(tenant, "load", pipeline.name,
+                                  naming.RECONCILE_CHECK)] = (status, False)
+        if config.freshness_of(pipeline).enabled:
+            keys[naming.check_key(tenant, pipeline.last_stage, pipeline.name,
+                                  naming.FRESHNESS_CHECK)] = (status, True)
+    infos = instance.event_log_storage.get_asset_check_partition_info(list(keys),
+                                                                     partition_keys=days)
     for info in infos:
         if info.partition_key is None or not info.is_current or (
                 info.latest_execution_status != AssetCheckExecutionRecordStatus.FAILED):
             continue
-        if info.check_key == freshness:
+        status, is_freshness = keys[info.check_key]
+        if is_freshness:
             status.freshness_missed.append(info.partition_key)
         else:
             status.failing_checks.setdefault(info.check_key.name, []).append(info.partition_key)
-    status.freshness_missed.sort()
-    for found in status.failing_checks.values():
-        found.sort()
+    for _, status in daily:
+        status.freshness_missed.sort()
+        for found in status.failing_checks.values():
+            found.sort()
 
 
 def _rows_by_day(instance: dg.DagsterInstance, key: dg.AssetKey, days: Sequence[str],

@@ -17,12 +17,12 @@ import pytest
 from etl import naming
 from etl.checks.base import CheckRule
 from etl.checks.registry import CHECK_KINDS
-from etl.checks.registry import kind_name as check_kind_name
+from etl.model.kinds import kind_name
 from etl.sources.dialects.registry import DIALECTS, GENERIC, dialect_for
 from etl.sources.duckdb_reader import extension_path
 from etl.utils.secrets import secret_values
 from etl.warehouse.base import WarehouseConfigBase, WarehouseResource
-from etl.warehouse.registry import WAREHOUSE_KINDS, kind_name
+from etl.warehouse.registry import WAREHOUSE_KINDS
 
 PACKAGE = naming.PACKAGE_DIR
 MAX_MODULE_LINES = 400
@@ -278,7 +278,7 @@ class _Scope:
         return {"sample_keys": self.rows(f"SELECT DISTINCT {prefix}id {source}")}
 
 
-@pytest.mark.parametrize("kind", CHECK_KINDS, ids=check_kind_name)
+@pytest.mark.parametrize("kind", CHECK_KINDS, ids=kind_name)
 def test_every_check_kind_provides_the_whole_contract(kind: type[CheckRule]) -> None:
     """Its example parses, names and describes itself, and judges a passing and a failing day
     (``example_days``: rows of ``input(id, status)``) from the SQL it gives."""
@@ -298,7 +298,7 @@ def test_every_check_kind_provides_the_whole_contract(kind: type[CheckRule]) -> 
 def test_check_kinds_have_distinct_names_and_build_the_config_union() -> None:
     from etl.checks.config import ChecksConfig
 
-    names = [check_kind_name(k) for k in CHECK_KINDS]
+    names = [kind_name(k) for k in CHECK_KINDS]
     assert len(names) == len(set(names))
     rules = ChecksConfig.model_validate({"rules": [k.example for k in CHECK_KINDS]}).rules
     assert [type(r) for r in rules] == list(CHECK_KINDS)
@@ -378,10 +378,10 @@ def _env_names(model: Any) -> list[str]:
 
 def test_alert_kinds_have_distinct_names_and_build_the_config_union() -> None:
     from etl.alerts.registry import ALERT_KINDS
-    from etl.alerts.registry import kind_name as alert_kind_name
     from etl.config.alerts import AlertsConfig
 
-    names = [alert_kind_name(k) for k in ALERT_KINDS]
+
+    names = [kind_name(k) for k in ALERT_KINDS]
     assert len(names) == len(set(names)) and {"slack", "email", "webhook"} <= set(names)
     parsed = AlertsConfig.model_validate({"destinations": [k.example for k in ALERT_KINDS]})
     assert [type(d) for d in parsed.destinations] == list(ALERT_KINDS)

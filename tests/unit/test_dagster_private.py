@@ -176,8 +176,9 @@ def test_the_postgres_storage_internals() -> None:
 
 
 def test_the_names_runs_status_and_alerts_use() -> None:
-    """``forget_loaded_job`` clears two cached methods, ``partition_subsets`` reads the status
-    cache the UI's partition bar reads, alerts filter check records by one partition."""
+    """``forget_loaded_job`` clears two cached methods, ``BatchedReads`` is a loading context
+    whose asset records are prepared in one batch, ``partition_subsets`` reads the status cache
+    the UI's partition bar reads through it, alerts filter check records by one partition."""
     from dagster._core.definitions.reconstruct import ReconstructableJob
 
     for method in (ReconstructableJob.get_repository_definition,
@@ -192,9 +193,18 @@ def test_the_names_runs_status_and_alerts_use() -> None:
         if context.partition_key == "2024-01-02":
             raise RuntimeError("this day fails")
 
+    assert issubclass(p.BatchedReads, p.LoadingContext)
+    assert params(p.AssetRecord.prepare) == ["context", "ids"]
+    assert {"instance", "loaders"} <= set(p.LoadingContext.__abstractmethods__)
+    assert params(p.BlockingDataLoader.__init__)[:2] == ["self", "batch_load_fn"]
+    assert params(p.DataLoader.__init__)[:2] == ["self", "batch_load_fn"]
     with dg.instance_for_test() as instance:
-        assert p.partition_subsets(instance, day.key, days) == (set(), set())
+        reads = p.BatchedReads(instance)
+        reads.prepare([day.key])
+        assert reads.instance is instance
+        assert p.partition_subsets(p.BatchedReads(instance), day.key, days) == (set(), set())
         dg.materialize([day], partition_key="2024-01-01", instance=instance)
         dg.materialize([day], partition_key="2024-01-02", instance=instance,
                        raise_on_error=False)
-        assert p.partition_subsets(instance, day.key, days) == ({"2024-01-01"}, {"2024-01-02"})
+        found = p.partition_subsets(p.BatchedReads(instance), day.key, days)
+        assert found == ({"2024-01-01"}, {"2024-01-02"})
