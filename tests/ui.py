@@ -13,6 +13,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -43,6 +44,19 @@ query AssetCheckPartitionHealthQuery($assetKey: AssetKeyInput!, $checkName: Stri
   }
 }"""
 
+MATERIALIZATIONS = """
+query AssetEvents($assetKey: AssetKeyInput!, $partitions: [String!]) {
+  assetOrError(assetKey: $assetKey) {
+    ... on Asset {
+      assetMaterializations(partitions: $partitions) {
+        partition runId timestamp
+        tags { key value }
+        metadataEntries { label ... on IntMetadataEntry { intValue } }
+      }
+    }
+  }
+}"""
+
 RUN = """
 query RunQuery($runId: ID!) {
   runOrError(runId: $runId) { ... on Run { runId jobName status tags { key value } } }
@@ -63,6 +77,15 @@ query SensorTicks($selector: SensorSelector!) {
     ... on Sensor { sensorState { ticks(limit: 20) { status skipReason } } }
   }
 }"""
+
+
+@dataclass(frozen=True)
+class Day:
+    """One day's materialization as the UI lists it."""
+
+    rows: int | None
+    run_id: str
+    tags: dict[str, str]
 
 
 class UI:
@@ -102,6 +125,23 @@ class UI:
         check = node["assetNodeOrError"]["assetCheckOrError"]
         statuses = check["partitionStatuses"]
         return _per_day(statuses["ranges"] if statuses else [], days)
+
+    def materializations(self, key: dg.AssetKey, days: Sequence[str]) -> dict[str, Day]:
+        """Each day's latest materialization, as the asset's *Events* tab lists it: its rows
+        (``dagster/row_count``), tags and run. A day without one is left out."""
+        node = self.query(MATERIALIZATIONS, {"assetKey": {"path": list(key.path)},
+                                             "partitions": list(days)})
+        latest: dict[str, dict[str, Any]] = {}
+        for event in node["assetOrError"]["assetMaterializations"]:
+            day = event["partition"]
+            if day not in latest or float(event["timestamp"]) > float(latest[day]["timestamp"]):
+                latest[day] = event
+        out = {}
+        for day, event in latest.items():
+            ints = {m["label"]: m.get("intValue") for m in event["metadataEntries"]}
+            out[day] = Day(rows=ints.get("dagster/row_count"), run_id=event["runId"],
+                           tags={t["key"]: t["value"] for t in event["tags"]})
+        return out
 
     def run(self, run_id: str) -> dict[str, Any]:
         run: dict[str, Any] = self.query(RUN, {"runId": run_id})["runOrError"]

@@ -18,6 +18,8 @@ import pytest
 
 from etl import naming
 from etl.cli.main import main
+from etl.demo.sample_db import SeedSummary
+from etl.instance.private import CODE_VERSION_TAG, DATA_VERSION_TAG, get_input_event_pointer_tag
 from etl.instance.storage import BatchingSqliteEventLogStorage
 from etl.runs.home import dagster_home
 from etl.runs.launch import CodeLocation
@@ -31,9 +33,13 @@ PIPELINES = ("work_order", "production_result", "quality_inspection")
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def seeded(tmp_path: Path) -> SeedSummary:
+    return seed_tenant(tmp_path, TENANT, tuple(dt.date.fromisoformat(d) for d in DAYS))
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seeded: SeedSummary) -> Path:
     tenants = copy_tenants(tmp_path, (TENANT,))
-    seed_tenant(tmp_path, TENANT, tuple(dt.date.fromisoformat(d) for d in DAYS))
     monkeypatch.setenv("ETL_TENANTS_DIR", str(tenants))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     dagster_home()  # the home's dagster.yaml, as `etl` writes it: the UI reads the same storage
@@ -65,9 +71,39 @@ def key(stage: naming.Stage, pipeline: str) -> dg.AssetKey:
     return naming.asset_key(TENANT, stage, pipeline)
 
 
-def test_a_range_shows_each_day_and_each_check_as_it_is(home: Path, ui: UI) -> None:
+def assert_each_day_recorded(ui: UI, seeded: SeedSummary, pipeline: str, days: tuple[str, ...],
+                             loaded: tuple[str, ...]) -> None:
+    """Every stage has each day's own materialization in the UI, with the day's rows and the
+    provenance tags naming the same day's event of the stage before it; the load only
+    ``loaded``."""
+    for stage in naming.STAGES:
+        wanted = loaded if stage == "load" else days
+        found = ui.materializations(key(stage, pipeline), days)
+        assert sorted(found) == sorted(wanted), (stage, pipeline, sorted(found))
+        (run_id,) = {day.run_id for day in found.values()}
+        assert ui.run(run_id)["tags"], run_id
+        for day, event in found.items():
+            assert event.rows == seeded.rows(pipeline, day) > 0, (stage, pipeline, day)
+            assert event.tags[CODE_VERSION_TAG] and event.tags[DATA_VERSION_TAG]
+            if stage != naming.STAGES[0]:  # points at the same day's event of the stage before
+                parent = key(naming.STAGES[naming.STAGES.index(stage) - 1], pipeline)
+                assert event.tags[get_input_event_pointer_tag(parent)] == storage_id(parent, day)
+
+
+def storage_id(asset: dg.AssetKey, day: str) -> str:
+    with dg.DagsterInstance.get() as instance:
+        (record,) = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset, asset_partitions=[day]), limit=1).records
+    return str(record.storage_id)
+
+
+def test_a_range_shows_each_day_and_each_check_as_it_is(home: Path, ui: UI,
+                                                        seeded: SeedSummary) -> None:
     more_defects_than_output(home, DAYS[1])
     assert main(["backfill", TENANT, "--from", DAYS[0], "--to", DAYS[-1]]) == 1
+    for pipeline in PIPELINES:
+        loaded = (DAYS[0], DAYS[2]) if pipeline == "production_result" else DAYS
+        assert_each_day_recorded(ui, seeded, pipeline, DAYS, loaded)
 
     blocking = naming.check_key(TENANT, "transfer", "production_result", "defects_within_output")
     assert ui.check_days(blocking, DAYS) == {DAYS[0]: "SUCCEEDED", DAYS[1]: "FAILED",
