@@ -119,13 +119,19 @@ class Pace:
         return self.finished.get(stages[index - 1],
                                  self.first.get(stages[index], (self.started, 0))[0])
 
-    def _pace(self, stages: list[str], index: int, done: int, now: float) -> float:
+    def _pace(self, stages: list[str], index: int, done: int, total: int, now: float) -> float:
         """Seconds a day of a stage, from its first days seen on (so the run's own start, its
-        code location and its planned events, do not count as days' work)."""
+        code location and its planned events, do not count as days' work), once a twentieth
+        of the days came since; never slower than its pace since it began.
+
+        Days arrive in batches (the event log writes them a second or a thousand at a time):
+        one or two days after a pause would otherwise pace the rest at hours a day.
+        """
+        overall = max(now - self._since(stages, index), 1e-9) / done
         seen, days = self.first.get(stages[index], (now, done))
-        if done > days and now > seen:
-            return (now - seen) / (done - days)
-        return max(now - self._since(stages, index), 1e-9) / done
+        if done - days >= max(1, total // 20) and now > seen:
+            return min((now - seen) / (done - days), overall)
+        return overall
 
     def left(self, counts: dict[str, int], total: int, now: float) -> float | None:
         """Seconds left, paced by the first stage not through every day (None: not known)."""
@@ -136,7 +142,7 @@ class Pace:
         index = stages.index(open_[0])
         governing, done = stages[index], counts[stages[index]]
         if done:
-            per_day = self._pace(stages, index, done, now)
+            per_day = self._pace(stages, index, done, total, now)
             left = per_day * (total - done)
         elif index and stages[index - 1] in self.per_day:  # a load that lands all at once
             per_day = self.per_day[stages[index - 1]]

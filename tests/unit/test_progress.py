@@ -44,6 +44,17 @@ def test_the_runs_own_start_does_not_count_as_days_work() -> None:
             assert left is not None and truth / 2 <= left <= truth * 2, (now, left, truth)
 
 
+def test_a_day_after_a_pause_does_not_pace_the_rest() -> None:
+    """The event log writes days in batches: 1,000 days seen at 10 s, then one more after a
+    2 s pause. The rest is paced as since the start (10 s a thousand days), not 2 s a day."""
+    pace = Pace(started=0.0)
+    pace.update({"extract": 1000, "load": 0}, 2000, 10.0)
+    counts = {"extract": 1001, "load": 0}
+    pace.update(counts, 2000, 12.0)
+    left = pace.left(counts, 2000, 12.0)
+    assert left is not None and left < 30.0, left
+
+
 def test_a_later_stage_that_streams_is_paced_by_its_own_days() -> None:
     pace = Pace(started=0.0)
     pace.update({"extract": DAYS, "transfer": 0}, DAYS, 50.0)
