@@ -36,6 +36,13 @@ from etl.errors import UsageError
 from etl.runs.launch import TENANT_ENV, CodeLocation
 
 READY_TIMEOUT_S = 180.0
+# `dagster code-server start` runs the code in a child gRPC server that shuts itself down when
+# the proxy's heartbeats stop for this long (Dagster's default: 30 s). On a 2-core machine with
+# a fleet's runs queued, the proxy's heartbeat thread went without the CPU for that long: the
+# child shut down and every schedule, sensor and run launch of its tenants failed until the
+# deployment was restarted. The proxy and the child are one deployment's; a longer silence is
+# still a hang, which `etl deploy up` sees through the code server's port.
+CODE_SERVER_HEARTBEAT_TTL_S = 600
 ALL_LOCATION = "etl.all"
 REQUIRED_DAEMONS = ("SCHEDULER", "QUEUED_RUN_COORDINATOR", "BACKFILL", "MONITORING")
 
@@ -138,7 +145,8 @@ def _start(supervisor: Supervisor, layout: Layout, tenants: Sequence[TenantConfi
     for name, module, tenant_env_ in _locations(layout, tenants):
         env = {**tenant_env_, **login.env()}
         cmd = [sys.executable, "-m", "dagster", "code-server", "start", "-m", module,
-               "-h", layout.host, "-p", str(ports[name]), "--location-name", name]
+               "-h", layout.host, "-p", str(ports[name]), "--location-name", name,
+               "--heartbeat-ttl", str(CODE_SERVER_HEARTBEAT_TTL_S)]
         servers.append((name, supervisor.start(f"code-server-{name}", cmd, env)))
     for tenant, process in servers:
         port = ports[tenant]

@@ -25,7 +25,9 @@ import pytest
 from dagster._core.storage.dagster_run import RunRecord, RunsFilter
 
 from etl import naming
+from etl.deploy.local import CODE_SERVER_HEARTBEAT_TTL_S
 from etl.instance.postgres import APPLICATION_NAME
+from etl.instance.private import CODE_VERSION_TAG, DATA_VERSION_TAG, get_input_event_pointer_tag
 from etl.instance.storage import BatchingPostgresEventLogStorage
 from tests.deploy.support import (
     BACKFILL_DAYS,
@@ -311,6 +313,23 @@ def test_a_range_with_a_failing_day_shows_that_day_failed_and_the_others_done(
         str(bad): "FAILED", str(good): "MATERIALIZED"}
     assert set(ui.asset_days(naming.asset_key("t_c", "transfer", "orders"), days).values()) \
         == {"MATERIALIZED"}
+    # Each day keeps its own materialization per stage, as the asset's Events tab lists it: its
+    # rows and the provenance tags naming the same day's event of the stage before. (The failed
+    # day's load, if listed, is the earlier backfill's.)
+    with deployment.instance() as instance:
+        for index, stage in enumerate(naming.STAGES):
+            asset = naming.asset_key("t_c", stage, "orders")
+            found = ui.materializations(asset, days)
+            assert set(days if stage != "load" else [str(good)]) <= set(found), (stage, found)
+            for day, event in found.items():
+                assert event.rows == ROWS_PER_DAY, (stage, day, event)
+                assert event.tags[CODE_VERSION_TAG] and event.tags[DATA_VERSION_TAG]
+                if index:
+                    parent = naming.asset_key("t_c", naming.STAGES[index - 1], "orders")
+                    (record,) = instance.fetch_materializations(dg.AssetRecordsFilter(
+                        asset_key=parent, asset_partitions=[day]), limit=1).records
+                    assert event.tags[get_input_event_pointer_tag(parent)] == str(
+                        record.storage_id), (stage, day)
     # The failed day's old rows stay in the warehouse: the backfill before loaded them.
     assert warehouse_days(deployment, "t_c", "orders")[str(bad)][0] == ROWS_PER_DAY
     with tenants["t_c"].connect() as conn:
@@ -490,6 +509,25 @@ def test_each_code_server_and_its_runs_see_only_their_tenants_secrets(
     for tenant in ORDERS_TENANTS:  # written by the tenant's own transfer code, in its runs
         assert seen_env(deployment.tenants_dir, tenants[tenant]) == \
             [tenants[tenant].password_env]
+
+
+def test_each_code_servers_grpc_server_waits_long_for_the_proxys_heartbeat(
+        deployment: Deployment, tenants: dict[str, Tenant]) -> None:
+    """The gRPC server a code server's proxy runs shuts itself down after this long without
+    the proxy's heartbeat: the deployment's, not Dagster's 30 s, which a loaded 2-core
+    machine went past (bench/fleet_day.py) and lost every tenant of the code server."""
+    import psutil
+
+    pids = deployment.pids()
+    for tenant in tenants.values():
+        commands = [psutil.Process(pid).cmdline()
+                    for pid in process_tree(pids[f"code-server-{tenant.id}"])[1:]
+                    if psutil.pid_exists(pid)]
+        grpc = [c for c in commands if "grpc" in c and "--heartbeat-timeout" in c]
+        assert grpc, (tenant.id, commands)
+        for command in grpc:
+            assert command[command.index("--heartbeat-timeout") + 1] == str(
+                CODE_SERVER_HEARTBEAT_TTL_S), command
 
 
 def test_code_servers_and_runs_hold_an_instance_login_that_cannot_change_the_schema(
