@@ -189,8 +189,10 @@ def summarize(runs: list[dg.RunRecord], args: argparse.Namespace, events: int,
     runs = [r for r in runs if r.dagster_run.is_finished]
     queued = min(r.create_timestamp.timestamp() for r in runs)
     ended = max(r.end_time or 0.0 for r in runs)
-    durations = sorted((r.end_time or 0.0) - (r.start_time or 0.0) for r in runs)
-    waits = sorted((r.start_time or 0.0) - r.create_timestamp.timestamp() for r in runs)
+    # A run failed before its worker started has no start time: it counts as failed only.
+    started = [r for r in runs if r.start_time is not None and r.end_time is not None]
+    durations = sorted((r.end_time or 0.0) - (r.start_time or 0.0) for r in started)
+    waits = sorted((r.start_time or 0.0) - r.create_timestamp.timestamp() for r in started)
     failed = [r.dagster_run.run_id for r in runs
               if r.dagster_run.status != dg.DagsterRunStatus.SUCCESS]
     wall = ended - queued
