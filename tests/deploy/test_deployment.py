@@ -324,7 +324,7 @@ def test_a_range_with_a_failing_day_shows_that_day_failed_and_the_others_done(
             for day, event in found.items():
                 assert event.rows == ROWS_PER_DAY, (stage, day, event)
                 assert event.tags[CODE_VERSION_TAG] and event.tags[DATA_VERSION_TAG]
-                if index:
+                if index and (stage != "load" or day == str(good)):  # this run's events
                     parent = naming.asset_key("t_c", naming.STAGES[index - 1], "orders")
                     (record,) = instance.fetch_materializations(dg.AssetRecordsFilter(
                         asset_key=parent, asset_partitions=[day]), limit=1).records
@@ -371,7 +371,7 @@ def test_a_range_backfill_is_recorded_by_the_batching_event_log_in_every_process
         load = naming.asset_key("t_ops", "load", "slow_orders")
         assert set(instance.get_materialized_partitions(load)) >= {str(d) for d in days}
         check = naming.check_key("t_ops", "load", "slow_orders", naming.RECONCILE_CHECK)
-        judged = {r.event_log_entry.dagster_event.partition  # type: ignore[union-attr]
+        judged = {r.event_log_entry.dagster_event.event_specific_data.partition  # type: ignore[union-attr]
                   for run in runs for r in instance.get_records_for_run(
                       run.dagster_run.run_id,
                       of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
