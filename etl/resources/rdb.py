@@ -20,7 +20,8 @@ from etl.utils.secrets import secret_field
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from etl.sources.base import ExtractRequest
+    from etl.sources.base import ExtractRequest, SourceRead
+    from etl.sources.fingerprint import Fingerprints
 
 
 class SourceDatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -61,6 +62,20 @@ class SourceDatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
         with open_reader(resolve_url(self.url, self.password), request, self.engine) as reader:
             yield reader
+
+    @contextmanager
+    def read_days(self, request: ExtractRequest) -> Iterator[SourceRead]:
+        """The rows and, when the request asks, each day's fingerprint taken with them."""
+        from etl.sources.dispatch import open_read, resolve_url
+
+        with open_read(resolve_url(self.url, self.password), request, self.engine) as read:
+            yield read
+
+    def fingerprints(self, request: ExtractRequest) -> Fingerprints:
+        """Each day's fingerprint of the request's window at the source now."""
+        from etl.sources.dispatch import resolve_url, take_fingerprints
+
+        return take_fingerprints(resolve_url(self.url, self.password), request)
 
     def check(self, request: ExtractRequest) -> None:
         """Fail now if the read cannot be planned or a row of it would not fit its type."""

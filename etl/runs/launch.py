@@ -62,6 +62,7 @@ class RunRequest:
     job: str  # the job's name in that location
     days: tuple[str, ...] | None = None  # sorted; one day, or a range; None for master data
     assets: tuple[dg.AssetKey, ...] | None = None  # a subset of the job's assets
+    checks: tuple[dg.AssetCheckKey, ...] | None = None  # its checks (None: those of the assets)
     tags: Mapping[str, str] = field(default_factory=dict)
     run_config: Mapping[str, object] = field(default_factory=lambda: dict(QUIET))
 
@@ -88,6 +89,7 @@ def create_run(instance: dg.DagsterInstance, request: RunRequest) -> dg.DagsterR
             location_name=request.location.name, repository_name=repo.name,
             job_name=request.job, op_selection=None,
             asset_selection=list(request.assets) if request.assets else None,
+            asset_check_selection=request.checks,
         ))
         run_config = dict(request.run_config)
         plan = location.get_execution_plan(remote_job, run_config, step_keys_to_execute=None,
@@ -104,7 +106,8 @@ def create_run(instance: dg.DagsterInstance, request: RunRequest) -> dg.DagsterR
             remote_job_origin=remote_job.get_remote_origin(),
             job_code_origin=remote_job.get_python_origin(),
             asset_selection=frozenset(request.assets) if request.assets else None,
-            asset_check_selection=None,
+            asset_check_selection=(frozenset(request.checks) if request.checks is not None
+                                   else None),
             asset_graph=repo.asset_graph,
         )
 

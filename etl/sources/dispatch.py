@@ -16,13 +16,14 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-from etl.sources.base import ExtractRequest
+from etl.sources.base import ExtractRequest, SourceRead
 from etl.sources.convert import convert_reader, fits, misfit_message
 from etl.sources.dialects.registry import dialect_for
 from etl.sources.duckdb_reader import open_duckdb_reader
 from etl.sources.errors import SourceError, describe_db_error
+from etl.sources.fingerprint import Fingerprints
 from etl.sources.fit_check import converted_decimals
-from etl.sources.plan import plan_read
+from etl.sources.plan import ReadPlan, plan_read
 from etl.sources.sqlalchemy_reader import open_sqlalchemy_reader
 
 CONNECT_TIMEOUT_S = 15
@@ -77,7 +78,14 @@ def choose_reader(url: URL, engine: str) -> Literal["duckdb", "sqlalchemy"]:
 def open_reader(
     url: URL, request: ExtractRequest, engine: str = "auto"
 ) -> Iterator[pa.RecordBatchReader]:
-    """Yield a reader over the request's rows; connections are released on exit.
+    """Yield a reader over the request's rows; connections are released on exit."""
+    with open_read(url, request, engine) as read:
+        yield read.reader
+
+
+@contextmanager
+def open_read(url: URL, request: ExtractRequest, engine: str = "auto") -> Iterator[SourceRead]:
+    """Yield the request's rows and, if it asks, each day's fingerprint taken with them.
 
     Both readers first plan the read through SQLAlchemy (connect, reflect or describe, build
     the statement), so a bad password, a missing table or column fails the same way for both.
@@ -90,11 +98,37 @@ def open_reader(
         if reader == "duckdb":
             db.dispose()  # the plan's connection is not needed while DuckDB streams
             with open_duckdb_reader(url, plan, request.batch_size,
-                                    request.statement_timeout_s) as batches:
-                yield plan.described(convert_reader(batches, plan))
+                                    request.statement_timeout_s) as read:
+                yield _converted(read, plan)
         else:
-            with open_sqlalchemy_reader(db, plan, request.batch_size, secret) as batches:
-                yield plan.described(convert_reader(batches, plan))
+            with open_sqlalchemy_reader(db, plan, request.batch_size, secret) as read:
+                yield _converted(read, plan)
+    finally:
+        db.dispose()
+
+
+def _converted(read: SourceRead, plan: ReadPlan) -> SourceRead:
+    return SourceRead(plan.described(convert_reader(read.reader, plan)), read.fingerprints)
+
+
+def take_fingerprints(url: URL, request: ExtractRequest) -> Fingerprints:
+    """Each day's fingerprint of the request's window now, without reading its rows (one
+    grouped query, or the covered columns hashed here where the database cannot)."""
+    secret = _secret(url)
+    db = create_source_engine(url, request.statement_timeout_s)
+    try:
+        plan = plan_read(db, request, secret)
+        if plan.fingerprint is None:
+            raise SourceError(f"{plan.label!r} has no day window to take fingerprints of")
+        fingerprint = plan.fingerprint
+        try:
+            with db.connect() as conn:
+                result = conn.execute(fingerprint.statement,
+                                      execution_options={"stream_results": True})
+                return fingerprint.collect(result)
+        except sa.exc.SQLAlchemyError as e:
+            cause = describe_db_error(e, secret)
+            raise SourceError(f"the fingerprint of {plan.label!r} failed: {cause}") from None
     finally:
         db.dispose()
 

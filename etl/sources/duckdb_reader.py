@@ -42,8 +42,10 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy.engine import URL
 
+from etl.sources.base import SourceRead
 from etl.sources.dialects.registry import Dialect, Scanner, dialect_for
 from etl.sources.errors import SourceError, first_line, where
+from etl.sources.fingerprint import Fingerprints, TakenFingerprints
 from etl.sources.plan import ReadPlan, render_sql
 from etl.sources.prefetch import Prefetcher
 from etl.utils.logging import redact
@@ -66,8 +68,15 @@ SETTINGS: dict[str, str | int | bool] = {
 
 @contextmanager
 def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int,
-                       statement_timeout_s: float | None = None) -> Iterator[pa.RecordBatchReader]:
-    """Yield a reader over ``plan``; the DuckDB connection (and the source's) close on exit."""
+                       statement_timeout_s: float | None = None) -> Iterator[SourceRead]:
+    """Yield the read over ``plan`` (and its fingerprints); the DuckDB connection (and the
+    source's) close on exit.
+
+    A plan with a fingerprint query runs it first. PostgreSQL's scanner runs every query of one
+    DuckDB transaction in one REPEATABLE READ transaction of the source, so the fingerprint and
+    the rows share a snapshot; MySQL's runs each in its own (the attachment is read-only and
+    cannot begin one), so the fingerprint is taken again after the read.
+    """
     dialect = dialect_for(url)
     scanner = dialect.scanner
     if scanner is None:
@@ -77,13 +86,11 @@ def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int,
     try:
         _load(con, dialect, scanner, secret)
         _attach(con, url, dialect, secret, statement_timeout_s)
+        taken = _fingerprints(con, url, plan, scanner, secret)
         sql = render_sql(plan.statement, url)
         reader, failure = None, None
         try:
-            # A literal, not a $1 parameter: binding Python values makes duckdb import pandas
-            # and numpy when they are installed (+1.5 s and +55 MiB per extraction).
-            query = f"SELECT * FROM {scanner.query_function}('{ALIAS}', {literal(sql)})"
-            reader = con.execute(query).to_arrow_reader(batch_size)
+            reader = con.execute(_scan(scanner, sql)).to_arrow_reader(batch_size)
         except duckdb.Error as e:
             failure = _clean(e, secret, sql)
         if reader is None:
@@ -91,12 +98,44 @@ def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int,
         target = _target_schema(reader.schema, plan)
         ahead = Prefetcher(_batches(reader, target, plan.label, secret), depth=PREFETCH_DEPTH)
         try:
-            yield pa.RecordBatchReader.from_batches(target, iter(ahead))
+            yield SourceRead(pa.RecordBatchReader.from_batches(target, iter(ahead)), taken)
         finally:
             ahead.close(con.interrupt)  # before con.close(): the thread may be inside DuckDB
             reader.close()  # ends the scan now, so the source session does not outlive us
     finally:
         con.close()
+
+
+def _scan(scanner: Scanner, sql: str) -> str:
+    # A literal, not a $1 parameter: binding Python values makes duckdb import pandas and
+    # numpy when they are installed (+1.5 s and +55 MiB per extraction).
+    return f"SELECT * FROM {scanner.query_function}('{ALIAS}', {literal(sql)})"
+
+
+def _fingerprints(con: duckdb.DuckDBPyConnection, url: URL, plan: ReadPlan, scanner: Scanner,
+                  secret: str | None) -> TakenFingerprints | None:
+    """The days' fingerprints, before the read: in its transaction where the scanner shares
+    one; else again after it, on a cursor of its own (the read's stream stays untouched)."""
+    fingerprint = plan.fingerprint
+    if fingerprint is None:
+        return None
+    sql = render_sql(fingerprint.statement, url)
+
+    def take(on: duckdb.DuckDBPyConnection) -> Fingerprints:
+        rows, failure = None, None
+        try:
+            rows = on.execute(_scan(scanner, sql)).fetchall()
+        except duckdb.Error as e:
+            failure = _clean(e, secret, sql)
+        if rows is None:
+            raise SourceError(f"the fingerprint of {plan.label!r} failed: {failure}")
+        return fingerprint.collect(rows)
+
+    consistent = dialect_for(url).scanner_snapshot
+    if consistent:
+        con.execute("BEGIN TRANSACTION")
+    return TakenFingerprints(take(con), consistent, None if consistent else
+                             lambda: take(con.cursor()))
 
 
 def extension_path(scanner: Scanner) -> Path:

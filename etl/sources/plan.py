@@ -9,6 +9,7 @@ any data moves.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import warnings
 from collections.abc import Mapping, Sequence
@@ -27,7 +28,15 @@ from etl.sources.dialects.base import SaType
 from etl.sources.dialects.describe import escape_colons
 from etl.sources.dialects.registry import Dialect, dialect_for
 from etl.sources.errors import SourceError, describe_db_error, where
+from etl.sources.fingerprint import (
+    CHECKSUM_LABEL,
+    DAY_LABEL,
+    ROWS_LABEL,
+    FingerprintPlan,
+    FingerprintSpec,
+)
 from etl.sources.fit_check import fit_check
+from etl.sources.row_filter import DayWindow
 
 # The config's rule for source identifiers, repeated because readers are also called directly
 # (bench, tests). Names are still quoted by SQLAlchemy; the rule only keeps them boring.
@@ -56,6 +65,8 @@ class ReadPlan:
     chosen: Mapping[str, ColumnType] = field(default_factory=dict)
     """``column_types`` choices, for an undescribed query's columns (typed when rows arrive)."""
     partition_column: str | None = None
+    fingerprint: FingerprintPlan | None = None
+    """The query taking each day's fingerprint of the same window (a request that asks)."""
 
     @property
     def schema(self) -> pa.Schema | None:
@@ -178,8 +189,58 @@ def _plan(request: ExtractRequest, dialect: Dialect, source: sa.FromClause,
         if row_filter.ordered:
             stmt = stmt.order_by(filtered)
     planned = tuple(PlannedColumn(n, t, (comments or {}).get(n)) for n, t in types.items())
+    fingerprint = None
+    if request.fingerprint is not None and isinstance(row_filter, DayWindow):
+        fingerprint = _fingerprint(dialect, request.fingerprint, row_filter, source, columns,
+                                   list(types), date_type, condition)
     return ReadPlan(stmt, planned, label, fit_check(source, columns, types, condition),
-                    partition_column=request.partition_column)
+                    partition_column=request.partition_column, fingerprint=fingerprint)
+
+
+def _fingerprint(dialect: Dialect, spec: FingerprintSpec, window: DayWindow,
+                 source: sa.FromClause, columns: Mapping[str, sa.ColumnElement[Any]],
+                 extracted: list[str], date_type: pa.DataType | None,
+                 condition: sa.ColumnElement[bool] | None) -> FingerprintPlan:
+    """Each day's rows and checksum over the covered columns, in one query over the window:
+    grouped by the database where it can hash, else the columns for the reader to hash."""
+    names = list(spec.columns or extracted)
+    missing = [n for n in names if n not in columns]
+    if missing:
+        raise SourceError(f"the fingerprint's column(s) {missing} are not columns of the "
+                          f"source; it has {list(columns)}")
+    covered = [columns[n] for n in names]
+    date = columns[window.column]
+    kind = _day_kind(date_type)
+    start, end = (_utc(window.start, window.timezone), _utc(window.end, window.timezone))
+    day = dialect.day_text(date, kind, window.timezone, start, end) if kind else None
+    checksum = dialect.row_checksum(covered)
+    stmt: sa.Select[Any]
+    if day is not None and checksum is not None:
+        stmt = sa.select(day.label(DAY_LABEL), sa.func.count().label(ROWS_LABEL),
+                         checksum.label(CHECKSUM_LABEL)).select_from(source)
+        stmt = stmt.group_by(sa.text("1"))
+    else:
+        stmt = sa.select(date, *covered).select_from(source)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    grouped = day is not None and checksum is not None
+    return FingerprintPlan(stmt, grouped, tuple(window.days), window.timezone)
+
+
+def _day_kind(arrow: pa.DataType | None) -> str | None:
+    if arrow is None:
+        return None
+    if pa.types.is_date(arrow):
+        return "date"
+    if pa.types.is_timestamp(arrow):
+        return "instant" if arrow.tz is not None else "naive"
+    return None
+
+
+def _utc(local: dt.datetime, timezone: str) -> dt.datetime:
+    from zoneinfo import ZoneInfo
+
+    return local.replace(tzinfo=ZoneInfo(timezone)).astimezone(dt.UTC)
 
 
 def _resolve(request: ExtractRequest, dialect: Dialect,
@@ -212,13 +273,24 @@ def _untyped_query_plan(dialect: Dialect, query: str, request: ExtractRequest) -
                         partition_column=part)
     column = sa.column(row_filter.column, dialect.untyped_date_type())
     sub = sa.text(escape_colons(query)).columns(column).subquery("q")
-    stmt: sa.Select[Any] = (
-        sa.select(sa.literal_column("*")).select_from(sub)
-        .where(row_filter.predicate(sub.c[row_filter.column], None, dialect))
-    )
+    condition = row_filter.predicate(sub.c[row_filter.column], None, dialect)
+    stmt: sa.Select[Any] = sa.select(sa.literal_column("*")).select_from(sub).where(condition)
     if row_filter.ordered:
         stmt = stmt.order_by(sub.c[row_filter.column])
-    return ReadPlan(stmt, None, "query", chosen=chosen, partition_column=part)
+    fingerprint = None
+    if request.fingerprint is not None and isinstance(row_filter, DayWindow):
+        covered = request.fingerprint.columns
+        if covered:  # named columns of a query whose columns are known only when it runs
+            sub = sa.text(escape_colons(query)).columns(
+                column, *[sa.column(c) for c in covered if c != row_filter.column]
+            ).subquery("q")
+            condition = row_filter.predicate(sub.c[row_filter.column], None, dialect)
+        names = dict(sub.c.items()) if covered else {row_filter.column: sub.c[row_filter.column],
+                                                      "*": sa.literal_column("q.*")}
+        fingerprint = _fingerprint(dialect, request.fingerprint, row_filter, sub, names,
+                                   ["*"], None, condition)
+    return ReadPlan(stmt, None, "query", chosen=chosen, partition_column=part,
+                    fingerprint=fingerprint)
 
 
 def render_sql(statement: sa.ClauseElement, url: URL) -> str:

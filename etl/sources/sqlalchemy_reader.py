@@ -20,53 +20,87 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from etl.sources.arrow_types import DEFAULT_DECIMAL
+from etl.sources.base import SourceRead
 from etl.sources.convert import first_misfit, misfit_message
+from etl.sources.dialects.registry import dialect_for
 from etl.sources.errors import SourceError, describe_db_error
+from etl.sources.fingerprint import Fingerprints, TakenFingerprints
 from etl.sources.plan import ReadPlan
 
 
 @contextmanager
 def open_sqlalchemy_reader(
     engine: Engine, plan: ReadPlan, batch_size: int, secret: str | None = None
-) -> Iterator[pa.RecordBatchReader]:
-    """Yield a reader over ``plan``; its cursor and connection are closed on exit.
+) -> Iterator[SourceRead]:
+    """Yield the read over ``plan`` (and its fingerprints); cursor and connection close on exit.
 
     Closing explicitly matters when the consumer fails mid-stream: otherwise the server-side
-    cursor stays open ("idle in transaction") until the generator is garbage-collected.
+    cursor stays open ("idle in transaction") until the generator is garbage-collected. A plan
+    with a fingerprint query runs it first, on the same connection: in the transaction the
+    dialect opens as one snapshot (PostgreSQL REPEATABLE READ, MySQL's consistent snapshot,
+    SQLite's read transaction) it cannot disagree with the rows; elsewhere it runs again after
+    the read, and the days whose fingerprint moved are changing.
     """
-    source = _batches(engine, plan, batch_size, secret)
     try:
+        conn = engine.connect()
+    except sa.exc.SQLAlchemyError as e:
+        raise SourceError(f"reading {plan.label!r} failed: {describe_db_error(e, secret)}"
+                          ) from None
+    source = None
+    try:
+        taken = _fingerprints(conn, plan, secret)
+        source = _batches(conn, plan, batch_size, secret)
         batches: Iterator[pa.RecordBatch] = source
         schema = plan.read_schema
         if schema is None:  # not known before the rows: take it from the first batch
             first = next(source)
             schema = first.schema
             batches = itertools.chain([first], source)
-        yield pa.RecordBatchReader.from_batches(schema, batches)
+        yield SourceRead(pa.RecordBatchReader.from_batches(schema, batches), taken)
     finally:
-        source.close()
+        if source is not None:
+            source.close()
+        conn.close()
+
+
+def _fingerprints(conn: sa.Connection, plan: ReadPlan, secret: str | None
+                  ) -> TakenFingerprints | None:
+    fingerprint = plan.fingerprint
+    if fingerprint is None:
+        return None
+    dialect = dialect_for(conn.engine.url)
+
+    def take() -> Fingerprints:
+        try:
+            result = conn.execute(fingerprint.statement,
+                                  execution_options={"stream_results": True})
+            return fingerprint.collect(result)
+        except sa.exc.SQLAlchemyError as e:
+            cause = describe_db_error(e, secret)
+            raise SourceError(f"the fingerprint of {plan.label!r} failed: {cause}") from None
+
+    consistent = dialect.begin_snapshot(conn)
+    return TakenFingerprints(take(), consistent, None if consistent else take)
 
 
 def _batches(
-    engine: Engine, plan: ReadPlan, batch_size: int, secret: str | None
+    conn: sa.Connection, plan: ReadPlan, batch_size: int, secret: str | None
 ) -> Generator[pa.RecordBatch, None, None]:
     try:
-        with engine.connect().execution_options(
-            stream_results=True, yield_per=batch_size
-        ) as conn:
-            result = conn.execute(plan.statement)
-            names = list(result.keys())
-            schema = plan.read_schema
-            empty = True
-            for rows in result.partitions(batch_size):
-                columns = list(zip(*rows, strict=True))
-                if schema is None:
-                    schema = _infer_schema(names, columns, plan)
-                yield _to_batch(columns, schema)
-                empty = False
-            if empty:
-                schema = schema or _infer_schema(names, [() for _ in names], plan)
-                yield _to_batch([() for _ in names], schema)
+        result = conn.execute(plan.statement, execution_options={
+            "stream_results": True, "yield_per": batch_size})
+        names = list(result.keys())
+        schema = plan.read_schema
+        empty = True
+        for rows in result.partitions(batch_size):
+            columns = list(zip(*rows, strict=True))
+            if schema is None:
+                schema = _infer_schema(names, columns, plan)
+            yield _to_batch(columns, schema)
+            empty = False
+        if empty:
+            schema = schema or _infer_schema(names, [() for _ in names], plan)
+            yield _to_batch([() for _ in names], schema)
     except sa.exc.SQLAlchemyError as e:
         # from None: the chained driver error may echo SQL and connection details.
         cause = describe_db_error(e, secret)

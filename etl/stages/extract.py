@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from etl import naming
@@ -17,10 +18,12 @@ from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.rdb import SourceDatabaseResource
 from etl.resources.s3 import StorageResource
 from etl.sources.base import ExtractRequest
+from etl.sources.fingerprint import Fingerprints, FingerprintSpec
 from etl.sources.row_filter import DayWindow
 from etl.stages.outcome import StageOutcome
 from etl.stages.progress import RowProgress
 from etl.utils.arrow_memory import use_extraction_pool
+from etl.utils.days import contiguous
 
 if TYPE_CHECKING:
     from etl.utils.parquet import WriteStats
@@ -34,6 +37,7 @@ def extract_request(
     window = (DayWindow.of(pipeline.date_column, days, source.timezone)
               if days and pipeline.date_column else None)
     return ExtractRequest(
+        fingerprint=FingerprintSpec(pipeline.fingerprint_columns) if window else None,
         table=pipeline.table,
         query=pipeline.query,
         columns=pipeline.columns,
@@ -71,9 +75,11 @@ def run_extract(
     ordered = sorted(days)
     if len(ordered) > 1:  # day files are committed as they come: find unfit values first
         source.check(extract_request(pipeline, source, ordered))
-    for start in range(0, len(ordered), max(1, days_per_scan)):
-        yield from _scan(tenant, pipeline, source, storage,
-                         ordered[start:start + max(1, days_per_scan)], progress)
+    per_scan = max(1, days_per_scan)
+    for block in contiguous(ordered):  # the days between a heal's days are not read
+        for start in range(0, len(block), per_scan):
+            yield from _scan(tenant, pipeline, source, storage, block[start:start + per_scan],
+                             progress)
 
 
 def _write_master(tenant: str, pipeline: PipelineAssetConfig, storage: StorageResource,
@@ -88,18 +94,54 @@ def _write_master(tenant: str, pipeline: PipelineAssetConfig, storage: StorageRe
 def _scan(tenant: str, pipeline: PipelineAssetConfig, source: SourceDatabaseResource,
           storage: StorageResource, days: list[str], progress: RowProgress,
           ) -> Iterator[DayOutcome]:
+    """One query for ``days``, cut into day files; each day with its fingerprint at the source.
+
+    Where the fingerprint is taken before and after the read (no shared snapshot), the days
+    are reported once the read has ended and the second fingerprint is in.
+    """
     from etl.utils.day_split import split_by_day
 
     column = pipeline.date_column or ""
-    with source.read(extract_request(pipeline, source, days)) as reader:
+    request = extract_request(pipeline, source, days)
+    with source.read_days(request) as read:
+        taken = read.fingerprints
+        wait = taken is not None and not taken.consistent
+        written: list[DayOutcome] = []
         started = time.monotonic()
-        for day, rows in split_by_day(reader, column, days, source.timezone):
+        for day, rows in split_by_day(read.reader, column, days, source.timezone):
             relative = naming.data_file_path(tenant, "extract", pipeline.name, day,
                                              pipeline.partition_column)
             stats = storage.write(relative, progress.counted(rows, day))
             now = time.monotonic()
-            yield day, _outcome(pipeline, storage, relative, stats, now - started)
+            outcome = _outcome(pipeline, storage, relative, stats, now - started)
             started = now
+            if taken is None:
+                yield day, outcome
+            elif wait:
+                written.append((day, outcome))
+            else:
+                found, moved = taken.final()
+                yield day, _fingerprinted(outcome, request, found, moved, day)
+        if taken is not None and wait:
+            found, moved = taken.final()
+            for done, outcome in written:
+                yield done, _fingerprinted(outcome, request, found, moved, done)
+
+
+def _fingerprinted(outcome: StageOutcome, request: ExtractRequest, found: Fingerprints,
+                   moved: frozenset[str], day: str | None) -> StageOutcome:
+    """The day's outcome with its fingerprint at the source (``source_rows``,
+    ``source_checksum``), or marked changing if the source moved while it was read."""
+    spec = request.fingerprint
+    fingerprint = found.get(day or "")
+    extra: dict[str, object] = {
+        naming.SOURCE_FINGERPRINT_OF: spec.describe() if spec else "all columns"}
+    if fingerprint is None or day in moved or fingerprint.rows != outcome.rows:
+        extra[naming.SOURCE_CHANGING] = True
+    else:
+        extra[naming.SOURCE_ROWS] = fingerprint.rows
+        extra[naming.SOURCE_CHECKSUM] = fingerprint.checksum
+    return replace(outcome, extra={**outcome.extra, **extra})
 
 
 def _outcome(pipeline: PipelineAssetConfig, storage: StorageResource, relative: str,

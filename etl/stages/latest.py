@@ -8,8 +8,9 @@ many days, where a query per day cost seconds per thousand days.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
 
@@ -47,3 +48,28 @@ class LatestMaterializations:
         by_id = {r.storage_id: r for r in records}
         for d in wanted:
             self._known[(key, d)] = by_id.get(ids.get(d, -1))
+
+
+def previous_check_metadata(instance: dg.DagsterInstance, check: dg.AssetCheckKey,
+                            days: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+    """The metadata of each day's latest finished result of ``check``: two queries, however
+    many days (the partition index, then those evaluations by storage id)."""
+    from etl.instance.private import COMPLETED_CHECK_STATUSES
+
+    infos = instance.event_log_storage.get_asset_check_partition_info(
+        [check], partition_keys=list(days))
+    ids = {info.latest_check_event_storage_id: info.partition_key for info in infos
+           if info.partition_key is not None
+           and info.latest_execution_status in COMPLETED_CHECK_STATUSES}
+    if not ids:
+        return {}
+    records = instance.event_log_storage.get_event_records(dg.EventRecordsFilter(
+        event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, storage_ids=list(ids)),
+        limit=len(ids))
+    out: dict[str, Mapping[str, Any]] = {}
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        data = event.event_specific_data if event is not None else None
+        if isinstance(data, dg.AssetCheckEvaluation) and record.storage_id in ids:
+            out[ids[record.storage_id]] = data.metadata
+    return out

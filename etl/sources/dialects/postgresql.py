@@ -46,6 +46,7 @@ class PostgreSQL(Dialect):
         "duckdb_extension_postgres_scanner", "postgres_scanner", "postgres_query"
     )
     casts: ClassVar[bool] = True
+    scanner_snapshot: ClassVar[bool] = True  # one REPEATABLE READ transaction per DuckDB one
 
     def connect_args(self, connect_timeout_s: int,
                      statement_timeout_s: float | None = None) -> dict[str, object]:
@@ -80,6 +81,24 @@ class PostgreSQL(Dialect):
 
     def instant_bounds(self, start: dt.datetime, end: dt.datetime) -> tuple[Any, Any]:
         return start, end  # compared as timestamptz, zone included
+
+    def begin_snapshot(self, conn: sa.Connection) -> bool:
+        conn.execution_options(isolation_level="REPEATABLE READ")
+        return True
+
+    def row_checksum(self, columns: Sequence[sa.ColumnElement[Any]]
+                     ) -> sa.ColumnElement[Any] | None:
+        """The sum of a 64-bit hash of each row's text form, exact as ``numeric``."""
+        text = sa.cast(sa.func.ROW(*columns), sa.Text)
+        hashed = sa.func.hashtextextended(text, sa.literal_column("0"))
+        return sa.cast(sa.func.sum(sa.cast(hashed, sa.Numeric)), sa.Text)
+
+    def day_text(self, column: sa.ColumnElement[Any], kind: str, timezone: str,
+                 start: dt.datetime, end: dt.datetime) -> sa.ColumnElement[Any] | None:
+        if kind == "instant":
+            column = sa.func.timezone(sa.literal_column(literal(timezone)), column)
+        day = sa.cast(column, sa.Date) if kind != "date" else column
+        return sa.func.to_char(day, sa.literal_column("'YYYY-MM-DD'"))
 
     def scanner_settings(self) -> Sequence[str]:
         return ["SET pg_use_binary_copy = true"]  # binary COPY: no text parsing

@@ -28,6 +28,11 @@ class SQLite(Dialect):
     def local_file(self, url: URL) -> Path | None:
         return None if url.database in _IN_MEMORY else Path(url.database or "")
 
+    def begin_snapshot(self, conn: sa.Connection) -> bool:
+        """A read transaction: SQLite's reads inside one see one state of the file."""
+        conn.exec_driver_sql("BEGIN")
+        return True
+
     def integer_width(self, t: SaType) -> int:
         return 64  # SQLite stores every integer in up to 8 bytes, whatever the declared type
 

@@ -90,6 +90,12 @@ class TrinoWarehouseConfig(WarehouseConfigBase):
             raise ValueError("password or JWT authentication needs http_scheme: https")
         return self
 
+    def merge_refusal(self, mode: LoadMode | None) -> str | None:
+        if (mode or self.default_load_mode) == "iceberg":
+            return None
+        return ("external (Hive) tables are the lake's files and cannot be updated by key; "
+                "set load_mode: iceberg for this pipeline")
+
     def build_resource(self, tenant: str) -> TrinoWarehouseResource:
         return TrinoWarehouseResource(
             trino=TrinoResource(
