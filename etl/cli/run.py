@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from typing import Any, TextIO
 
 import dagster as dg
 
+from etl import naming
 from etl.cli.command import Command, day
 from etl.errors import UsageError
 
@@ -22,6 +24,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                              "it here")
     parser.add_argument("--wait", action="store_true",
                         help="with --submit: wait for the run and print its progress")
+    parser.add_argument("--full-refresh", action="store_true",
+                        help="incremental pipelines read their whole table and replace it")
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -35,6 +39,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         raise UsageError("--wait goes with --submit")
     jobs = TenantJobs.load(args.tenant)
     request = plan_run(jobs, args.job, args.day)
+    if args.full_refresh:
+        request = replace(request, tags={**request.tags, naming.FULL_REFRESH_TAG: "true",
+                                         naming.REASON_TAG: "full_refresh"})
     if not args.submit:  # a submitted run reads the variables of the deployment's processes
         check_variables(jobs.loaded)
     with instance() as inst:

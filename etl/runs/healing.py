@@ -68,9 +68,10 @@ class HealPlan:
     changing: tuple[DayFinding, ...]
 
     def tags(self, reconcile_run_id: str) -> dict[str, str]:
-        """The heal run's tags: its range, the days it touches, and why it runs."""
-        return {naming.RANGE_START_TAG: self.days[0], naming.RANGE_END_TAG: self.days[-1],
-                naming.DAYS_TAG: ",".join(self.days), naming.REASON_TAG: "heal",
+        """The heal run's tags: its range (or day), the days it touches, and why it runs."""
+        span = ({naming.PARTITION_TAG: self.days[0]} if len(self.days) == 1 else
+                {naming.RANGE_START_TAG: self.days[0], naming.RANGE_END_TAG: self.days[-1]})
+        return {**span, naming.DAYS_TAG: ",".join(self.days), naming.REASON_TAG: "heal",
                 RECONCILE_RUN_TAG: reconcile_run_id}
 
     def assets(self, keys: Sequence[dg.AssetKey]) -> list[dg.AssetKey]:

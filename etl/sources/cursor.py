@@ -36,6 +36,11 @@ class CursorFilter:
     def ordered(self) -> bool:
         return False
 
+    @property
+    def field(self) -> str:
+        """The config field naming the column, in errors."""
+        return "cursor_column"
+
     def predicate(self, column: sa.ColumnElement[Any], arrow: pa.DataType | None,
                   dialect: Dialect) -> sa.ColumnElement[bool]:
         condition: sa.ColumnElement[bool] = column >= self.bound(arrow, dialect)

@@ -138,9 +138,8 @@ def _table_plan(
     reflected = dialect.column_types(conn, table)
     row_filter = request.row_filter
     if row_filter is not None and row_filter.column not in table.columns:
-        raise SourceError(
-            f"date_column {row_filter.column!r} does not exist in table {qualified!r}"
-        )
+        raise SourceError(f"{_field(row_filter)} {row_filter.column!r} does not exist in "
+                          f"table {qualified!r}")
     described = [(c.name, reflected[c.name]) for c in cols]
     types = _resolve(request, dialect, described, f"table {qualified!r}")
     columns = {c.name: c for c in table.columns}
@@ -159,9 +158,8 @@ def _query_plan(
         return _untyped_query_plan(dialect, query, request)
     names = [n for n, _ in described]
     if row_filter is not None and row_filter.column not in names:
-        raise SourceError(
-            f"date_column {row_filter.column!r} is not a column of the query; it returns {names}"
-        )
+        raise SourceError(f"{_field(row_filter)} {row_filter.column!r} is not a column of "
+                          f"the query; it returns {names}")
     types = _resolve(request, dialect, described, "the query")
     sub = sa.text(escape_colons(query)).columns(
         *[sa.column(n, t if t is not None else sa.types.NullType()) for n, t in described]
@@ -316,9 +314,14 @@ def _expr(col: sa.ColumnElement[Any], t: ColumnType) -> sa.ColumnElement[Any]:
     return col
 
 
+def _field(row_filter: object) -> str:
+    """The config field naming a filter's column (``date_column``, ``cursor_column``)."""
+    return str(getattr(row_filter, "field", "date_column"))
+
+
 def _check_identifiers(request: ExtractRequest) -> None:
     filtered = request.row_filter.column if request.row_filter is not None else None
-    names: list[tuple[str, str | None]] = [("date_column", filtered),
+    names: list[tuple[str, str | None]] = [(_field(request.row_filter), filtered),
                                             ("db_schema", request.db_schema)]
     if request.table is not None:
         names += [("table", part) for part in request.table.split(".", 1)]

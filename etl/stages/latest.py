@@ -51,25 +51,27 @@ class LatestMaterializations:
 
 
 def previous_check_metadata(instance: dg.DagsterInstance, check: dg.AssetCheckKey,
-                            days: Sequence[str]) -> dict[str, Mapping[str, Any]]:
-    """The metadata of each day's latest finished result of ``check``: two queries, however
-    many days (the partition index, then those evaluations by storage id)."""
+                            days: Sequence[str], pages: int = 20
+                            ) -> dict[str, Mapping[str, Any]]:
+    """The metadata of each day's latest finished result of ``check``, newest results first,
+    a page at a time (each reconcile run writes one per day of its window, so a page or two
+    finds them all); at most ``pages`` pages are read."""
     from etl.instance.private import COMPLETED_CHECK_STATUSES
 
-    infos = instance.event_log_storage.get_asset_check_partition_info(
-        [check], partition_keys=list(days))
-    ids = {info.latest_check_event_storage_id: info.partition_key for info in infos
-           if info.partition_key is not None
-           and info.latest_execution_status in COMPLETED_CHECK_STATUSES}
-    if not ids:
-        return {}
-    records = instance.event_log_storage.get_event_records(dg.EventRecordsFilter(
-        event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, storage_ids=list(ids)),
-        limit=len(ids))
+    wanted = set(days)
     out: dict[str, Mapping[str, Any]] = {}
-    for record in records:
-        event = record.event_log_entry.dagster_event
-        data = event.event_specific_data if event is not None else None
-        if isinstance(data, dg.AssetCheckEvaluation) and record.storage_id in ids:
-            out[ids[record.storage_id]] = data.metadata
+    cursor: int | None = None
+    size = max(200, 2 * len(wanted))
+    for _ in range(pages):
+        records = instance.event_log_storage.get_asset_check_execution_history(
+            check, limit=size, cursor=cursor, status=set(COMPLETED_CHECK_STATUSES))
+        for record in records:
+            data = record.event.dagster_event.event_specific_data if (
+                record.event is not None and record.event.dagster_event is not None) else None
+            day = record.partition
+            if day in wanted and day not in out and isinstance(data, dg.AssetCheckEvaluation):
+                out[day] = data.metadata
+        if len(records) < size or len(out) == len(wanted):
+            return out
+        cursor = records[-1].id
     return out

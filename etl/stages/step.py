@@ -156,8 +156,12 @@ class _PipelineStages:
 
     def run(self) -> None:
         days: list[str | None] = list(self.inputs.days) if self.inputs.days else [None]
-        if self.pipeline.is_incremental and self.inputs.wants(self.pipeline, "extract"):
-            self.incremental()
+        if self.pipeline.is_incremental:  # its checks judge a run's own rows: only in its runs
+            if self.inputs.wants(self.pipeline, "extract"):
+                self.incremental()
+            else:
+                self.emit(f"{self.pipeline.name}: the checks of an incremental pipeline are "
+                          "evaluated by its runs (master_sync_job), on the rows each run read")
             return
         if self.inputs.wants(self.pipeline, "extract"):
             days = self.extract(days)
