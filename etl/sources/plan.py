@@ -24,6 +24,7 @@ from etl.naming import partition_clash, partition_clash_message
 from etl.sources.arrow_types import ColumnType, chosen_type, column_type
 from etl.sources.base import ExtractRequest
 from etl.sources.choices import checked_choices
+from etl.sources.day_set import DaySet
 from etl.sources.dialects.base import SaType
 from etl.sources.dialects.describe import escape_colons
 from etl.sources.dialects.registry import Dialect, dialect_for
@@ -188,14 +189,14 @@ def _plan(request: ExtractRequest, dialect: Dialect, source: sa.FromClause,
             stmt = stmt.order_by(filtered)
     planned = tuple(PlannedColumn(n, t, (comments or {}).get(n)) for n, t in types.items())
     fingerprint = None
-    if request.fingerprint is not None and isinstance(row_filter, DayWindow):
+    if request.fingerprint is not None and isinstance(row_filter, DayWindow | DaySet):
         fingerprint = _fingerprint(dialect, request.fingerprint, row_filter, source, columns,
                                    list(types), date_type, condition)
     return ReadPlan(stmt, planned, label, fit_check(source, columns, types, condition),
                     partition_column=request.partition_column, fingerprint=fingerprint)
 
 
-def _fingerprint(dialect: Dialect, spec: FingerprintSpec, window: DayWindow,
+def _fingerprint(dialect: Dialect, spec: FingerprintSpec, window: DayWindow | DaySet,
                  source: sa.FromClause, columns: Mapping[str, sa.ColumnElement[Any]],
                  extracted: list[str], date_type: pa.DataType | None,
                  condition: sa.ColumnElement[bool] | None) -> FingerprintPlan:
@@ -276,7 +277,7 @@ def _untyped_query_plan(dialect: Dialect, query: str, request: ExtractRequest) -
     if row_filter.ordered:
         stmt = stmt.order_by(sub.c[row_filter.column])
     fingerprint = None
-    if request.fingerprint is not None and isinstance(row_filter, DayWindow):
+    if request.fingerprint is not None and isinstance(row_filter, DayWindow | DaySet):
         covered = request.fingerprint.columns
         if covered:  # named columns of a query whose columns are known only when it runs
             sub = sa.text(escape_colons(query)).columns(

@@ -18,12 +18,11 @@ from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.rdb import SourceDatabaseResource
 from etl.resources.s3 import StorageResource
 from etl.sources.base import ExtractRequest
+from etl.sources.day_set import DaySet
 from etl.sources.fingerprint import Fingerprints, FingerprintSpec
-from etl.sources.row_filter import DayWindow
 from etl.stages.outcome import StageOutcome
 from etl.stages.progress import RowProgress
 from etl.utils.arrow_memory import use_extraction_pool
-from etl.utils.days import contiguous
 
 if TYPE_CHECKING:
     from etl.utils.parquet import WriteStats
@@ -34,7 +33,7 @@ DayOutcome = tuple[str | None, StageOutcome]
 def extract_request(
     pipeline: PipelineAssetConfig, source: SourceDatabaseResource, days: Sequence[str] | None
 ) -> ExtractRequest:
-    window = (DayWindow.of(pipeline.date_column, days, source.timezone)
+    window = (DaySet.of(pipeline.date_column, days, source.timezone)
               if days and pipeline.date_column else None)
     return ExtractRequest(
         fingerprint=FingerprintSpec(pipeline.fingerprint_columns) if window else None,
@@ -76,10 +75,9 @@ def run_extract(
     if len(ordered) > 1:  # day files are committed as they come: find unfit values first
         source.check(extract_request(pipeline, source, ordered))
     per_scan = max(1, days_per_scan)
-    for block in contiguous(ordered):  # the days between a heal's days are not read
-        for start in range(0, len(block), per_scan):
-            yield from _scan(tenant, pipeline, source, storage, block[start:start + per_scan],
-                             progress)
+    for start in range(0, len(ordered), per_scan):  # a heal's scattered days: one read too
+        yield from _scan(tenant, pipeline, source, storage, ordered[start:start + per_scan],
+                         progress)
 
 
 def _write_master(tenant: str, pipeline: PipelineAssetConfig, storage: StorageResource,

@@ -26,7 +26,6 @@ from etl.config.tenant_config import PipelineAssetConfig
 from etl.sources.fingerprint import Fingerprint, Fingerprints, FingerprintSpec
 from etl.stages.events import check_evaluation
 from etl.stages.latest import LatestMaterializations, previous_check_metadata
-from etl.utils.days import contiguous
 
 STATUS: Final = "reconcile_status"
 LOADED_ROWS: Final = "loaded_rows"
@@ -47,10 +46,10 @@ def compare_with_source(tenant: str, pipeline: PipelineAssetConfig, source: Any,
     from etl.stages.extract import extract_request
 
     now: Fingerprints = {}
-    for block in contiguous(list(days)):
-        for start in range(0, len(block), max(1, days_per_scan)):
-            scan = block[start:start + max(1, days_per_scan)]
-            now.update(source.fingerprints(extract_request(pipeline, source, scan)))
+    ordered = sorted(days)
+    for start in range(0, len(ordered), max(1, days_per_scan)):
+        scan = ordered[start:start + max(1, days_per_scan)]
+        now.update(source.fingerprints(extract_request(pipeline, source, scan)))
     key = naming.asset_key(tenant, "extract", pipeline.name)
     check = dg.AssetCheckKey(key, naming.SOURCE_CHECK)
     latest = LatestMaterializations(instance, days)
