@@ -77,9 +77,13 @@ class FingerprintPlan:
     def collect(self, rows: Iterable[Sequence[Any]]) -> Fingerprints:
         """The fingerprints from the statement's result rows."""
         if self.grouped:
-            return self.complete({str(r[0]): Fingerprint(int(r[1]), str(r[2] or EMPTY_CHECKSUM))
+            return self.complete({_iso(r[0]): Fingerprint(int(r[1]), str(r[2] or EMPTY_CHECKSUM))
                                   for r in rows})
         return self.complete(fold(rows, self.timezone))
+
+
+def _iso(day: object) -> str:
+    return day.isoformat() if isinstance(day, dt.date) else str(day)[:10]
 
 
 def fold(rows: Iterable[Sequence[Any]], timezone: str) -> Fingerprints:

@@ -147,7 +147,7 @@ def _table_plan(
     date_type = (column_type(reflected[row_filter.column], dialect).arrow
                  if row_filter is not None else None)
     return _plan(request, dialect, table, columns, types, date_type, qualified,
-                 {c.name: c.comment for c in cols})
+                 {c.name: c.comment for c in cols}, _server(conn))
 
 
 def _query_plan(
@@ -169,13 +169,21 @@ def _query_plan(
     if row_filter is not None:
         raw = dict(described)[row_filter.column]
         date_type = column_type(raw, dialect).arrow if raw is not None else None
-    return _plan(request, dialect, sub, dict(sub.c.items()), types, date_type, "query")
+    return _plan(request, dialect, sub, dict(sub.c.items()), types, date_type, "query",
+                 server=_server(conn))
+
+
+def _server(conn: sa.Connection) -> tuple[int, ...]:
+    """The server's version, as far as the driver reports it (some features depend on it)."""
+    version = conn.dialect.server_version_info
+    return tuple(v for v in version if isinstance(v, int)) if version else ()
 
 
 def _plan(request: ExtractRequest, dialect: Dialect, source: sa.FromClause,
           columns: Mapping[str, sa.ColumnElement[Any]], types: dict[str, ColumnType | None],
           date_type: pa.DataType | None, label: str,
-          comments: Mapping[str, str | None] | None = None) -> ReadPlan:
+          comments: Mapping[str, str | None] | None = None, server: tuple[int, ...] = ()
+          ) -> ReadPlan:
     """The read statement over ``source`` (a table or the query as a subquery)."""
     exprs = [_expr(columns[n], t) if t is not None else columns[n] for n, t in types.items()]
     stmt = sa.select(*exprs).select_from(source)
@@ -191,7 +199,7 @@ def _plan(request: ExtractRequest, dialect: Dialect, source: sa.FromClause,
     fingerprint = None
     if request.fingerprint is not None and isinstance(row_filter, DayWindow | DaySet):
         fingerprint = _fingerprint(dialect, request.fingerprint, row_filter, source, columns,
-                                   list(types), date_type, condition)
+                                   list(types), date_type, condition, server)
     return ReadPlan(stmt, planned, label, fit_check(source, columns, types, condition),
                     partition_column=request.partition_column, fingerprint=fingerprint)
 
@@ -199,7 +207,8 @@ def _plan(request: ExtractRequest, dialect: Dialect, source: sa.FromClause,
 def _fingerprint(dialect: Dialect, spec: FingerprintSpec, window: DayWindow | DaySet,
                  source: sa.FromClause, columns: Mapping[str, sa.ColumnElement[Any]],
                  extracted: list[str], date_type: pa.DataType | None,
-                 condition: sa.ColumnElement[bool] | None) -> FingerprintPlan:
+                 condition: sa.ColumnElement[bool] | None, server: tuple[int, ...] = ()
+                 ) -> FingerprintPlan:
     """Each day's rows and checksum over the covered columns, in one query over the window:
     grouped by the database where it can hash, else the columns for the reader to hash."""
     names = list(spec.columns or extracted)
@@ -211,8 +220,8 @@ def _fingerprint(dialect: Dialect, spec: FingerprintSpec, window: DayWindow | Da
     date = columns[window.column]
     kind = _day_kind(date_type)
     start, end = (_utc(window.start, window.timezone), _utc(window.end, window.timezone))
-    day = dialect.day_text(date, kind, window.timezone, start, end) if kind else None
-    checksum = dialect.row_checksum(covered)
+    day = dialect.day_key(date, kind, window.timezone, start, end) if kind else None
+    checksum = dialect.row_checksum(covered, server)
     stmt: sa.Select[Any]
     if day is not None and checksum is not None:
         stmt = sa.select(day.label(DAY_LABEL), sa.func.count().label(ROWS_LABEL),

@@ -184,7 +184,7 @@ class _PipelineStages:
         try:
             results = retrying(lambda: list(compare_with_source(
                 self.inputs.tenant, self.pipeline, self.inputs.source, self.inputs.instance,
-                days, self.inputs.days_per_scan)), self.inputs.retry,
+                days)), self.inputs.retry,
                 f"reconcile of {self.inputs.tenant}/{self.pipeline.name}", self.emit,
                 self.inputs.stop)
         except Exception as error:

@@ -127,17 +127,18 @@ class Dialect:
         snapshot; whether they do. The generic path cannot know: before and after."""
         return False
 
-    def row_checksum(self, columns: Sequence[sa.ColumnElement[Any]]
-                     ) -> sa.ColumnElement[Any] | None:
+    def row_checksum(self, columns: Sequence[sa.ColumnElement[Any]],
+                     server: tuple[int, ...] = ()) -> sa.ColumnElement[Any] | None:
         """The aggregate checksum of a group's rows over ``columns``, as text, computed by the
-        database (order-independent, NULL-safe); None: hashed by the reader instead."""
+        database (order-independent, NULL-safe); ``server`` is its version. None: hashed by
+        the reader instead."""
         return None
 
-    def day_text(self, column: sa.ColumnElement[Any], kind: str, timezone: str,
-                 start: dt.datetime, end: dt.datetime) -> sa.ColumnElement[Any] | None:
-        """``YYYY-MM-DD`` of the day a date column's value falls on in ``timezone``, the way
-        the extract assigns rows to days; ``kind`` is ``date``, ``naive`` or ``instant`` (given
-        the window's UTC bounds ``start``, ``end``). None: assigned by the reader instead."""
+    def day_key(self, column: sa.ColumnElement[Any], kind: str, timezone: str,
+                start: dt.datetime, end: dt.datetime) -> sa.ColumnElement[Any] | None:
+        """The day (a ``date``) a date column's value falls on in ``timezone``, the way the
+        extract assigns rows to days; ``kind`` is ``date``, ``naive`` or ``instant`` (given the
+        window's UTC bounds ``start``, ``end``). None: assigned by the reader instead."""
         return None
 
     # --- the DuckDB scanner --------------------------------------------------------------

@@ -106,8 +106,8 @@ class MySQL(Dialect):
         conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT")
         return True
 
-    def row_checksum(self, columns: Sequence[sa.ColumnElement[Any]]
-                     ) -> sa.ColumnElement[Any] | None:
+    def row_checksum(self, columns: Sequence[sa.ColumnElement[Any]],
+                     server: tuple[int, ...] = ()) -> sa.ColumnElement[Any] | None:
         """The sum of the first 60 bits of each row's MD5 (over its values' text, NULL marked),
         an exact DECIMAL."""
         null: sa.ColumnElement[Any] = sa.literal_column("CHAR(0 USING utf8mb4)")
@@ -118,8 +118,8 @@ class MySQL(Dialect):
         value = sa.func.conv(head, sa.literal_column("16"), sa.literal_column("10"))
         return sa.cast(sa.func.sum(sa.cast(value, mysql.DECIMAL(20, 0))), sa.CHAR)
 
-    def day_text(self, column: sa.ColumnElement[Any], kind: str, timezone: str,
-                 start: dt.datetime, end: dt.datetime) -> sa.ColumnElement[Any] | None:
+    def day_key(self, column: sa.ColumnElement[Any], kind: str, timezone: str,
+                start: dt.datetime, end: dt.datetime) -> sa.ColumnElement[Any] | None:
         """Instants arrive as UTC (the session runs at +00:00); they are moved by the zone's
         offset at that instant (a CASE over the window's DST changes: MySQL's named zones need
         time-zone tables a server may not have loaded)."""
@@ -133,7 +133,7 @@ class MySQL(Dialect):
                     for (at, _), (_, offset) in zip(offsets[1:], offsets, strict=False)],
                     else_=minutes)
             column = sa.func.timestampadd(sa.literal_column("MINUTE"), minutes, column)
-        return sa.cast(sa.func.date(column), sa.CHAR)
+        return sa.func.date(column)
 
     def instant_bounds(self, start: dt.datetime, end: dt.datetime) -> tuple[Any, Any]:
         # Sessions run at +00:00, so instants are compared as naive UTC.
