@@ -64,14 +64,12 @@ def pipeline_specs(ctx: TenantContext, pipeline: PipelineAssetConfig,
 
 
 def step_days(context: dg.AssetExecutionContext) -> tuple[str, ...]:
-    """The run's days: its partition range, or only the days of its ``etl/days`` tag (a heal's
-    scattered days in one run; the days between them are not touched)."""
-    days = sorted(context.partition_keys)
+    """The run's days: its partition or range, or the days its ``etl/days`` tag names (a heal's
+    scattered days in one run without a partition; the days between them are not touched)."""
     only = context.run.tags.get(naming.DAYS_TAG)
     if only:
-        wanted = set(only.split(","))
-        days = [d for d in days if d in wanted]
-    return tuple(days)
+        return tuple(sorted(set(only.split(","))))
+    return tuple(sorted(context.partition_keys))
 
 
 def backfill_policy(ctx: TenantContext) -> dg.BackfillPolicy:

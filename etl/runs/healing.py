@@ -3,9 +3,9 @@
 A reconcile run records one ``matches_source`` result per pipeline and day
 (:mod:`etl.stages.reconcile`); its ``reconcile_status`` says ``equal``, ``differs`` or
 ``changing``. A heal covers the days that differ, the oldest first, at most
-``reconcile.max_days_per_heal`` of them, in one run of ``daily_etl_job`` over their range that
-touches only those days (``etl/days``) and selects no check, so Dagster plans nothing for the
-days between (the step records the checks of its own days). Days still being written
+``reconcile.max_days_per_heal`` of them, in one run of ``daily_etl_job`` that names them in its
+``etl/days`` tag instead of a partition range and selects no check, so Dagster plans nothing for
+the days between (the step records the checks of its own days). Days still being written
 (``changing``) are left out and reported. Both ``etl reconcile --heal`` and the tenant's heal
 sensor plan with this module.
 """
@@ -68,10 +68,13 @@ class HealPlan:
     changing: tuple[DayFinding, ...]
 
     def tags(self, reconcile_run_id: str) -> dict[str, str]:
-        """The heal run's tags: its range (or day), the days it touches, and why it runs."""
-        span = ({naming.PARTITION_TAG: self.days[0]} if len(self.days) == 1 else
-                {naming.RANGE_START_TAG: self.days[0], naming.RANGE_END_TAG: self.days[-1]})
-        return {**span, naming.DAYS_TAG: ",".join(self.days), naming.REASON_TAG: "heal",
+        """The heal run's tags: the days it touches, and why it runs.
+
+        No partition tags: a range over scattered days would make Dagster plan one event per
+        asset and day of the whole range (thousands, for days years apart), where a run without
+        a partition plans one per asset; the step takes its days from ``etl/days``.
+        """
+        return {naming.DAYS_TAG: ",".join(self.days), naming.REASON_TAG: "heal",
                 RECONCILE_RUN_TAG: reconcile_run_id}
 
     def assets(self, keys: Sequence[dg.AssetKey]) -> list[dg.AssetKey]:

@@ -63,11 +63,12 @@ class RunRequest:
     days: tuple[str, ...] | None = None  # sorted; one day, or a range; None for master data
     assets: tuple[dg.AssetKey, ...] | None = None  # a subset of the job's assets
     checks: tuple[dg.AssetCheckKey, ...] | None = None  # its checks (None: those of the assets)
+    by_partition: bool = True  # False: the days are named by the etl/days tag instead (a heal)
     tags: Mapping[str, str] = field(default_factory=dict)
     run_config: Mapping[str, object] = field(default_factory=lambda: dict(QUIET))
 
     def partition_tags(self) -> dict[str, str]:
-        if not self.days:
+        if not self.days or not self.by_partition:
             return {}
         if len(self.days) == 1:
             return {naming.PARTITION_TAG: self.days[0]}

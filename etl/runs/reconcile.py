@@ -84,7 +84,7 @@ def heal(inst: dg.DagsterInstance, jobs: TenantJobs, found: Sequence[DayFinding]
     job = jobs.job(naming.DAILY_ETL_JOB)
     request = RunRequest(jobs.location, naming.DAILY_ETL_JOB, plan.days,
                          tuple(plan.assets(list(job.asset_layer.selected_asset_keys))),
-                         checks=(), tags=plan.tags(reconcile_run_id))
+                         checks=(), tags=plan.tags(reconcile_run_id), by_partition=False)
     out.write(f"{jobs.tenant}: healing {len(plan.days):,} day(s) of "
               f"{', '.join(plan.pipelines)} in one run\n")
     return plan, execute_with_progress(inst, jobs, request, out, indent="  ")

@@ -32,8 +32,8 @@ class StepInputs:
     run_id: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)  # the run's tags
     every_check: bool = False
-    """A run of some days of its range (a heal, ``etl/days``) selects no check, so Dagster
-    plans none for the days between; the step then records every check of its own days."""
+    """A run naming its days in ``etl/days`` (a heal) selects no check, so Dagster plans none
+    for other days; the step then records every check of its own days."""
 
     def wants(self, pipeline: PipelineAssetConfig, stage: naming.Stage) -> bool:
         return pipeline.has_stage(stage) and (

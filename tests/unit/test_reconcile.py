@@ -85,6 +85,11 @@ def test_drift_is_reported_then_healed_in_one_run_of_those_days(
         (heal,) = instance.get_runs(filters=RunsFilter(tags={naming.REASON_TAG: "heal"}))
     assert ui.run(heal.run_id)["status"] == "SUCCESS"
     assert heal.tags[naming.DAYS_TAG] == f"{DAYS[1]},{DAYS[4]}"
+    with dg.DagsterInstance.get() as instance:  # one planned event per asset, not per day
+        planned = instance.get_records_for_run(
+            heal.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED).records
+    assert len(planned) == 3 and {r.event_log_entry.dagster_event.partition  # type: ignore
+                                  for r in planned} == {None}
     # The days between the healed ones were not touched, and keep what they showed.
     for stage in naming.STAGES:
         key = naming.asset_key(TENANT, stage, "work_order")
@@ -136,8 +141,8 @@ def test_a_heal_takes_the_oldest_differing_days_up_to_its_limit() -> None:
     assert plan.days == ("2026-03-01", "2026-03-03") and plan.pipelines == ("a", "b")
     assert plan.left == ("2026-03-05",) and [f.day for f in plan.changing] == ["2026-03-02"]
     tags = plan.tags("r1")
-    assert tags[naming.DAYS_TAG] == "2026-03-01,2026-03-03"
-    assert (tags[naming.RANGE_START_TAG], tags[naming.RANGE_END_TAG]) == plan.days
+    assert tags[naming.DAYS_TAG] == "2026-03-01,2026-03-03" and tags[naming.REASON_TAG] == "heal"
+    assert naming.RANGE_START_TAG not in tags and naming.PARTITION_TAG not in tags
 
 
 def test_instants_of_a_zone_with_summer_time_fall_on_its_days() -> None:
