@@ -18,7 +18,7 @@ from etl.naming import DELETED_AT_COLUMN
 from etl.utils.sql import literal, quote
 from etl.warehouse.base import LakeFile, MergeRequest, MergeResult, WarehouseError, merge_columns
 from etl.warehouse.trino.catalog import TrinoTarget, create, s3_folder, token
-from etl.warehouse.trino.session import TrinoSession
+from etl.warehouse.trino.session import TrinoSession, TrinoStatementError
 from etl.warehouse.trino.types import column_types, user_columns
 
 MODE: Final = "iceberg"
@@ -29,15 +29,16 @@ def merge_iceberg(s: TrinoSession, target: TrinoTarget, request: MergeRequest) -
     table = request.table
     label = target.display(MODE, table)
     incoming = column_types(request.rows.schema, "user", label)
-    target.ensure_schema(s, "external")
-    target.ensure_schema(s, MODE)
+    existing = target.columns(s, MODE, table)
+    if not existing:  # after the first merge both schemas exist: two statements fewer a run
+        target.ensure_schema(s, MODE)
+        target.ensure_schema(s, "external")
     rows = _stage(s, target, f"{table}__changes_{token()}", request.rows)
     keys = (_stage(s, target, f"{table}__keys_{token()}", request.keys)
             if request.keys is not None and not request.full else None)
     try:
         select = ", ".join(user_columns(request.rows.schema))
         soft = request.deletes == "soft"
-        existing = target.columns(s, MODE, table)
         added = merge_columns(label, existing, incoming, request) if existing else []
         marker = f", CAST(NULL AS {INSTANT}) AS {quote(DELETED_AT_COLUMN)}" if soft else ""
         if request.full or not existing:
@@ -74,9 +75,16 @@ def _stage(s: TrinoSession, target: TrinoTarget, name: str, file: LakeFile) -> s
     cols = ", ".join(f"{quote(c)} {t}" for c, t in column_types(file.schema, "raw",
                                                                    label).items())
     location = s3_folder(file.folder_uri, label)
-    create(s, f"CREATE TABLE {target.qualified('external', name)} ({cols}) WITH (format = "
-              f"'PARQUET', external_location = {literal(location)})",
-           lambda: bool(target.columns(s, "external", name)), what=f"creating {label}")
+    sql = (f"CREATE TABLE {target.qualified('external', name)} ({cols}) WITH (format = "
+           f"'PARQUET', external_location = {literal(location)})")
+    try:
+        s.run(sql, what=f"creating {label}")
+    except TrinoStatementError as e:
+        if e.error_name != "SCHEMA_NOT_FOUND":
+            raise
+        target.ensure_schema(s, "external")  # dropped since the first merge
+        create(s, sql, lambda: bool(target.columns(s, "external", name)),
+               what=f"creating {label}")
     return target.qualified("external", name)
 
 
