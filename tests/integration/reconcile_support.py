@@ -27,7 +27,7 @@ from tests.ui import UI, workspace_ui
 PASSWORD_ENV = "RECON_DB_PASSWORD"
 TODAY = dt.datetime.now(dt.UTC).date()
 FIRST = TODAY - dt.timedelta(days=14)
-DAYS = tuple((FIRST + dt.timedelta(days=i)).isoformat() for i in range(12))
+DAYS = tuple((FIRST + dt.timedelta(days=i)).isoformat() for i in range(8))
 ROWS_PER_DAY = 20
 Row = tuple[Any, ...]
 
