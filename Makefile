@@ -36,7 +36,7 @@ help:
 	@echo "make dev     - Dagster UI with one code location per tenant (workspace.yaml)"
 	@echo "make lint    - ruff and mypy --strict"
 	@echo "make tenant NAME=<id> - scaffold a new tenant"
-	@echo "make bench   - definitions-scale, deployment-run, extraction and history benchmarks"
+	@echo "make bench   - definitions/config-scale, deployment-run, extraction and history benchmarks"
 	@echo "make screenshot - docs/asset-checks.png from the demo (needs chromium; by hand)"
 
 $(UV_BOOT)/bin/uv:
@@ -62,9 +62,11 @@ $(UV_BOOT)/bin/uv:
 	@$@ --version
 
 # Default dependency groups only (dev); `make bench` adds the bench group on its own.
+# --compile-bytecode: every `etl` command, code server and test process starts from compiled
+# modules, even where Python may not write them itself (PYTHONDONTWRITEBYTECODE).
 $(VENV)/.synced: pyproject.toml uv.lock
 	$(ENSURE_UV)
-	$(UV) sync --locked
+	$(UV) sync --locked --compile-bytecode
 	@touch $@
 
 venv: $(VENV)/.synced
@@ -102,6 +104,7 @@ schema: venv
 
 bench: venv
 	$(VENV)/bin/python bench/defs_scale.py
+	$(VENV)/bin/python bench/config_scale.py
 	$(VENV)/bin/python -m bench.deploy_runs
 	$(ENSURE_UV)
 	$(UV) run --locked --group bench python -m bench.extract

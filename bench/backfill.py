@@ -46,7 +46,7 @@ from bench.table import FIRST_DAY, TABLE, BenchTable, ensure_table, server
 
 ROOT = Path(__file__).resolve().parents[1]
 URL_ENV = "ETL_BENCH_URL"
-PASSWORD_ENV = "ETL_BENCH_DB_PASSWORD"
+PASSWORD_ENV = "DEFAULT_BENCH_DB_PASSWORD"  # a tenant names only its own variables
 TENANT = "default"  # a tenant id with a code-location module; its folder is the bench's own
 TARGET_S = 2.0  # the project within 2x the single-file COPY
 RSS_TARGET_MIB = 512

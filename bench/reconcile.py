@@ -50,12 +50,16 @@ from bench.results import update
 from bench.table import FIRST_DAY, TABLE, BenchTable, _conninfo, ensure_table, server
 
 ROOT = Path(__file__).resolve().parents[1]
-PASSWORD_ENV = "ETL_BENCH_DB_PASSWORD"
 ITEMS = "bench_items"
 HISTORY, FULL, INCREMENTAL = "bench_history", "bench_full", "bench_incremental"
 LAZY = "bench_lazy"  # the same incremental pipeline, its key read every 1,000 runs
 TARGETS = {"fingerprint / duckdb-copy": 0.5, "incremental / full-copy": 0.10}
 HEAL_SLACK_S = 2.0
+
+
+def password_env(tenant: str) -> str:
+    """The tenant's password variable: a tenant names only variables with its own prefix."""
+    return f"{tenant.upper()}_DB_PASSWORD"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,14 +134,15 @@ class Bench:
             folder.mkdir(parents=True)
             (folder / "config.yaml").write_text(
                 f"tenant: {{id: {tenant}, name: Reconcile bench}}\n"
-                f"source: {{url: '{plain}', password_env: {PASSWORD_ENV}}}\n"
+                f"source: {{url: '{plain}', password_env: {password_env(tenant)}}}\n"
                 f"storage: {{root: {self.out}/lake}}\n"
                 f"warehouse: {{type: duckdb, path: {self.out}/{tenant}.duckdb}}\n"
                 f"schedule: {{start_date: {FIRST_DAY.isoformat()}, timezone: UTC}}\n"
                 f"reconcile: {{max_days_per_heal: {max(31, self.args.drifted)}}}\n"
                 f"assets:\n  inherit: none\n  pipelines:\n{pipeline}")
-        os.environ.update({PASSWORD_ENV: str(url.password or ""),
-                           "ETL_TENANTS_DIR": str(self.out / "tenants"),
+        os.environ.update({password_env(t): str(url.password or "")
+                           for t in (HISTORY, FULL, INCREMENTAL, LAZY)})
+        os.environ.update({"ETL_TENANTS_DIR": str(self.out / "tenants"),
                            "DAGSTER_HOME": str(self.out / "dagster_home")})
         (self.out / "dagster_home").mkdir()
         (self.out / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
@@ -153,11 +158,12 @@ class Bench:
         from etl.cli.main import main as etl
 
         err = io.StringIO()
-        saved, sys.stderr = sys.stderr, err
+        saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = err
         try:
             code = etl(list(args))
         finally:
-            sys.stderr = saved
+            sys.stdout, sys.stderr = saved
         if code not in (0, 1) or (code == 1 and args[0] != "reconcile"):
             raise RuntimeError(f"etl {' '.join(args)} exited {code}:\n{err.getvalue()[-2000:]}")
         return err.getvalue()

@@ -21,6 +21,8 @@ ResourceRole = Literal["source", "storage", "warehouse"]
 
 IDENTIFIER_PATTERN: Final = r"^[a-z][a-z0-9_]*$"
 IDENTIFIER_RE: Final = re.compile(IDENTIFIER_PATTERN)
+IDENTIFIER_MAX_LENGTH: Final = 63
+"""Tenant ids and other identifiers: PostgreSQL's and Kubernetes' name limit."""
 
 DAILY_ETL_JOB: Final = "daily_etl_job"
 MASTER_SYNC_JOB: Final = "master_sync_job"
@@ -51,6 +53,8 @@ HIGH_WATER_MARK: Final = "cursor_high_water_mark"
 RUNS_SINCE_KEY_SCAN: Final = "runs_since_key_scan"
 DELETED_AT_COLUMN: Final = "deleted_at"
 """The column ``deletes: {mode: soft}`` marks a row gone from the source with."""
+ALERT_RUN_SENSOR: Final = "alert_on_run_failure"
+ALERT_CHECK_SENSOR: Final = "alert_on_checks"
 
 PARTITION_COLUMN: Final = "dt"
 """The default day column of daily tables, and of the ``<column>=YYYY-MM-DD`` lake folders
@@ -77,6 +81,11 @@ REASON_TAG: Final = "etl/reason"
 """Why a run ran, for the UI and ``etl status``: ``heal``, ``reconcile``, ``full_refresh``."""
 FULL_REFRESH_TAG: Final = "etl/full_refresh"
 """``true``: incremental pipelines of the run rebuild their table from a full read."""
+# The process executing a run the `etl` command runs itself (etl/runs/orphans.py).
+EXECUTED_ON_TAG: Final = "etl/executed_on"  # the host
+EXECUTED_BY_TAG: Final = "etl/executed_by"  # "<pid> <process start> <run id>"
+NOTICE_METADATA: Final = "etl/notice"
+"""Marks a run's engine events meant for whoever watches it (a stage retried)."""
 
 PACKAGE_DIR: Final = Path(__file__).resolve().parent
 _CODE_LOCATION_CALL = "build_tenant_definitions("
@@ -184,6 +193,16 @@ def partition_clash_message(column: str, partition_column: str) -> str:
 def warehouse_schema(tenant: str, schema_name: str | None) -> str:
     """A tenant's warehouse schema: the configured one, else the tenant id."""
     return schema_name or tenant
+
+
+def tenant_id_problem(tenant: str) -> str | None:
+    """What is wrong with ``tenant`` as a tenant id, read before it names any file; None if
+    nothing. A long value is shortened: it may be a whole paragraph pasted by mistake."""
+    if IDENTIFIER_RE.match(tenant) and len(tenant) <= IDENTIFIER_MAX_LENGTH:
+        return None
+    shown = repr(tenant) if len(tenant) <= 40 else f"{tenant[:30]!r}... ({len(tenant)} characters)"
+    return (f"tenant id {shown} is not allowed: it must match {IDENTIFIER_PATTERN} and have at "
+            f"most {IDENTIFIER_MAX_LENGTH} characters")
 
 
 @cache

@@ -56,7 +56,7 @@ def source_resource(url: str, *, password: str | None = None, timezone: str = "U
     return SourceDatabaseResource(
         url=url, password=password, db_schema=built.db_schema, engine=built.engine,
         batch_size=built.batch_size, statement_timeout_s=built.statement_timeout_s,
-        timezone=built.timezone,
+        read_timeout_s=built.read_timeout_s, timezone=built.timezone,
     )
 
 
@@ -74,3 +74,34 @@ def duckdb_warehouse(path: Path | str, schema: str) -> DuckDBWarehouse:
     """The loader a tenant with ``warehouse: {type: duckdb, path: ...}`` gets."""
     config = DuckDBWarehouseConfig(type="duckdb", path=str(path), schema_name=schema)
     return config.build_resource(schema).warehouse()
+
+
+RUNAWAY_SQL = "SELECT s.*, r.range AS n FROM source s, range(1000000000000) r"
+"""A transfer that never ends: every row joined with a trillion numbers."""
+
+
+def runaway_tenant(tmp: Path, days: tuple[dt.date, ...], timeout_s: float) -> dict[str, str]:
+    """The default tenant under ``tmp`` whose work_order transfer is :data:`RUNAWAY_SQL`, its
+    source seeded for ``days``; the environment an ``etl`` command needs for it."""
+    tenants = copy_tenants(tmp, ("default",))
+    seed_tenant(tmp, "default", days)
+    config = tenants / "default" / "config.yaml"
+    config.write_text(config.read_text() + (
+        "assets:\n  pipelines:\n    - name: work_order\n      has_transfer: true\n"
+        f"      transfer:\n        sql: {RUNAWAY_SQL}\n        timeout_s: {timeout_s}\n"))
+    return {"ETL_TENANTS_DIR": str(tenants), "DAGSTER_HOME": str(tmp / "dagster_home")}
+
+
+def growing_file(folder: Path, proc: Any, timeout: float, size: int = 1_000_000) -> Path:
+    """The first ``*.parquet`` in ``folder`` once it is past ``size`` bytes (a transfer is
+    writing it), while the process ``proc`` (a ``subprocess.Popen``) still runs."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[0].decode(errors="replace")
+        files = list(folder.glob("*.parquet")) if folder.exists() else []
+        if files and files[0].stat().st_size > size:
+            return files[0]
+        time.sleep(0.1)
+    raise AssertionError("the transfer never started writing")

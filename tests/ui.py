@@ -57,6 +57,14 @@ query JobBackfills($repositorySelector: RepositorySelector!, $partitionSetName: 
 }"""
 
 
+SENSOR_TICKS = """
+query SensorTicks($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) {
+    ... on Sensor { sensorState { ticks(limit: 20) { status skipReason } } }
+  }
+}"""
+
+
 class UI:
     """A GraphQL endpoint: in-process (a workspace) or a webserver's URL."""
 
@@ -98,6 +106,13 @@ class UI:
     def run(self, run_id: str) -> dict[str, Any]:
         run: dict[str, Any] = self.query(RUN, {"runId": run_id})["runOrError"]
         return run
+
+    def sensor_ticks(self, location: str, sensor: str) -> list[str | None]:
+        """The latest ticks' messages, as the sensor's page lists them."""
+        selector = {"repositoryName": "__repository__", "repositoryLocationName": location,
+                    "sensorName": sensor}
+        found = self.query(SENSOR_TICKS, {"selector": selector})["sensorOrError"]
+        return [t["skipReason"] for t in found["sensorState"]["ticks"]]
 
     def job_backfills(self, location: str, job: str) -> list[dict[str, Any]]:
         selector = {"repositoryName": "__repository__", "repositoryLocationName": location}

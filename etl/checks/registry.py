@@ -6,7 +6,7 @@ adding a kind is one module (see :mod:`etl.checks.base`) and one line here.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Final, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Final, Union
 
 from pydantic import Field
 
@@ -29,9 +29,3 @@ if TYPE_CHECKING:
     QualityRule = CheckRule
 else:  # the discriminated union Pydantic validates against, built from the registry
     QualityRule = Annotated[Union[CHECK_KINDS], Field(discriminator="type")]  # noqa: UP007
-
-
-def kind_name(kind: type[CheckRule]) -> str:
-    """The ``type:`` value of a kind (its ``type`` field's single literal)."""
-    (name,) = get_args(kind.model_fields["type"].annotation)
-    return str(name)

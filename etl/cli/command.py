@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from etl.naming import tenant_id_problem
+
 
 @dataclass(frozen=True)
 class Command:
@@ -24,6 +26,9 @@ class Command:
         parser = sub.add_parser(self.name, help=self.help, description=self.description or
                                 self.help, formatter_class=argparse.RawDescriptionHelpFormatter)
         self.arguments(parser)
+        parser.add_argument("--verbose", action="store_true",
+                            help="show Dagster's own log as runs go, and the traceback of an "
+                                 "error instead of its one-line message")
 
 
 def day(text: str) -> dt.date:
@@ -32,3 +37,11 @@ def day(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a day; use YYYY-MM-DD") from None
+
+
+def tenant_id(text: str) -> str:
+    """An argument that is a tenant id, checked before it names any file or folder."""
+    problem = tenant_id_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text

@@ -9,7 +9,7 @@ from typing import TextIO
 
 import yaml
 
-from etl.cli.command import Command
+from etl.cli.command import Command, tenant_id
 from etl.config.tenant_config import TenantConfig
 from etl.deploy.settings import DeploymentSettings
 from etl.errors import UsageError
@@ -39,9 +39,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     instance.add_argument("--base-port", type=int, default=4266,
                           help="first code server port (one per tenant, in order)")
     pools = deploy.add_parser("pools", help="set the tenants' pool limits in $DAGSTER_HOME")
-    pools.add_argument("--tenant", action="append", help="only these tenants (repeatable)")
+    pools.add_argument("--tenant", action="append", type=tenant_id,
+                       help="only these tenants (repeatable)")
     helm = deploy.add_parser("helm-values", help="values for Dagster's Helm charts")
-    helm.add_argument("--tenant", action="append", help="only these tenants (repeatable)")
+    helm.add_argument("--tenant", action="append", type=tenant_id,
+                      help="only these tenants (repeatable)")
     helm.add_argument("--image", required=True, help="the user-code image, repository:tag")
     helm.add_argument("--postgresql-host", required=True)
     helm.add_argument("--postgresql-user", default="dagster")
@@ -55,7 +57,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--home", type=Path, default=DEFAULT_HOME,
                         help=f"the deployment's DAGSTER_HOME (default {DEFAULT_HOME})")
-    parser.add_argument("--tenant", action="append", help="only these tenants (repeatable)")
+    parser.add_argument("--tenant", action="append", type=tenant_id,
+                        help="only these tenants (repeatable)")
     _settings_options(parser)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from etl.cli import backfill, demo, deploy, reconcile, run, schema, tenant, validate
+from etl.cli import backfill, demo, deploy, reconcile, run, schema, status, tenant, validate
 from etl.cli.command import Command
 
 COMMANDS: Final[tuple[Command, ...]] = (
@@ -27,6 +27,7 @@ COMMANDS: Final[tuple[Command, ...]] = (
     tenant.COMMAND,
     schema.COMMAND,
     validate.COMMAND,
+    status.COMMAND,
 )
 
 
@@ -40,13 +41,21 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one subcommand; an error the user can fix is one line and exit status 2."""
+    """Run one subcommand; an error the user can fix is one line and exit status 2, a
+    command stopped in the middle of a run exits with 130 (as a shell reports Ctrl-C)."""
+    from etl.errors import Interrupted
+
     args = parser().parse_args(argv)
     command = next(c for c in COMMANDS if c.name == args.command)
     read_dotenv()
     try:
         return command.run(args)
+    except Interrupted as e:
+        print(f"stopped: {e}", file=sys.stderr)  # noqa: T201
+        return 130
     except known_errors() as e:
+        if args.verbose:
+            raise
         print(f"error: {e}", file=sys.stderr)  # noqa: T201
         return 2
 

@@ -6,12 +6,12 @@ import argparse
 import sys
 from typing import TextIO
 
-from etl.cli.command import Command, day
+from etl.cli.command import Command, day, tenant_id
 from etl.errors import UsageError
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("tenant")
+    parser.add_argument("tenant", type=tenant_id)
     parser.add_argument("--from", dest="first", type=day, metavar="D1",
                         help="first day (default: reconcile.window_days before the last "
                              "complete day)")
@@ -28,12 +28,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     import datetime as dt
 
     from etl.runs.home import instance
+    from etl.runs.launch import QUIET, VERBOSE
     from etl.runs.plan import TenantJobs, backfill_assets
     from etl.runs.preflight import check_variables
     from etl.runs.reconcile import heal, reconcile
     from etl.utils.days import scheduled_days
 
-    stream = out or sys.stderr
+    stream = out or sys.stdout
+    run_config = VERBOSE if args.verbose else QUIET
     if (args.first is None) != (args.last is None):
         raise UsageError("--from and --to go together (without both: the last "
                          "reconcile.window_days complete days)")
@@ -51,19 +53,19 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     pipelines = sorted({k.path[-1] for k in chosen})
     check_variables(jobs.loaded)
     with instance() as inst:
-        run_id, found = reconcile(inst, jobs, days, pipelines, stream)
+        run_id, found = reconcile(inst, jobs, days, pipelines, stream, run_config)
         if found is None:
             return 1
         if not args.heal:
             return 0 if all(f.status == "equal" for f in found) else 1
-        plan, ok = heal(inst, jobs, found, run_id, stream)
+        plan, ok = heal(inst, jobs, found, run_id, stream, run_config)
         if not ok:
             return 1
         if not plan.days:
             return 0 if all(f.status == "equal" for f in found) else 1
         # The healed days, compared once more: their results now show them equal.
         _, again = reconcile(inst, jobs, [d for d in days if plan.days[0] <= d <= plan.days[-1]],
-                             list(plan.pipelines), stream)
+                             list(plan.pipelines), stream, run_config)
         healed = set(plan.days)
         rest = [f for f in found if f.day not in healed and f.status != "equal"]
         return 0 if again is not None and not rest and all(

@@ -10,12 +10,12 @@ from typing import Any, TextIO
 import dagster as dg
 
 from etl import naming
-from etl.cli.command import Command, day
+from etl.cli.command import Command, day, tenant_id
 from etl.errors import UsageError
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("tenant")
+    parser.add_argument("tenant", type=tenant_id)
     parser.add_argument("job", help="daily_etl_job, extract_job, transfer_job, load_job or "
                                     "master_sync_job")
     parser.add_argument("--day", type=day, help="the day (YYYY-MM-DD) of a daily job")
@@ -31,10 +31,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from etl.runs.console import execute
     from etl.runs.home import instance
+    from etl.runs.launch import VERBOSE
     from etl.runs.plan import TenantJobs, plan_run
     from etl.runs.preflight import check_variables
 
-    stream = out or sys.stderr
+    stream = out or sys.stdout
     if args.wait and not args.submit:
         raise UsageError("--wait goes with --submit")
     jobs = TenantJobs.load(args.tenant)
@@ -42,6 +43,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.full_refresh:
         request = replace(request, tags={**request.tags, naming.FULL_REFRESH_TAG: "true",
                                          naming.REASON_TAG: "full_refresh"})
+    if args.verbose:
+        request = replace(request, run_config=VERBOSE)
     if not args.submit:  # a submitted run reads the variables of the deployment's processes
         check_variables(jobs.loaded)
     with instance() as inst:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from etl.cli.command import Command
+from etl.cli.command import Command, tenant_id
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     new = parser.add_subparsers(dest="action", required=True).add_parser(
         "new", help="create a tenant from _template")
-    new.add_argument("tenant_id")
+    new.add_argument("tenant_id", type=tenant_id)
     new.add_argument("--name", help="human-readable name (default: from the id)")
 
 

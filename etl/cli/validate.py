@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TextIO
 
-from etl.cli.command import Command
+from etl.cli.command import Command, tenant_id
 
 DESCRIPTION = """\
 Load every tenant (or TENANT) as its code location does and print one line per tenant: ok, or
@@ -20,7 +20,7 @@ exists. Exit status 1 when any tenant has an error.
 
 
 def _arguments(command: argparse.ArgumentParser) -> None:
-    command.add_argument("tenant", nargs="?", help="only this tenant")
+    command.add_argument("tenant", nargs="?", type=tenant_id, help="only this tenant")
     command.add_argument("--connect", action="store_true",
                          help="also connect to each source, bucket and warehouse")
     command.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from etl.config.common_alerts import common_alerts_issues, merge_alerts
 from etl.config.errors import ConfigError, ConfigIssue
 from etl.config.inheritance import merge_pipelines
 from etl.config.issues import (
@@ -27,16 +28,25 @@ from etl.config.issues import (
     issues_from,
     locate,
 )
-from etl.config.targets import Targets, clashes, sibling_targets
+from etl.config.targets import Targets, clashes, foreign_variables, sibling_targets
 from etl.config.tenant_config import CommonPipelines, TenantConfig
 from etl.config.yaml_lines import PathKey, YamlDocument, YamlError, load_yaml
-from etl.naming import IDENTIFIER_PATTERN, IDENTIFIER_RE, PACKAGE_DIR, reserved_tenant_ids
+from etl.model.env_vars import env_fields
+from etl.naming import (
+    IDENTIFIER_MAX_LENGTH,
+    IDENTIFIER_PATTERN,
+    PACKAGE_DIR,
+    reserved_tenant_ids,
+    tenant_id_problem,
+)
+from etl.utils.safe_paths import LinkError, own_folder
 
 __all__ = ["ConfigIssueLocation", "PipelineOrigin", "display_path"]
 
 DEFAULT_TENANTS_DIR = PACKAGE_DIR / "tenants"
 TENANTS_DIR_ENV = "ETL_TENANTS_DIR"
 COMMON_PIPELINES_FILE = PACKAGE_DIR / "common" / "pipelines.yaml"
+COMMON_ALERTS_FILE = PACKAGE_DIR / "common" / "alerts.yaml"
 CONFIG_FILE_NAME = "config.yaml"
 
 
@@ -50,9 +60,10 @@ class LoadedTenant:
     document: YamlDocument
     common: YamlDocument | None
     origins: tuple[PipelineOrigin, ...] = field(default=())
+    defaults: YamlDocument | None = None  # the common alerts file, if any
 
     def locate(self, path: PathKey) -> ConfigIssueLocation:
-        return locate(path, self.document, self.common, self.origins)
+        return locate(path, self.document, self.common, self.origins, self.defaults)
 
     def issue(self, path: PathKey, message: str) -> ConfigIssue:
         where = self.locate(path)
@@ -60,7 +71,8 @@ class LoadedTenant:
 
     @property
     def targets(self) -> Targets:
-        return Targets.of(self.tenant_id, self.config.storage, self.config.warehouse)
+        return Targets.of(self.tenant_id, self.config.storage, self.config.warehouse,
+                          env_fields(self.config))
 
 
 def tenants_root(tenants_dir: Path | None = None) -> Path:
@@ -85,18 +97,18 @@ def tenant_folders(tenants_dir: Path | None = None) -> list[Path]:
 
 
 def validate_tenant_id(tenant_id: str, folder: Path) -> None:
+    """The id's pattern and length, checked before any file is named by it; then not a module
+    of the package."""
+    problem = tenant_id_problem(tenant_id)
+    if problem is not None:  # the folder is not named: a path that long is no path at all
+        raise ConfigError(tenant_id[:40], [ConfigIssue("tenant id", None, "", problem)])
     reserved = reserved_tenant_ids()
-    if not IDENTIFIER_RE.match(tenant_id) or tenant_id in reserved:
-        raise ConfigError(
-            tenant_id,
-            [
-                ConfigIssue(
-                    display_path(folder), None, "",
-                    f"tenant id {tenant_id!r} is not allowed: it must match {IDENTIFIER_PATTERN} "
-                    f"and not be the name of a module of the etl package ({sorted(reserved)})",
-                )
-            ],
-        )
+    if tenant_id in reserved:
+        raise ConfigError(tenant_id, [ConfigIssue(
+            display_path(folder), None, "",
+            f"tenant id {tenant_id!r} is not allowed: it must match {IDENTIFIER_PATTERN}, have "
+            f"at most {IDENTIFIER_MAX_LENGTH} characters and not be the name of a module of "
+            f"the etl package ({sorted(reserved)})")])
 
 
 def load_common_pipelines(file: Path = COMMON_PIPELINES_FILE) -> YamlDocument:
@@ -113,12 +125,24 @@ def load_common_pipelines(file: Path = COMMON_PIPELINES_FILE) -> YamlDocument:
     raise ConfigError("common", issues)
 
 
+def load_common_alerts(file: Path | None = COMMON_ALERTS_FILE) -> YamlDocument | None:
+    """``etl/common/alerts.yaml`` if it exists (see :mod:`etl.config.common_alerts`)."""
+    if file is None or not file.is_file():
+        return None
+    doc = _parse(file, tenant="common")
+    issues = common_alerts_issues(doc)
+    if issues:
+        raise ConfigError("common", issues)
+    return doc
+
+
 def load_tenant_config(
     tenant_id: str,
     tenants_dir: Path | None = None,
     common_file: Path | None = COMMON_PIPELINES_FILE,
     *,
     check_siblings: bool = True,
+    common_alerts_file: Path | None = COMMON_ALERTS_FILE,
 ) -> LoadedTenant:
     """Read, merge and validate one tenant; raises ``ConfigError`` naming file, line and field.
 
@@ -126,17 +150,20 @@ def load_tenant_config(
     tenant's warehouse schema and lake folder are checked against every other tenant's in the
     same folder; ``etl.all`` checks all pairs at once instead.
     """
-    folder = tenants_root(tenants_dir) / tenant_id
-    validate_tenant_id(tenant_id, folder)
+    root = tenants_root(tenants_dir)
+    validate_tenant_id(tenant_id, root / tenant_id)
+    folder = root / tenant_id
     file = folder / CONFIG_FILE_NAME
-    if not file.is_file():
+    if not file.exists() and not file.is_symlink():
         raise ConfigError(
             tenant_id,
             [ConfigIssue(display_path(file), None, "",
                          "file not found; copy etl/tenants/_template")],
         )
-    return load_tenant_document(tenant_id, folder, _parse(file, tenant=tenant_id), common_file,
-                                check_siblings=check_siblings)
+    doc = _parse(file, tenant=tenant_id, folder=own_folder(root, tenant_id))
+    return load_tenant_document(tenant_id, folder, doc, common_file,
+                                check_siblings=check_siblings,
+                                common_alerts_file=common_alerts_file)
 
 
 def load_tenant_document(
@@ -146,6 +173,7 @@ def load_tenant_document(
     common_file: Path | None = COMMON_PIPELINES_FILE,
     *,
     check_siblings: bool = True,
+    common_alerts_file: Path | None = COMMON_ALERTS_FILE,
 ) -> LoadedTenant:
     """Merge and validate a tenant's parsed config, wherever it was written.
 
@@ -154,6 +182,7 @@ def load_tenant_document(
     """
     file = doc.file
     common = load_common_pipelines(common_file) if common_file is not None else None
+    defaults = load_common_alerts(common_alerts_file)
     if not isinstance(doc.data, dict):
         raise ConfigError(tenant_id, [ConfigIssue(display_path(file), doc.line_of(()), "", (
             "expected a mapping of the config's sections (tenant, source, storage, ...)"))])
@@ -161,15 +190,16 @@ def load_tenant_document(
     merged = merge_pipelines(doc, common)
     if duplicates or merged.issues:
         raise ConfigError(tenant_id, [*duplicates, *merged.issues])
+    data = merge_alerts(merged.data, defaults, tenant_id)
     try:
-        config = TenantConfig.model_validate(merged.data)
+        config = TenantConfig.model_validate(data)
     except ValidationError as e:
-        issues = issues_from(e, doc, common, merged.origins, TenantConfig, merged.data)
+        issues = issues_from(e, doc, common, merged.origins, TenantConfig, data, defaults)
     else:
         issues = []
     if issues:  # raised outside the handler: a chained error would repeat secrets
         raise ConfigError(tenant_id, issues)
-    loaded = LoadedTenant(tenant_id, folder, config, doc, common, merged.origins)
+    loaded = LoadedTenant(tenant_id, folder, config, doc, common, merged.origins, defaults)
     if config.tenant.id != tenant_id:
         raise ConfigError(
             tenant_id,
@@ -178,19 +208,24 @@ def load_tenant_document(
         )
     if check_siblings:
         siblings = [f for f in tenant_folders(folder.parent) if f.name != tenant_id]
-        taken = clashes(loaded.targets, sibling_targets(siblings, CONFIG_FILE_NAME))
+        own = loaded.targets
+        taken = [*clashes(own, sibling_targets(siblings, CONFIG_FILE_NAME)),
+                 *foreign_variables(own, (f.name for f in siblings))]
         if taken:
             raise ConfigError(tenant_id, [loaded.issue(c.at, c.message) for c in taken])
     return loaded
 
 
-def _parse(file: Path, tenant: str) -> YamlDocument:
+def _parse(file: Path, tenant: str, folder: Path | None = None) -> YamlDocument:
+    """``file`` parsed; with ``folder``, only if it is really in that folder (no link out)."""
     try:
-        return load_yaml(file)
+        return load_yaml(file, folder)
     except YamlError as e:
         raise ConfigError(tenant, [
             ConfigIssue(display_path(file), p.line, "", p.message) for p in e.problems
         ]) from None
+    except LinkError as e:  # what it leads to is not read, so nothing of it is shown
+        raise ConfigError(tenant, [ConfigIssue(display_path(file), None, "", e.detail)]) from None
     except OSError as e:
         raise ConfigError(tenant, [ConfigIssue(
             display_path(file), None, "", f"cannot be read: {e.strerror or e}")]) from None

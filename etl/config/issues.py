@@ -2,12 +2,15 @@
 
 A tenant's merged config mixes two files (``etl/common/pipelines.yaml`` and the tenant's own),
 so every path is mapped back to where it was written. A message names the rejected value and
-what is allowed, with two exceptions: a value in a ``*_env`` field is never echoed (it is often
-the secret itself, pasted where its variable's name belongs) and a long value is shortened.
+what is allowed, with three exceptions: a value in a ``*_env`` field is never echoed (it is
+often the secret itself, pasted where its variable's name belongs), a value read from any file
+but the tenant's own config is never echoed either (the tenant wrote nothing else, and a file
+reached some other way may hold anything), and a long value is shortened.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import types
 from collections.abc import Mapping, Sequence
@@ -63,6 +66,7 @@ def issues_from(
     origins: tuple[PipelineOrigin, ...],
     model: type[BaseModel],
     data: Any,
+    defaults: YamlDocument | None = None,
 ) -> list[ConfigIssue]:
     """One issue per Pydantic error (at most :data:`MAX_ISSUES`), located in its own file."""
     issues: list[ConfigIssue] = []
@@ -73,9 +77,11 @@ def issues_from(
         if isinstance(cause, FieldError):
             loc = (*loc, *cause.at)
         loc = _strip_union_tags(loc, data)
-        where = locate(loc, doc, common, origins)
-        issues.append(ConfigIssue(where.file, where.line, where.path,
-                                  _message(err, loc, model, data)))
+        where = locate(loc, doc, common, origins, defaults)
+        own_file = where.file == display_path(doc.file)
+        message = (redact(str(cause)) if isinstance(cause, FieldError)
+                   else _message(err, loc, model, data, echo_value=own_file))
+        issues.append(ConfigIssue(where.file, where.line, where.path, message))
     if len(errors) > MAX_ISSUES:
         last = issues[-1]
         issues.append(ConfigIssue(last.file, last.line, "", (
@@ -88,8 +94,17 @@ def locate(
     doc: YamlDocument,
     common: YamlDocument | None,
     origins: tuple[PipelineOrigin, ...],
+    defaults: YamlDocument | None = None,
 ) -> ConfigIssueLocation:
-    """Map a path in the merged config back to the file, line and path where it was written."""
+    """Map a path in the merged config back to the file, line and path where it was written.
+
+    ``defaults`` is a common file of blocks (``etl/common/alerts.yaml``): a key of a block the
+    tenant did not write itself but that file did is located there.
+    """
+    if (defaults is not None and len(path) > 1 and not doc.has(path[:2])
+            and defaults.has(path[:2])):
+        return ConfigIssueLocation(display_path(defaults.file), defaults.line_of(path),
+                                   dotted(path))
     if (
         len(path) > 2 and path[:2] == PIPELINES_PATH and isinstance(path[2], int)
         and path[2] < len(origins)
@@ -110,9 +125,12 @@ def locate(
 
 
 def display_path(file: Path) -> str:
-    """Paths relative to the working directory read best in errors; absolute otherwise."""
+    """Paths relative to the working directory read best in errors; absolute otherwise.
+
+    Links are not resolved: an error about a link names the link, not where it leads.
+    """
     try:
-        return str(file.resolve().relative_to(Path.cwd().resolve()))
+        return str(Path(os.path.abspath(file)).relative_to(Path.cwd()))
     except ValueError:
         return str(file)
 
@@ -159,7 +177,8 @@ def _strip_union_tags(loc: PathKey, data: Any) -> PathKey:
     return tuple(out)
 
 
-def _message(err: Mapping[str, Any], loc: PathKey, model: type[BaseModel], data: Any) -> str:
+def _message(err: Mapping[str, Any], loc: PathKey, model: type[BaseModel], data: Any,
+             echo_value: bool = True) -> str:
     kind = err["type"]
     msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind == "extra_forbidden":
@@ -171,7 +190,8 @@ def _message(err: Mapping[str, Any], loc: PathKey, model: type[BaseModel], data:
     value = err.get("input")
     if loc and isinstance(loc[-1], str) and loc[-1].endswith(ENV_FIELD_SUFFIX):
         return env_name_message(value)
-    if (isinstance(value, str | int | float | bool) or value is None) and repr(value) not in msg:
+    if echo_value and (isinstance(value, str | int | float | bool) or value is None) and (
+            repr(value) not in msg):
         msg = f"{msg} (got {echo(value)})"
     return redact(msg)  # a rejected URL may carry the very password it is rejected for
 

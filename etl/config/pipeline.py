@@ -20,6 +20,10 @@ COMMON_TRANSFER_PREFIX: Final = "common:"
 TENANT_TRANSFER_PREFIX: Final = "tenant:"
 DEFAULT_TRANSFER: Final = "common:standardize"
 _TRANSFER_REF = re.compile(r"^(common|tenant):[A-Za-z_][A-Za-z0-9_]*$")
+_SIZE = re.compile(r"^[0-9]+(\.[0-9]+)? ?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+TRANSFER_MEMORY_LIMIT: Final = "512MB"
+TRANSFER_MAX_TEMP_SIZE: Final = "4GB"
+TRANSFER_TIMEOUT_S: Final = 600.0
 
 # Any mode some warehouse kind declares, for editors; TenantConfig checks the tenant's own kind.
 LoadMode = Annotated[Identifier, WithJsonSchema({"enum": list(load_mode_names()),
@@ -27,13 +31,14 @@ LoadMode = Annotated[Identifier, WithJsonSchema({"enum": list(load_mode_names())
 
 
 class TransferConfig(StrictModel):
-    """How a pipeline's extracted data is reshaped before loading."""
+    """How a pipeline's extracted data is reshaped before loading, within which limits."""
 
     function: str | None = Field(
         default=None,
         description=(
             "'common:<name>' for a function in etl/common/transfer.py, or "
-            "'tenant:<name>' for one in the tenant's assets/transfer.py."
+            f"'tenant:<name>' for one in the tenant's assets/transfer.py (default "
+            f"{DEFAULT_TRANSFER} unless 'sql' is set)."
         ),
     )
     sql: str | None = Field(
@@ -52,6 +57,35 @@ class TransferConfig(StrictModel):
         ),
     )
 
+    memory_limit: str = Field(
+        default=TRANSFER_MEMORY_LIMIT,
+        description=(
+            "DuckDB's memory limit for one transfer (e.g. 512MB, 2GB); what does not fit is "
+            "spilled to temporary files, up to max_temp_size."
+        ),
+    )
+    max_temp_size: str = Field(
+        default=TRANSFER_MAX_TEMP_SIZE,
+        description=(
+            "Disk one transfer's DuckDB may fill with temporary files (spilled joins, sorts, "
+            "aggregations), in a scratch folder of its own that is removed afterwards."
+        ),
+    )
+    timeout_s: float = Field(
+        default=TRANSFER_TIMEOUT_S, gt=0, le=86_400,
+        description=(
+            "Seconds the transfer of one day (or of the master data) may take: the function, "
+            "its DuckDB queries and writing the file. Past it the day fails."
+        ),
+    )
+
+    @field_validator("memory_limit", "max_temp_size")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        if not _SIZE.match(value):
+            raise ValueError("not a size; write a number and a unit, e.g. '512MB' or '4GB'")
+        return value
+
     @field_validator("sql")
     @classmethod
     def _one_query(cls, sql: str | None) -> str | None:
@@ -61,9 +95,17 @@ class TransferConfig(StrictModel):
             check_transfer_query(sql)
         return sql
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_function(cls, data: object) -> object:
+        """A block with neither (only limits, say) runs the default transfer."""
+        if isinstance(data, dict) and data.get("function") is None and data.get("sql") is None:
+            return {**data, "function": DEFAULT_TRANSFER}
+        return data
+
     @model_validator(mode="after")
     def _one_kind(self) -> TransferConfig:
-        if (self.function is None) == (self.sql is None):
+        if self.function is not None and self.sql is not None:
             raise ValueError("set exactly one of 'function' or 'sql'")
         if self.sql is not None and self.allow_external_access:
             raise ValueError(
@@ -201,6 +243,11 @@ class PipelineAssetConfig(StrictModel):
         return "transfer" if self.has_transfer else "extract"
 
     @property
+    def last_stage(self) -> Literal["extract", "transfer", "load"]:
+        """The stage a day is done at: the load, else the last Parquet stage."""
+        return "load" if self.save_to_trino else self.load_input_stage
+
+    @property
     def transfer_ref(self) -> TransferConfig:
         return self.transfer or TransferConfig(function=DEFAULT_TRANSFER)
 
@@ -221,7 +268,6 @@ class PipelineAssetConfig(StrictModel):
                 "partition_column"
             )
         return self
-
 
     @model_validator(mode="after")
     def _incremental_fields(self) -> PipelineAssetConfig:
@@ -259,6 +305,14 @@ class PipelineAssetConfig(StrictModel):
         return self
 
 
+MAX_PIPELINES = 500
+"""Pipelines of one tenant, inherited ones included. A tenant's code location builds three
+assets and their checks per pipeline, and Dagster's cost of building and resolving them grows
+with each: at this limit a location already takes seconds to load (``bench/config_scale.py``
+prints the figures), while validating the config stays a fraction of a second even for a
+5,000-pipeline file. A site with more tables is several tenants."""
+
+
 class AssetsConfig(StrictModel):
     inherit: Literal["all", "none"] | tuple[Identifier, ...] = Field(
         default="all",
@@ -269,8 +323,22 @@ class AssetsConfig(StrictModel):
     )
     pipelines: tuple[PipelineAssetConfig, ...] = Field(
         default=(),
-        description="Pipelines added to, overriding (same name) or disabling the common ones.",
+        description=(
+            "Pipelines added to, overriding (same name) or disabling the common ones; at most "
+            "500, inherited ones included."
+        ),
     )
+
+    @field_validator("pipelines", mode="before")
+    @classmethod
+    def _not_too_many(cls, value: object) -> object:
+        """Counted before any pipeline is validated, so a huge list costs nothing more."""
+        if isinstance(value, list | tuple) and len(value) > MAX_PIPELINES:
+            raise ValueError(
+                f"{len(value):,} pipelines (inherited ones included); a tenant may have at "
+                f"most {MAX_PIPELINES:,}, since its code location builds every pipeline's "
+                "assets and checks when it loads: split the site into several tenants")
+        return value
 
     @field_validator("inherit", mode="before")
     @classmethod

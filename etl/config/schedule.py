@@ -8,6 +8,13 @@ from pydantic import Field, field_validator
 
 from etl.model.base import StrictModel
 
+MAX_DAYS_PER_RUN = 4_000
+"""Days one run may cover. Dagster records a planned result of every asset check for every day
+of a run in one SQL statement of eight values per day, and SQLite takes at most 32,766 values
+per statement (its default since 3.32), so a local instance fails a run of more than 4,095
+days with ``too many SQL variables`` before it starts
+(``tests/unit/test_cli_runs.py::test_a_run_of_the_most_days_fits_sqlites_statements``)."""
+
 
 class ScheduleConfig(StrictModel):
     cron: str = Field(default="0 2 * * *", description="When daily_etl_job runs (cron).")
@@ -74,10 +81,11 @@ class BackfillConfig(StrictModel):
     """How a range of days (a backfill, a lookback) is split into runs and source queries."""
 
     days_per_run: int | None = Field(
-        default=None, ge=1, le=100_000,
+        default=None, ge=1, le=MAX_DAYS_PER_RUN,
         description=(
             "At most this many days per run when Dagster backfills a range (a failed run then "
-            "redoes only its days); omit for one run over the whole range."
+            "redoes only its days); omit for one run over the whole range. At most 4,000: a "
+            "run of more days fails in Dagster's SQLite storage (see the README's limits)."
         ),
     )
     days_per_scan: int = Field(

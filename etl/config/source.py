@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from etl.model.base import ColumnName, EnvVarName, StrictModel
+from etl.model.base import ColumnName, EnvVarName, FieldError, StrictModel
+from etl.sources.dialects.url_credentials import url_credential
 
 SourceEngine = Literal["auto", "duckdb", "sqlalchemy"]
-_SECRET_QUERY = re.compile(r"(?i)(^|&)(password|passwd|pwd)=")
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\+[A-Za-z0-9_]+)?://")
 
 
@@ -53,6 +52,14 @@ class SourceConfig(StrictModel):
             "max_execution_time/max_statement_time); omit for no limit."
         ),
     )
+    read_timeout_s: float = Field(
+        default=300, gt=0, le=86_400,
+        description=(
+            "Seconds a read may wait for the source to answer (to connect, to plan, for each "
+            "batch of rows) before it fails as stalled and the stage's retries apply; a frozen "
+            "server cannot enforce statement_timeout_s itself."
+        ),
+    )
     max_concurrent_steps: int = Field(
         default=1, ge=1, le=32,
         description=(
@@ -85,10 +92,16 @@ class SourceConfig(StrictModel):
             raise ValueError(
                 "not a SQLAlchemy URL; expected dialect+driver://user@host:port/database"
             )
-        parts = urlsplit(url)
-        if parts.password is not None or _SECRET_QUERY.search(parts.query):
-            raise ValueError(
+        found = url_credential(url)  # decoded however often it was percent-encoded
+        if found is None:
+            return url
+        # A FieldError: its message is shown as written, the URL only with the secret masked.
+        if found.where == "user info":
+            raise FieldError((), (
                 "the URL contains a password; remove it and name an environment variable "
-                "in 'password_env' instead"
-            )
-        return url
+                f"in 'password_env' instead (got {found.masked!r})"))
+        raise FieldError((), (
+            f"the URL's {found.where} carries a credential (a password, key, token or a file "
+            "holding one); remove it and name an environment variable in 'password_env' "
+            f"instead, or put the whole URL in the variable named by 'url_env' (got "
+            f"{found.masked!r})"))

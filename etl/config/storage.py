@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from typing import Literal
+import socket
+from typing import Final, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -12,6 +15,11 @@ from etl.model.base import EnvVarName, StrictModel
 Compression = Literal["zstd", "snappy", "gzip", "none"]
 # Lenient on purpose: old AWS buckets and other S3 stores allow upper case and '_'.
 _BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,254}$")
+AWS: Final = "aws"
+# s3.amazonaws.com, s3.<region>.amazonaws.com, s3-<region>, s3.dualstack.<region>, s3-fips...
+_AWS_HOST = re.compile(r"^s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(\.cn)?$")
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+_LOOPBACK: Final = "localhost"
 
 
 class StorageConfig(StrictModel):
@@ -82,3 +90,46 @@ class StorageConfig(StrictModel):
         if (self.access_key_env is None) != (self.secret_key_env is None):
             raise ValueError("set both 'access_key_env' and 'secret_key_env', or neither")
         return self
+
+
+def normal_endpoint(endpoint_url: str | None) -> str:
+    """One name per S3 store, however its endpoint is written, to compare two tenants' lakes.
+
+    Scheme and host case, a trailing dot, user info and a default port (80, 443) make no
+    difference, nor leading zeros in the port (``:09000`` is ``:9000``) or how an IP address is
+    spelled; every AWS form (no endpoint, ``https://s3.amazonaws.com``, the regional and
+    dual-stack ones) is ``aws`` (``aws-cn`` for China), since a bucket name is global there; a
+    loopback address is ``localhost``.
+    """
+    if endpoint_url is None:
+        return AWS
+    parts = urlsplit(endpoint_url.strip())
+    host = (parts.hostname or "").rstrip(".").lower()
+    found = _AWS_HOST.match(host)
+    if found:
+        return f"{AWS}-cn" if found.group(1) else AWS
+    try:
+        port: int | None = parts.port
+    except ValueError:  # not a number, or out of range: compared as written
+        port = None
+        host = f"{host}:{parts.netloc.rpartition(':')[2]}"
+    if port == _DEFAULT_PORTS.get(parts.scheme.lower()):
+        port = None
+    host = _normal_host(host)
+    return host if port is None else f"{host}:{port}"
+
+
+def _normal_host(host: str) -> str:
+    """An IP address in its one spelling (``127.1`` is ``127.0.0.1``), loopbacks as one."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        try:  # the forms inet_aton reads: 127.1, 0x7f.0.0.1, 2130706433
+            address = ipaddress.ip_address(socket.inet_aton(host))
+        except OSError:
+            return _LOOPBACK if host == "localhost" else host
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_loopback or address.is_unspecified:
+        return _LOOPBACK
+    return address.compressed

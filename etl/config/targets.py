@@ -1,8 +1,11 @@
-"""No two tenants write to the same place: warehouse schema or lake folder.
+"""No two tenants write to the same place: warehouse schema, lake folder or warehouse file.
 
 A tenant's tables live in ``warehouse.target(tenant)`` and its files under
 ``<storage.root>/<tenant>``. Two tenants sharing a schema replace each other's rows; two lake
-folders that are equal or nested mix their files. Each tenant's own code location checks this
+folders that are equal or nested mix their files; a warehouse file (DuckDB's) inside a lake
+folder is taken for one of its Parquet files by the lake's readers. Places are compared in
+normal form: local paths with links resolved, S3 lakes by store (:func:`normal_endpoint`),
+bucket and keys. Each tenant's own code location checks this
 against its siblings' configs (reading only their ``storage`` and ``warehouse`` blocks), so a
 newcomer cannot take another tenant's schema just because nobody loads ``etl.all``.
 
@@ -23,8 +26,10 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from etl import naming
-from etl.config.storage import StorageConfig
-from etl.config.yaml_lines import YamlError, decode, parse_yaml, read_limited
+from etl.config.storage import StorageConfig, normal_endpoint
+from etl.config.yaml_lines import PathKey, YamlError, decode, parse_yaml, read_limited
+from etl.model.env_vars import other_tenants_message, owner
+from etl.utils.safe_paths import own_folder
 from etl.warehouse.base import WarehouseConfigBase
 from etl.warehouse.registry import WarehouseConfig
 
@@ -45,12 +50,18 @@ class Targets:
     warehouse_text: str
     lake: tuple[str, ...]
     lake_text: str
+    variables: tuple[tuple[PathKey, str], ...] = ()
+    """The environment variables its config names, and where (siblings: none read)."""
+    files: tuple[tuple[str, Path], ...] = ()
+    """The warehouse's files on this machine, by the ``warehouse:`` field naming each."""
 
     @classmethod
-    def of(cls, tenant: str, storage: StorageConfig, warehouse: WarehouseConfigBase) -> Targets:
+    def of(cls, tenant: str, storage: StorageConfig, warehouse: WarehouseConfigBase,
+           variables: Iterable[tuple[PathKey, str]] = ()) -> Targets:
         lake, text = _lake_folder(tenant, storage)
         return cls(tenant, warehouse.target(tenant), warehouse.schema_for(tenant),
-                   warehouse.describe(tenant), lake, text)
+                   warehouse.describe(tenant), lake, text, tuple(variables),
+                   tuple(warehouse.local_files().items()))
 
     @property
     def holds_schema(self) -> bool:
@@ -61,13 +72,17 @@ class Targets:
 class Clash:
     """A place a tenant may not write to; ``at`` is the field to change, ``message`` why."""
 
-    at: tuple[str, ...]
+    at: PathKey
     message: str
 
 
 def clashes(own: Targets, others: Iterable[Targets]) -> list[Clash]:
     """What ``own`` shares with another tenant that the other one holds (or nobody does)."""
-    found = []
+    found = [Clash(("warehouse", field), (
+        f"tenant {own.tenant!r} would keep its warehouse file {path} inside its own lake folder "
+        f"{own.lake_text}, where readers of its tables would take it for one of their files: "
+        f"give warehouse.{field} a place outside every tenant's lake folder"))
+        for field, path in own.files if _inside(path, own.lake)]
     for other in others:
         if other.tenant == own.tenant:
             continue
@@ -79,11 +94,30 @@ def clashes(own: Targets, others: Iterable[Targets]) -> list[Clash]:
         if own.lake[: len(other.lake)] == other.lake:
             where = "the same lake folder as" if own.lake == other.lake else (
                 "a folder inside the lake folder of")
-            found.append(Clash(ROOT_FIELD, (
+            found.append(Clash(ROOT_FIELD, (  # the other's path is its config's: not shown
                 f"tenant {own.tenant!r} would write its files to {own.lake_text}, {where} "
-                f"tenant {other.tenant!r} ({other.lake_text}); their files would mix: give "
-                "storage.root a location of its own")))
+                f"tenant {other.tenant!r}; their files would mix: give storage.root a location "
+                "of its own")))
+        found += [Clash(("warehouse", field), (
+            f"tenant {own.tenant!r} would keep its warehouse file {path} inside the lake folder "
+            f"of tenant {other.tenant!r}, whose readers would take it for one of their files "
+            f"and fail: give warehouse.{field} a place outside every tenant's lake folder"))
+            for field, path in own.files if _inside(path, other.lake)]
     return found
+
+
+def _inside(path: Path, lake: tuple[str, ...]) -> bool:
+    """Whether a local file is in a (local) lake folder, both resolved."""
+    return lake[:1] == ("file",) and path.parts[: len(lake) - 1] == lake[1:]
+
+
+def foreign_variables(own: Targets, tenants: Iterable[str]) -> list[Clash]:
+    """Variables of ``own`` that a tenant with a longer id prefix holds (``PROJECT_01_X``
+    is ``project_01``'s, not ``project``'s; see :mod:`etl.model.env_vars`)."""
+    names = [own.tenant, *tenants]
+    return [Clash(at, other_tenants_message(variable, own.tenant, holder))
+            for at, variable in own.variables
+            if (holder := owner(variable, names)) is not None and holder != own.tenant]
 
 
 def sibling_targets(folders: Iterable[Path], config_name: str) -> Iterator[Targets]:
@@ -95,7 +129,9 @@ def sibling_targets(folders: Iterable[Path], config_name: str) -> Iterator[Targe
     """
     for folder in folders:
         try:
-            data = _storage_and_warehouse(read_limited(folder / config_name))
+            # Only a file really in the sibling's folder: a link out of it is not read at all.
+            raw = read_limited(folder / config_name, own_folder(folder.parent, folder.name))
+            data = _storage_and_warehouse(raw)
             if data is None:
                 continue
             storage = StorageConfig.model_validate(data.get("storage"))
@@ -131,7 +167,7 @@ def _lake_folder(tenant: str, storage: StorageConfig) -> tuple[tuple[str, ...], 
     """The tenant's lake folder as comparable parts (store, bucket, keys) and as text."""
     prefix = naming.lake_prefix(tenant)
     if storage.is_s3:
-        endpoint = (storage.endpoint_url or "aws").rstrip("/").lower()
+        endpoint = normal_endpoint(storage.endpoint_url)
         keys = [p for p in storage.root.removeprefix("s3://").split("/") if p not in ("", ".")]
         text = f"s3://{'/'.join([*keys, prefix])}"
         return ("s3", endpoint, *keys, prefix), text

@@ -11,6 +11,7 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
+from etl.config.alerts import AlertsConfig
 from etl.config.freshness import FreshnessConfig
 from etl.config.pipeline import (
     COMMON_TRANSFER_PREFIX,
@@ -26,12 +27,14 @@ from etl.config.schedule import BackfillConfig, ScheduleConfig
 from etl.config.source import SourceConfig
 from etl.config.storage import StorageConfig
 from etl.model.base import FieldError, Identifier, StrictModel, TagValue
+from etl.model.env_vars import EXAMPLE_SUFFIX, env_fields, env_prefix
 from etl.warehouse.registry import WarehouseConfig
 
 __all__ = [
     "COMMON_TRANSFER_PREFIX",
     "DEFAULT_TRANSFER",
     "TENANT_TRANSFER_PREFIX",
+    "AlertsConfig",
     "AssetsConfig",
     "BackfillConfig",
     "CommonPipelines",
@@ -100,6 +103,26 @@ class TenantConfig(StrictModel):
         description="By when each day is due; a pipeline's own freshness block replaces it.",
     )
     assets: AssetsConfig = Field(default_factory=AssetsConfig, description="Pipelines.")
+    alerts: AlertsConfig = Field(
+        default_factory=AlertsConfig,
+        description=(
+            "Messages about failed runs, failed blocking checks and missed deadlines; "
+            "defaults from etl/common/alerts.yaml."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _own_variables(self) -> TenantConfig:
+        """Every ``*_env`` field names one of this tenant's variables (see
+        :mod:`etl.model.env_vars`), so no config can send another tenant's secret away."""
+        tenant, prefix = self.tenant.id, env_prefix(self.tenant.id)
+        for at, variable in env_fields(self):
+            if not variable.startswith(prefix):
+                raise FieldError(at, (
+                    f"names the environment variable {variable}, which is not tenant "
+                    f"{tenant!r}'s: a tenant names only variables that start with its id in "
+                    f"upper case, {prefix} (e.g. {prefix}{EXAMPLE_SUFFIX}); rename the variable"))
+        return self
 
     @model_validator(mode="after")
     def _lake_reachable_by_warehouse(self) -> TenantConfig:
@@ -128,13 +151,26 @@ class TenantConfig(StrictModel):
     @model_validator(mode="after")
     def _incremental_needs_a_merge(self) -> TenantConfig:
         for index, pipeline in enumerate(self.assets.pipelines):
-            if not (pipeline.is_incremental and pipeline.save_to_trino):
+            if not (pipeline.enabled and pipeline.is_incremental and pipeline.save_to_trino):
                 continue
             refusal = self.warehouse.merge_refusal(pipeline.load_mode)
             if refusal is not None:
                 field = "load_mode" if pipeline.load_mode is not None else "mode"
                 raise FieldError(("assets", "pipelines", index, field), (
                     f"mode: incremental merges the changed rows by primary_key, but {refusal}"))
+        return self
+
+    @model_validator(mode="after")
+    def _tables_the_warehouse_can_load(self) -> TenantConfig:
+        """The warehouse kind's own rules on the loaded pipelines (its seam:
+        :meth:`~etl.warehouse.base.WarehouseConfigBase.pipeline_problems`)."""
+        loaded = [(i, p) for i, p in enumerate(self.assets.pipelines)
+                  if p.enabled and p.save_to_trino]
+        for index, problem in self.warehouse.pipeline_problems(
+                [(p.name, p.load_mode) for _, p in loaded]):
+            at, pipeline = loaded[index]
+            raise FieldError(("assets", "pipelines", at, "name"),
+                             f"pipeline {pipeline.name!r}: {problem}")
         return self
 
     def freshness_of(self, pipeline: PipelineAssetConfig) -> FreshnessConfig:

@@ -23,6 +23,8 @@ from typing import Any, ClassVar, Final
 
 import yaml
 
+from etl.utils.safe_paths import open_inside
+
 PathKey = tuple[str | int, ...]
 
 MAX_FILE_BYTES: Final = 262_144
@@ -99,15 +101,20 @@ class YamlDocument:
         return path in self.lines
 
 
-def load_yaml(file: Path) -> YamlDocument:
-    """Read, decode and parse ``file``; raises :class:`YamlError` (or ``OSError``)."""
-    data, lines = parse_yaml(decode(read_limited(file)))
+def load_yaml(file: Path, folder: Path | None = None) -> YamlDocument:
+    """Read, decode and parse ``file``; raises :class:`YamlError` (or ``OSError``).
+
+    With ``folder``, the file must be in it (no link out of it, see
+    :func:`etl.utils.safe_paths.open_inside`).
+    """
+    data, lines = parse_yaml(decode(read_limited(file, folder)))
     return YamlDocument(file, data, lines)
 
 
-def read_limited(file: Path) -> bytes:
-    """The file's bytes, never more than :data:`MAX_FILE_BYTES` (whatever the file is)."""
-    with file.open("rb") as f:
+def read_limited(file: Path, folder: Path | None = None) -> bytes:
+    """The file's bytes, never more than :data:`MAX_FILE_BYTES` (whatever the file is); with
+    ``folder``, only a regular file really inside that folder is read."""
+    with (open_inside(file, folder) if folder is not None else file.open("rb")) as f:
         raw = f.read(MAX_FILE_BYTES + 1)
     if len(raw) > MAX_FILE_BYTES:
         size = f"{file.stat().st_size:,} bytes" if file.is_file() else "endless"

@@ -111,5 +111,7 @@ def _deployment(tenant: str, cluster: ClusterSettings) -> dict[str, Any]:
 
 
 def secret_keys(tenants: Sequence[TenantConfig], cluster: ClusterSettings) -> dict[str, list[str]]:
-    """Each tenant secret's name and the keys it must hold (the variables its config names)."""
-    return {tenant_secret(cluster, t.tenant.id): tenant_variables(t) for t in tenants}
+    """Each tenant secret's name and the keys it must hold: the variables its config names,
+    which are all its own (``<TENANT>_*``); no tenant's secret lists another's variable."""
+    ids = [t.tenant.id for t in tenants]
+    return {tenant_secret(cluster, t.tenant.id): tenant_variables(t, ids) for t in tenants}

@@ -1,11 +1,12 @@
 """``etl deploy up``: the whole deployment on one machine, until it is stopped.
 
 It writes the instance (``dagster.yaml``) and the workspace (one gRPC code server per tenant)
-into the deployment's home, sets the tenants' pool limits, starts one code server per tenant
-with that tenant's environment only, the daemon (schedules, the run queue, backfills, run
-monitoring and retries) and the webserver, waits until all are ready, and on SIGINT or SIGTERM
-stops them all. If any of them dies, the rest are stopped too, so a half-running deployment
-never looks healthy.
+into the deployment's home, sets the tenants' pool limits, gives code servers an instance login
+of their own that may change rows but not the schema (:mod:`etl.deploy.code_login`), starts one
+code server per tenant with that tenant's environment only, the daemon (schedules, the run
+queue, backfills, run monitoring and retries) and the webserver, waits until all are ready,
+and on SIGINT or SIGTERM stops them all. If any of them dies, the rest are stopped too, so a
+half-running deployment never looks healthy.
 """
 
 from __future__ import annotations
@@ -85,8 +86,8 @@ def up(layout: Layout, tenants: Sequence[TenantConfig], settings: DeploymentSett
     supervisor = Supervisor(layout.process_logs)
     stop = _stop_on_signals()
     try:
-        _start(supervisor, layout, tenants, ports, out)
-        state = {"home": str(layout.home), "code_servers": ports,
+        code_login = _start(supervisor, layout, tenants, ports, out)
+        state = {"home": str(layout.home), "code_servers": ports, "code_login": code_login,
                  "webserver": (f"http://{layout.host}:{layout.webserver_port}"
                                if layout.webserver_port else None),
                  "pids": {p.name: p.popen.pid for p in supervisor.processes}}
@@ -95,6 +96,7 @@ def up(layout: Layout, tenants: Sequence[TenantConfig], settings: DeploymentSett
         out.write(f"deployment ready: {len(ports)} code server(s)"
                   + (f", UI {state['webserver']}" if state["webserver"] else "")
                   + f"; logs in {supervisor.log_dir}; Ctrl-C stops it\n")
+        out.write(schedules_note(tenants))
         out.flush()
         died = _watch(supervisor, stop)
         if died is not None:
@@ -106,16 +108,35 @@ def up(layout: Layout, tenants: Sequence[TenantConfig], settings: DeploymentSett
         supervisor.stop()
 
 
+def schedules_note(tenants: Sequence[TenantConfig]) -> str:
+    """Which tenants' schedules and sensors start stopped: nothing runs for them by itself."""
+    off = sorted(t.tenant.id for t in tenants if not t.schedule.enabled)
+    if not off:
+        return "schedules and sensors: running for every tenant\n"
+    return (f"schedules and sensors off for {len(off)} of {len(tenants)} tenant(s) "
+            f"(schedule.enabled: false): {', '.join(off)}; nothing runs for them by itself: "
+            "set schedule.enabled: true in their config.yaml, or start them in the UI\n")
+
+
 def _start(supervisor: Supervisor, layout: Layout, tenants: Sequence[TenantConfig],
-           ports: dict[str, int], out: TextIO) -> None:
+           ports: dict[str, int], out: TextIO) -> str:
+    """Start everything; returns the instance login the code servers were given."""
     import dagster as dg
 
+    from etl.deploy.code_login import prepare_code_login
+
     os.environ["DAGSTER_HOME"] = str(layout.home)
-    with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.get() as instance:  # as the owner: creates the tables if new
         limits = apply_pool_limits(instance, tenants)
     out.write(f"instance {layout.home / 'dagster.yaml'} (PostgreSQL); pool limits {limits}\n")
+    login = prepare_code_login()
+    out.write(f"code servers and their runs use the instance login {login.user}: rows of "
+              "Dagster's tables, no schema changes\n")
+    for note in login.notes:
+        out.write(f"note: {note}\n")
     servers: list[tuple[str, Process]] = []
-    for name, module, env in _locations(layout, tenants):
+    for name, module, tenant_env_ in _locations(layout, tenants):
+        env = {**tenant_env_, **login.env()}
         cmd = [sys.executable, "-m", "dagster", "code-server", "start", "-m", module,
                "-h", layout.host, "-p", str(ports[name]), "--location-name", name]
         servers.append((name, supervisor.start(f"code-server-{name}", cmd, env)))
@@ -135,19 +156,21 @@ def _start(supervisor: Supervisor, layout: Layout, tenants: Sequence[TenantConfi
             "-p", str(layout.webserver_port)], env)
         supervisor.wait_until(partial(_open, layout.host, layout.webserver_port),
                               "the webserver", web, READY_TIMEOUT_S)
+    return login.user
 
 
 def _locations(layout: Layout, tenants: Sequence[TenantConfig]
                ) -> list[tuple[str, str, dict[str, str]]]:
     """(location, module, environment) of each code server to start."""
+    ids = [t.tenant.id for t in tenants]
     if layout.single_location:  # every tenant, and every tenant's secrets, in one process
         env: dict[str, str] = {}
         for config in tenants:
-            env.update(tenant_env(layout.home, config, layout.env_dir))
+            env.update(tenant_env(layout.home, config, layout.env_dir, others=ids))
         env.pop(TENANT_ENV, None)
         return [(ALL_LOCATION, "etl.all", env)]
     return [(c.tenant.id, CodeLocation.of_tenant(c.tenant.id).module,
-             tenant_env(layout.home, c, layout.env_dir)) for c in tenants]
+             tenant_env(layout.home, c, layout.env_dir, others=ids)) for c in tenants]
 
 
 def location_names(layout: Layout, tenants: Sequence[TenantConfig]) -> list[str]:

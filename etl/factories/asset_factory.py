@@ -8,7 +8,7 @@ tenants build in seconds instead of minutes.
 """
 
 import inspect
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -126,7 +126,8 @@ def build_step_asset(
             every_check=naming.DAYS_TAG in context.run.tags,
         )
         latest = LatestMaterializations(context.instance, inputs.days)
-        yield from stamped(run_pipelines(inputs, pipelines, transfers, max_parallel, context.log),
+        yield from stamped(run_pipelines(inputs, pipelines, transfers, max_parallel,
+                                         context.log, notifier(context)),
                            latest, Provenance(latest, code_versions, upstream))
         # Each day's check result was recorded above; these tell Dagster the selected checks
         # were evaluated, so it does not list them as outputs the step failed to yield.
@@ -135,6 +136,21 @@ def build_step_asset(
                 yield dg.Output(None, output_name=output)
 
     return _step
+
+
+def notifier(context: dg.AssetExecutionContext) -> Callable[[str], None]:
+    """Lines for whoever watches the run (a retry): engine events marked ``etl/notice``,
+    which ``etl run`` and ``etl backfill`` read along with the materializations."""
+    from dagster._core.events import EngineEventData
+
+    step = context.get_step_execution_context().step.key
+
+    def notify(text: str) -> None:
+        context.instance.report_engine_event(
+            text, context.run, EngineEventData({naming.NOTICE_METADATA: "retry"}),
+            step_key=step)
+
+    return notify
 
 
 def build_tenant_assets(

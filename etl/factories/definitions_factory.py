@@ -17,7 +17,8 @@ from etl.config.config_loader import (
 )
 from etl.config.discovery import discover_tenants
 from etl.config.errors import ConfigError, ConfigIssue, TenantsConfigError
-from etl.config.targets import Targets, clashes, sibling_targets
+from etl.config.targets import Targets, clashes, foreign_variables, sibling_targets
+from etl.factories.alert_factory import build_alerts
 from etl.factories.asset_factory import build_tenant_assets
 from etl.factories.check_factory import source_check_keys
 from etl.factories.context import TenantContext
@@ -55,7 +56,8 @@ def tenant_definitions(loaded: LoadedTenant, qualified: bool) -> dg.Definitions:
         asset_checks=freshness_checks,
         jobs=list(jobs.values()),
         schedules=build_schedules(tenant, config.schedule, jobs, qualified, config.reconcile),
-        sensors=[*sensors, *build_heal_sensors(tenant, config, jobs, qualified)],
+        sensors=[*sensors, *build_heal_sensors(tenant, config, jobs, qualified),
+                 *build_alerts(ctx, pipelines, jobs, qualified)],
         resources=resources,
         # Also for runs of the assets outside the tenant's jobs (the UI's Materialize, asset
         # backfills): one process per run, and no orphaned step process if the run dies.
@@ -115,8 +117,9 @@ def shared_targets(tenants: list[LoadedTenant], others: list[Targets]) -> list[C
     targets = [loaded.targets for loaded in tenants]
     every = [*targets, *others]
     errors = []
+    names = [t.tenant for t in every]
     for loaded, own in zip(tenants, targets, strict=True):
-        taken = clashes(own, every)
+        taken = [*clashes(own, every), *foreign_variables(own, names)]
         if taken:
             errors.append(ConfigError(loaded.tenant_id,
                                       [loaded.issue(c.at, c.message) for c in taken]))

@@ -27,16 +27,12 @@ if TYPE_CHECKING:
     from etl.factories.context import TenantContext
 
 
-def last_stage(p: PipelineAssetConfig) -> naming.Stage:
-    return "load" if p.save_to_trino else p.load_input_stage
-
-
 def watched(ctx: "TenantContext", pipelines: Sequence[PipelineAssetConfig]
             ) -> dict[dg.AssetKey, Deadlines]:
     """The last-stage asset of each daily pipeline with freshness on, and its deadlines."""
     config = ctx.config
     return {
-        naming.asset_key(ctx.tenant, last_stage(p), p.name): Deadlines(config.freshness_of(p),
+        naming.asset_key(ctx.tenant, p.last_stage, p.name): Deadlines(config.freshness_of(p),
                                                                        config.schedule)
         for p in pipelines if p.is_partitioned and config.freshness_of(p).enabled
     }
@@ -106,10 +102,22 @@ def _sensor(ctx: "TenantContext", keys: Mapping[dg.AssetKey, Deadlines], qualifi
     def _tick(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         from dagster._time import get_current_datetime
 
-        return dg.SensorResult(
-            asset_events=freshness_events(context.instance, keys, get_current_datetime()))
+        events = freshness_events(context.instance, keys, get_current_datetime())
+        return dg.SensorResult(asset_events=events, skip_reason=tick_summary(events))
 
     return _tick
+
+
+def tick_summary(events: Sequence[dg.AssetCheckEvaluation], shown: int = 10) -> str:
+    """What a tick recorded, as its entry in the UI says it (it launches no run)."""
+    if not events:
+        return "no day reached its deadline since the last result; nothing recorded"
+    late = [e for e in events if not e.passed]
+    listed = [f"{e.asset_key.path[-1]} {e.partition}: {e.description}" for e in late[:shown]]
+    more = f"; and {len(late) - shown} more" if len(late) > shown else ""
+    return (f"recorded {naming.FRESHNESS_CHECK} for {len(events)} day(s), "
+            f"{len(events) - len(late)} on time, {len(late)} missed"
+            + (f": {'; '.join(listed)}{more}" if listed else ""))
 
 
 def freshness_events(instance: dg.DagsterInstance, keys: Mapping[dg.AssetKey, Deadlines],

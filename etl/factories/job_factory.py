@@ -94,5 +94,6 @@ def build_jobs(
 def _selection(keys: list[dg.AssetKey], sensor_checks: Collection[dg.AssetCheckKey]
                ) -> dg.AssetSelection:
     selection = dg.AssetSelection.assets(*keys)
-    excluded = [c for c in sensor_checks if c.asset_key in set(keys)]
+    selected = set(keys)
+    excluded = [c for c in sensor_checks if c.asset_key in selected]
     return selection - dg.AssetSelection.checks(*excluded) if excluded else selection

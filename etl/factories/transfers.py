@@ -18,6 +18,7 @@ from etl.config.config_loader import DEFAULT_TENANTS_DIR, LoadedTenant, display_
 from etl.config.errors import ConfigError, ConfigIssue
 from etl.config.tenant_config import COMMON_TRANSFER_PREFIX, TENANT_TRANSFER_PREFIX
 from etl.stages.transfer import sql_transfer
+from etl.utils.safe_paths import LinkError, open_inside, own_folder
 
 TENANT_TRANSFER_MODULE = Path("assets") / "transfer.py"
 PathKey = tuple[str | int, ...]
@@ -65,11 +66,28 @@ def _tenant_module(loaded: LoadedTenant, path: PathKey) -> ModuleType:
         raise ConfigError(loaded.tenant_id, [loaded.issue(path, (
             f"refers to tenant code but {file} does not exist; copy it from "
             "etl/tenants/_template/assets/transfer.py"))])
+    _check_own_files(loaded, path)
     try:
         return _import(loaded, file)
     except Exception as e:  # a tenant's broken code must not hide the other tenants' errors
         raise ConfigError(loaded.tenant_id, [loaded.issue(path, (
             f"importing {display_path(file)} failed: {type(e).__name__}: {e}"))]) from e
+
+
+def _check_own_files(loaded: LoadedTenant, path: PathKey) -> None:
+    """The tenant code imported is the tenant's own: no file of it leads out of its folder."""
+    own = own_folder(loaded.folder.parent, loaded.tenant_id)
+    for name in (TENANT_TRANSFER_MODULE, TENANT_TRANSFER_MODULE.parent / "__init__.py",
+                 Path("__init__.py")):
+        file = loaded.folder / name
+        if not file.exists() and not file.is_symlink():
+            continue
+        try:
+            open_inside(file, own).close()
+        except OSError as e:
+            detail = e.detail if isinstance(e, LinkError) else f"cannot be read: {e.strerror}"
+            raise ConfigError(loaded.tenant_id, [loaded.issue(path, (
+                f"the tenant code {display_path(file)} {detail}"))]) from None
 
 
 def _import(loaded: LoadedTenant, file: Path) -> ModuleType:

@@ -15,9 +15,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from etl.naming import IDENTIFIER_PATTERN
+from etl.naming import IDENTIFIER_MAX_LENGTH, IDENTIFIER_PATTERN
 
-Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN, max_length=63)]
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN,
+                                              max_length=IDENTIFIER_MAX_LENGTH)]
 ENV_VAR_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
 EnvVarName = Annotated[str, StringConstraints(pattern=ENV_VAR_PATTERN)]
 SourceIdentifier = Annotated[

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from etl.sources.base import ExtractRequest, SourceRead
     from etl.sources.fingerprint import Fingerprints
+    from etl.utils.live_work import LiveWork
 
 
 class SourceDatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -34,6 +35,8 @@ class SourceDatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     batch_size: int = Field(description="Rows per Arrow batch.")
     statement_timeout_s: float | None = Field(
         description="Seconds a source query may run (None: no limit).")
+    read_timeout_s: float = Field(
+        default=300, description="Seconds a read may wait for the source to answer.")
     timezone: str = Field(description="The tenant's zone: a day is midnight to midnight there.")
 
     @classmethod
@@ -46,6 +49,7 @@ class SourceDatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             engine=config.engine,
             batch_size=config.batch_size,
             statement_timeout_s=config.statement_timeout_s,
+            read_timeout_s=config.read_timeout_s,
             timezone=timezone,
         )
 
@@ -55,30 +59,35 @@ class SourceDatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return [password] if password else []
 
     @contextmanager
-    def read(self, request: ExtractRequest) -> Iterator[pa.RecordBatchReader]:
+    def read(self, request: ExtractRequest,
+             live: LiveWork | None = None) -> Iterator[pa.RecordBatchReader]:
         # Readers pull in SQLAlchemy, pyarrow and DuckDB: imported when a run reads, not when a
         # code location loads.
         from etl.sources.dispatch import open_reader, resolve_url
 
-        with open_reader(resolve_url(self.url, self.password), request, self.engine) as reader:
+        with open_reader(resolve_url(self.url, self.password), request, self.engine,
+                         live) as reader:
             yield reader
 
     @contextmanager
-    def read_days(self, request: ExtractRequest) -> Iterator[SourceRead]:
+    def read_days(self, request: ExtractRequest,
+                  live: LiveWork | None = None) -> Iterator[SourceRead]:
         """The rows and, when the request asks, each day's fingerprint taken with them."""
         from etl.sources.dispatch import open_read, resolve_url
 
-        with open_read(resolve_url(self.url, self.password), request, self.engine) as read:
+        with open_read(resolve_url(self.url, self.password), request, self.engine,
+                       live) as read:
             yield read
 
-    def fingerprints(self, request: ExtractRequest) -> Fingerprints:
+    def fingerprints(self, request: ExtractRequest,
+                     live: LiveWork | None = None) -> Fingerprints:
         """Each day's fingerprint of the request's window at the source now."""
         from etl.sources.dispatch import resolve_url, take_fingerprints
 
-        return take_fingerprints(resolve_url(self.url, self.password), request)
+        return take_fingerprints(resolve_url(self.url, self.password), request, live)
 
-    def check(self, request: ExtractRequest) -> None:
+    def check(self, request: ExtractRequest, live: LiveWork | None = None) -> None:
         """Fail now if the read cannot be planned or a row of it would not fit its type."""
         from etl.sources.dispatch import check_values, resolve_url
 
-        check_values(resolve_url(self.url, self.password), request)
+        check_values(resolve_url(self.url, self.password), request, live)

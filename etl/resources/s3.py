@@ -1,7 +1,9 @@
 """Storage for the lake: any S3 endpoint, or a local folder as the embedded default.
 
 Both go through pyarrow's filesystem layer, so the writer, the transfer and the loaders use one
-code path and the local folder behaves like S3 (same layout, same atomic replace).
+code path and the local folder behaves like S3 (same layout, same atomic replace). In a local
+folder no link below the root is followed: writes open every folder without following links,
+and a path to read that goes through a link is refused, naming it (:mod:`etl.utils.safe_paths`).
 """
 
 from __future__ import annotations
@@ -108,7 +110,15 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         }
 
     def path(self, relative: str) -> str:
+        """The path of ``relative`` in the filesystem; in a local lake, a path through a link
+        below the root (to another tenant's folder, say) raises a ``LinkError`` naming it."""
         _, base = self.filesystem()
+        if not self.is_s3:
+            from etl.utils.safe_paths import link_error, unresolved_part
+
+            link = unresolved_part(base, relative)
+            if link is not None:
+                raise link_error(link)
         return f"{base}/{relative}"
 
     def uri(self, relative: str) -> str:
@@ -119,13 +129,16 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
         The first write of a step also sweeps what killed runs left in the staging folder.
         """
-        from etl.utils.parquet import write_parquet_atomic
+        from etl.utils.parquet import write_parquet_atomic, write_parquet_beneath
 
         fs, base = self.filesystem()
         # Staged under the root, outside every table folder, on S3 and locally alike: a file
         # a killed run leaves behind is then never matched by a reader's ``dt=*/*.parquet``.
         staging = f"{base}/{naming.STAGING_DIR}"
         self._sweep_once(fs, staging)
+        if not self.is_s3:  # no link below the root followed, whatever a tenant's code made
+            return write_parquet_beneath(base, relative, reader, self.compression,
+                                         naming.STAGING_DIR)
         return write_parquet_atomic(fs, self.path(relative), reader, self.compression, staging)
 
     def _sweep_once(self, fs: pafs.FileSystem, staging: str) -> None:
@@ -144,13 +157,13 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         from etl.utils.parquet import STALE_STAGING_S, remove_stale_staging
 
         age = STALE_STAGING_S if max_age_s is None else max_age_s
-        fs, base = self.filesystem()
-        removed = remove_stale_staging(fs, f"{base}/{naming.STAGING_DIR}", age)
+        fs, _ = self.filesystem()
+        removed = remove_stale_staging(fs, self.path(naming.STAGING_DIR), age)
         if self.is_s3:
             from etl.resources.s3_staging import abort_stale_uploads
 
-            removed += abort_stale_uploads(self.boto3_client(), f"{base}/{naming.STAGING_DIR}/",
-                                           age)
+            removed += abort_stale_uploads(self.boto3_client(),
+                                           f"{self.path(naming.STAGING_DIR)}/", age)
         return removed
 
     def boto3_client(self) -> Any:

@@ -1,4 +1,9 @@
-"""Running a planned request here, with its progress and, if it fails, its causes."""
+"""Running a planned request here, with its progress and, if it fails, its causes.
+
+Dagster turns Ctrl-C or SIGTERM during a run into that run's failure and returns; the command
+must not go on to its next run (a backfill of several runs), so a run failed by an interrupt
+raises :class:`~etl.errors.Interrupted`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ from typing import TextIO
 
 import dagster as dg
 
+from etl.errors import Interrupted
+from etl.instance.run_failures import failure_causes, was_interrupted
 from etl.runs.launch import RunRequest, create_run
 from etl.runs.launch import execute as execute_run
 from etl.runs.plan import TenantJobs, run_assets
@@ -24,23 +31,13 @@ def execute(inst: dg.DagsterInstance, jobs: TenantJobs, request: RunRequest, out
     ok = finished.status == dg.DagsterRunStatus.SUCCESS
     watcher.finish("ok" if ok else "FAILED")
     if not ok:
-        for cause in failure_causes(inst, run.run_id):
-            out.write(f"{indent}  {cause}\n")
+        out.writelines(f"{indent}  {line}\n" for cause in failure_causes(inst, run.run_id)
+                       for line in cause.splitlines())
     out.flush()
+    if not ok and was_interrupted(inst, run.run_id):
+        raise Interrupted(f"run {run.run_id} ({jobs.tenant} {request.job}) was interrupted; no "
+                          "further run is started")
     return ok
-
-
-def failure_causes(inst: dg.DagsterInstance, run_id: str) -> list[str]:
-    """The messages of a run's failed steps (the pipelines' own errors, not Dagster's frame)."""
-    causes = []
-    records = inst.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records
-    for record in records:
-        event = record.event_log_entry.dagster_event
-        error = event.step_failure_data.error if event is not None else None
-        cause = error.cause if error is not None and error.cause else error
-        if cause is not None:
-            causes.append(cause.message.strip())
-    return causes
 
 
 def span(days: Sequence[str] | None) -> str:

@@ -23,8 +23,10 @@ if TYPE_CHECKING:
     from dagster._core.remote_origin import InProcessCodeLocationOrigin
 
 REPOSITORY = "__repository__"
-# The command prints its own progress; Dagster's console log would repeat every event.
-QUIET: Mapping[str, object] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The command prints its own progress and, if a run fails, each cause in one line; Dagster's
+# console log would repeat every event and every traceback (``--verbose`` shows it).
+QUIET: Mapping[str, object] = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+VERBOSE: Mapping[str, object] = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 TENANT_LOCATION_MODULE = "etl.tenant_location"
@@ -50,8 +52,18 @@ class CodeLocation:
         return cls(TENANT_LOCATION_MODULE, tenant, ((TENANT_ENV, tenant),))
 
     def activate(self) -> None:
-        """Set the location's environment in this process (before loading it here)."""
+        """Set the location's environment in this process (before loading it here).
+
+        ``etl.tenant_location`` builds the tenant ``ETL_TENANT`` names when it is imported: a
+        process that ran another such tenant before imports it afresh.
+        """
+        changed = any(os.environ.get(k) != v for k, v in self.env)
         os.environ.update(dict(self.env))
+        if changed:
+            from etl.instance.private import forget_loaded_job
+
+            sys.modules.pop(TENANT_LOCATION_MODULE, None)
+            forget_loaded_job()
 
 
 @dataclass(frozen=True)
@@ -119,11 +131,17 @@ def execute(instance: dg.DagsterInstance, run: dg.DagsterRun,
     from dagster._core.execution.api import execute_run
     from dagster._utils.hosted_user_process import recon_job_from_origin
 
-    if run.job_code_origin is None:
+    from etl.runs.orphans import executor_tags
+
+    origin = run.job_code_origin
+    if origin is None:
         raise ValueError(f"run {run.run_id} has no code origin to execute")
+    # Which process executes it, so the next etl command can fail it if this one is killed.
+    instance.add_run_tags(run.run_id, executor_tags(run.run_id))
+    run = instance.get_run_by_id(run.run_id) or run
     if on_start is not None:
         on_start(run)
-    execute_run(recon_job_from_origin(run.job_code_origin), run, instance)
+    execute_run(recon_job_from_origin(origin), run, instance)
     finished = instance.get_run_by_id(run.run_id)
     if finished is None:
         raise RuntimeError(f"run {run.run_id} disappeared from the instance")

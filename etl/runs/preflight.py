@@ -12,17 +12,20 @@ from collections.abc import Mapping
 
 from etl.config.config_loader import LoadedTenant
 from etl.config.errors import ConfigError
-from etl.validate.env_secrets import env_fields
+from etl.model.env_vars import env_fields
+
+RUN_BLOCKS = ("source", "storage", "warehouse")
+"""The blocks whose variables a run reads (alerts' are read by the sensors that send them)."""
 
 
 def check_variables(loaded: LoadedTenant, environ: Mapping[str, str] | None = None) -> None:
-    """Raise :class:`ConfigError` naming every ``*_env`` variable that is not set."""
+    """Raise :class:`ConfigError` naming every variable a run needs that is not set."""
     env = os.environ if environ is None else environ
     issues = [
-        loaded.issue(tuple(field.split(".")), (
+        loaded.issue(at, (
             f"names the environment variable {name}, which is not set; set it in the "
             "environment or in .env in the working directory (see .env.example)"))
-        for field, name in env_fields(loaded.config) if not env.get(name)
+        for at, name in env_fields(loaded.config) if at[0] in RUN_BLOCKS and not env.get(name)
     ]
     if issues:
         raise ConfigError(loaded.tenant_id, issues)

@@ -3,7 +3,9 @@
 The watcher reads the run's events from the instance (the same events the UI shows), so it
 works the same for a run executing in this process and for one a daemon runs elsewhere. On a
 terminal it redraws one line; elsewhere (CI logs, pipes) it prints a plain line at most every
-few seconds, and always a last one.
+few seconds, and always a last one. A stage that is tried again after a transient failure says
+so on a line of its own as it happens (the step's engine events marked ``etl/notice``), so a
+source that stalls or drops out is seen where the run is watched, not only in Dagster's log.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from etl import naming
 
 POLL_S = 0.5
 # Only what the tally reads: a range run's check results and logs are most of its events.
-COUNTED = {dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.STEP_FAILURE}
+COUNTED = {dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.STEP_FAILURE,
+           dg.DagsterEventType.ENGINE_EVENT}
 PLAIN_EVERY_S = 5.0
 
 
@@ -34,6 +37,7 @@ class Tally:
     done: dict[str | None, set[dg.AssetKey]] = field(default_factory=lambda: defaultdict(set))
     rows: int = 0
     failed: bool = False
+    notices: list[str] = field(default_factory=list)  # not yet printed
 
     @property
     def row_stage(self) -> str:
@@ -47,6 +51,11 @@ class Tally:
             return
         if dagster_event.is_step_failure:
             self.failed = True
+        if dagster_event.event_type == dg.DagsterEventType.ENGINE_EVENT:
+            data = dagster_event.engine_event_data
+            if data is not None and naming.NOTICE_METADATA in (data.metadata or {}):
+                self.notices.append(dagster_event.message or event.user_message)
+            return
         if dagster_event.event_type != dg.DagsterEventType.ASSET_MATERIALIZATION:
             return
         mat = dagster_event.step_materialization_data.materialization
@@ -119,6 +128,9 @@ class RunWatcher:
             for record in conn.records:
                 self.tally.record(record.event_log_entry)
             self._cursor = conn.cursor
+            notices, self.tally.notices = self.tally.notices, []
+            for text in notices:
+                self._emit(f"{self.label}: {text}", final=True)
             if not conn.has_more:
                 return
 

@@ -10,27 +10,31 @@ those days, whose results show they match again.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 import dagster as dg
 
 from etl import naming
+from etl.errors import Interrupted
+from etl.instance.run_failures import failure_causes, was_interrupted
 from etl.runs.console import execute as execute_with_progress
-from etl.runs.console import failure_causes, span
+from etl.runs.console import span
 from etl.runs.healing import DayFinding, HealPlan, findings, plan_heal
-from etl.runs.launch import RunRequest, create_run, execute
+from etl.runs.launch import QUIET, RunRequest, create_run, execute
 from etl.runs.plan import TenantJobs
 
 LISTED = 20  # differing days listed per pipeline
 
 
 def reconcile(inst: dg.DagsterInstance, jobs: TenantJobs, days: Sequence[str],
-              pipelines: Sequence[str], out: TextIO) -> tuple[str, list[DayFinding] | None]:
+              pipelines: Sequence[str], out: TextIO, run_config: Mapping[str, object] = QUIET,
+              ) -> tuple[str, list[DayFinding] | None]:
     """One reconcile run over ``days``: its id and findings (None when the run failed)."""
     checks = tuple(naming.check_key(jobs.tenant, "extract", p, naming.SOURCE_CHECK)
                    for p in pipelines)
-    request = RunRequest(jobs.location, naming.RECONCILE_JOB, tuple(days), checks=checks)
+    request = RunRequest(jobs.location, naming.RECONCILE_JOB, tuple(days), checks=checks,
+                         run_config=run_config)
     label = f"{jobs.tenant} reconcile [{span(request.days)}]"
     run = create_run(inst, request)
     out.write(f"{label}: run {run.run_id}\n")
@@ -40,8 +44,12 @@ def reconcile(inst: dg.DagsterInstance, jobs: TenantJobs, days: Sequence[str],
     seconds = time.monotonic() - started
     if finished.status != dg.DagsterRunStatus.SUCCESS:
         out.write(f"{label}: FAILED in {seconds:.1f}s\n")
-        for cause in failure_causes(inst, run.run_id):
-            out.write(f"  {cause}\n")
+        out.writelines(f"  {line}\n" for cause in failure_causes(inst, run.run_id)
+                       for line in cause.splitlines())
+        out.flush()
+        if was_interrupted(inst, run.run_id):
+            raise Interrupted(f"run {run.run_id} ({jobs.tenant} reconcile) was interrupted; no "
+                              "further run is started")
         return run.run_id, None
     found = findings(inst, run.run_id)
     out.write(f"{label}: {len({f.pipeline for f in found})} pipeline(s), {len(found):,} "
@@ -69,7 +77,8 @@ def report(found: Sequence[DayFinding]) -> str:
 
 
 def heal(inst: dg.DagsterInstance, jobs: TenantJobs, found: Sequence[DayFinding],
-         reconcile_run_id: str, out: TextIO) -> tuple[HealPlan, bool]:
+         reconcile_run_id: str, out: TextIO, run_config: Mapping[str, object] = QUIET,
+         ) -> tuple[HealPlan, bool]:
     """One run of the days that differ; whether it succeeded (True when there is none)."""
     config = jobs.loaded.config.reconcile
     plan = plan_heal(found, config.max_days_per_heal)
@@ -84,7 +93,8 @@ def heal(inst: dg.DagsterInstance, jobs: TenantJobs, found: Sequence[DayFinding]
     job = jobs.job(naming.DAILY_ETL_JOB)
     request = RunRequest(jobs.location, naming.DAILY_ETL_JOB, plan.days,
                          tuple(plan.assets(list(job.asset_layer.selected_asset_keys))),
-                         checks=(), tags=plan.tags(reconcile_run_id), by_partition=False)
+                         checks=(), tags=plan.tags(reconcile_run_id), by_partition=False,
+                         run_config=run_config)
     out.write(f"{jobs.tenant}: healing {len(plan.days):,} day(s) of "
               f"{', '.join(plan.pipelines)} in one run\n")
     return plan, execute_with_progress(inst, jobs, request, out, indent="  ")

@@ -114,8 +114,9 @@ class ColumnType:
         """Whether the source computes something else than the bare column."""
         return self.cast is not None or self.expression is not None
 
-    def field(self, name: str) -> pa.Field:
-        return pa.field(name, self.arrow, metadata=metadata(self.logical, self.values))
+    def field(self, name: str, nullable: bool = True) -> pa.Field:
+        return pa.field(name, self.arrow, nullable,
+                        metadata=metadata(self.logical, self.values))
 
 
 def column_type(t: sa.types.TypeEngine[Any], dialect: Dialect) -> ColumnType:

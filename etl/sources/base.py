@@ -29,6 +29,9 @@ class ExtractRequest:
     batch_size: int
     db_schema: str | None = None
     statement_timeout_s: float | None = None  # the source cancels a query running longer
+    read_timeout_s: float | None = None
+    """Seconds each call on the source (connect and plan, each batch) may wait for an answer
+    before the read fails as stalled (:mod:`etl.sources.stall`); None: no limit."""
     column_types: Mapping[str, str] = field(default_factory=dict)
     """The pipeline's ``column_types``: ``string`` or ``decimal(p,s)`` per source column."""
     partition_column: str | None = None

@@ -28,6 +28,12 @@ Memory is bounded by the batch, not the table: DuckDB runs one thread with no in
 buffering (see :data:`SETTINGS`), and a prefetch thread keeps exactly one decoded batch ahead of
 the Parquet writer so decoding and encoding overlap (:mod:`etl.sources.prefetch`). At most three
 batches are alive: the one being written, the one queued and the one being decoded.
+
+That thread owns the DuckDB connection and does all the talking to the source, so the writer
+waits at most ``source.read_timeout_s`` for a batch. A scanner blocked on a frozen server
+cannot be reached (its socket is inside libpq or libmysqlclient) and DuckDB's ``interrupt()``
+takes effect only when the scanner returns: the thread is then abandoned, and closes the scan
+and the connection itself if the server ever answers.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from __future__ import annotations
 import importlib.util
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import duckdb
@@ -48,6 +54,8 @@ from etl.sources.errors import SourceError, first_line, where
 from etl.sources.fingerprint import Fingerprints, TakenFingerprints
 from etl.sources.plan import ReadPlan, render_sql
 from etl.sources.prefetch import Prefetcher
+from etl.sources.stall import stalled
+from etl.utils.live_work import LiveWork
 from etl.utils.logging import redact
 from etl.utils.sql import literal
 
@@ -68,41 +76,90 @@ SETTINGS: dict[str, str | int | bool] = {
 
 @contextmanager
 def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int,
-                       statement_timeout_s: float | None = None) -> Iterator[SourceRead]:
+                       statement_timeout_s: float | None = None,
+                       read_timeout_s: float | None = None,
+                       live: LiveWork | None = None) -> Iterator[SourceRead]:
     """Yield the read over ``plan`` (and its fingerprints); the DuckDB connection (and the
     source's) close on exit.
+
+    Everything that talks to the source (attaching, the fingerprints, starting the query, each
+    batch) runs on the prefetch thread, so a stalled source fails after ``read_timeout_s``
+    here instead of hanging (:mod:`etl.sources.stall`).
 
     A plan with a fingerprint query runs it first. PostgreSQL's scanner runs every query of one
     DuckDB transaction in one REPEATABLE READ transaction of the source, so the fingerprint and
     the rows share a snapshot; MySQL's runs each in its own (the attachment is read-only and
-    cannot begin one), so the fingerprint is taken again after the read.
+    cannot begin one), so the fingerprint is taken again after the last batch.
     """
     dialect = dialect_for(url)
     scanner = dialect.scanner
     if scanner is None:
         raise SourceError(f"DuckDB has no scanner for {dialect.label} sources")
+    held = _Held()
+    taken = TakenFingerprints() if plan.fingerprint is not None else None
+    stream = _stream(url, plan, batch_size, statement_timeout_s, dialect, scanner, held, taken)
+    ahead: Prefetcher[pa.Schema | pa.RecordBatch] = Prefetcher(
+        stream, depth=PREFETCH_DEPTH, timeout_s=read_timeout_s, interrupt=held.interrupt,
+        stalled=lambda: stalled(f"reading {plan.label!r} from {where(url)}",
+                                read_timeout_s or 0))
+    try:
+        with live.running(ahead.abort) if live is not None else nullcontext():
+            items = iter(ahead)
+            target = next(items)
+            assert isinstance(target, pa.Schema)
+            yield SourceRead(pa.RecordBatchReader.from_batches(target, _only_batches(items)),
+                             taken)
+    finally:
+        ahead.close()  # the thread closes the scan and the connection (an abandoned one later)
+
+
+class _Held:
+    """The connection the prefetch thread opened, for interrupting it from elsewhere."""
+
+    con: duckdb.DuckDBPyConnection | None = None
+
+    def interrupt(self) -> None:
+        con = self.con
+        if con is not None:
+            con.interrupt()
+
+
+def _stream(url: URL, plan: ReadPlan, batch_size: int, statement_timeout_s: float | None,
+            dialect: Dialect, scanner: Scanner, held: _Held,
+            taken: TakenFingerprints | None) -> Iterator[pa.Schema | pa.RecordBatch]:
+    """The read, on the prefetch thread: the fingerprints (into ``taken``), the schema, then
+    the batches."""
     secret = url.password if isinstance(url.password, str) else None
     con = duckdb.connect(":memory:", config=dict(SETTINGS))
+    held.con = con
     try:
         _load(con, dialect, scanner, secret)
         _attach(con, url, dialect, secret, statement_timeout_s)
-        taken = _fingerprints(con, url, plan, scanner, secret)
+        if taken is not None:
+            taken.consistent = dialect.scanner_snapshot
+            if taken.consistent:  # one source transaction for the fingerprint and the rows
+                con.execute("BEGIN TRANSACTION")
+            taken.before = _fingerprints(con, url, plan, scanner, secret)
         sql = render_sql(plan.statement, url)
         reader, failure = None, None
         try:
+            # A literal, not a $1 parameter: binding Python values makes duckdb import pandas
+            # and numpy when they are installed (+1.5 s and +55 MiB per extraction).
             reader = con.execute(_scan(scanner, sql)).to_arrow_reader(batch_size)
         except duckdb.Error as e:
             failure = _clean(e, secret, sql)
         if reader is None:
             raise SourceError(f"reading {plan.label!r} failed: {failure}")
-        target = _target_schema(reader.schema, plan)
-        ahead = Prefetcher(_batches(reader, target, plan.label, secret), depth=PREFETCH_DEPTH)
         try:
-            yield SourceRead(pa.RecordBatchReader.from_batches(target, iter(ahead)), taken)
+            target = _target_schema(reader.schema, plan)
+            yield target
+            yield from _batches(reader, target, plan.label, secret)
+            if taken is not None and not taken.consistent:  # on a cursor of its own
+                taken.after = _fingerprints(con.cursor(), url, plan, scanner, secret)
         finally:
-            ahead.close(con.interrupt)  # before con.close(): the thread may be inside DuckDB
             reader.close()  # ends the scan now, so the source session does not outlive us
     finally:
+        held.con = None
         con.close()
 
 
@@ -113,29 +170,25 @@ def _scan(scanner: Scanner, sql: str) -> str:
 
 
 def _fingerprints(con: duckdb.DuckDBPyConnection, url: URL, plan: ReadPlan, scanner: Scanner,
-                  secret: str | None) -> TakenFingerprints | None:
-    """The days' fingerprints, before the read: in its transaction where the scanner shares
-    one; else again after it, on a cursor of its own (the read's stream stays untouched)."""
+                  secret: str | None) -> Fingerprints:
+    """The days' fingerprints, by the plan's fingerprint query through the scanner."""
     fingerprint = plan.fingerprint
-    if fingerprint is None:
-        return None
+    assert fingerprint is not None
     sql = render_sql(fingerprint.statement, url)
+    rows, failure = None, None
+    try:
+        rows = con.execute(_scan(scanner, sql)).fetchall()
+    except duckdb.Error as e:
+        failure = _clean(e, secret, sql)
+    if rows is None:
+        raise SourceError(f"the fingerprint of {plan.label!r} failed: {failure}")
+    return fingerprint.collect(rows)
 
-    def take(on: duckdb.DuckDBPyConnection) -> Fingerprints:
-        rows, failure = None, None
-        try:
-            rows = on.execute(_scan(scanner, sql)).fetchall()
-        except duckdb.Error as e:
-            failure = _clean(e, secret, sql)
-        if rows is None:
-            raise SourceError(f"the fingerprint of {plan.label!r} failed: {failure}")
-        return fingerprint.collect(rows)
 
-    consistent = dialect_for(url).scanner_snapshot
-    if consistent:
-        con.execute("BEGIN TRANSACTION")
-    return TakenFingerprints(take(con), consistent, None if consistent else
-                             lambda: take(con.cursor()))
+def _only_batches(items: Iterator[pa.Schema | pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for item in items:
+        assert isinstance(item, pa.RecordBatch)
+        yield item
 
 
 def extension_path(scanner: Scanner) -> Path:

@@ -2,11 +2,11 @@
 
 A fingerprint is only ever compared with one taken the same way at the same source, so each
 dialect uses its own database's functions (:meth:`Dialect.row_checksum`): a sum of a 64-bit
-(PostgreSQL) or 60-bit (MySQL/MariaDB) hash of each row's text, which no row order changes and
-NULL cannot hide in. It covers the pipeline's ``primary_key`` and ``change_column`` when it has
-one, else every extracted column. A range of days is one grouped query, ``GROUP BY`` the day
-(:meth:`Dialect.day_text`), over exactly the rows the extract reads (the same table or query and
-the same day window).
+(PostgreSQL: of the row's values, binary from 14 on) or 60-bit (MySQL/MariaDB: of its text)
+hash of each row, which no row order changes and NULL cannot hide in. It covers the pipeline's
+``primary_key`` and ``change_column`` when it has one, else every extracted column. A range of
+days is one grouped query, ``GROUP BY`` the day as a date (:meth:`Dialect.day_key`), over
+exactly the rows the extract reads (the same table or query and the same day window).
 
 Dialects whose database has no such function (SQLite, the generic path) read the covered
 columns and the date column and hash them here, streamed (:func:`fold`): the same guarantee,
@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+
+from etl.sources.errors import SourceError
 
 DAY_LABEL = "fp_day"
 ROWS_LABEL = "fp_rows"
@@ -141,22 +143,22 @@ def utc_offsets(timezone: str, start: dt.datetime, end: dt.datetime
 
 @dataclass
 class TakenFingerprints:
-    """A read's fingerprints: taken in the read's own snapshot (``consistent``), or before
-    the read and again after it (``after``), a day whose fingerprint moved being *changing*."""
+    """A read's fingerprints, filled in by the thread that reads the source: taken in the
+    read's own snapshot (``consistent``), or before the read and again after its last row
+    (``after``), a day whose fingerprint moved in between being *changing*."""
 
-    before: Fingerprints
-    consistent: bool
-    after: Callable[[], Fingerprints] | None = None
-    _final: tuple[Fingerprints, frozenset[str]] | None = None
+    consistent: bool = False
+    before: Fingerprints | None = None
+    after: Fingerprints | None = None
 
     def final(self) -> tuple[Fingerprints, frozenset[str]]:
         """The days' fingerprints and the days that changed while they were read (call it
         once the rows are read: the second fingerprint of the before-and-after path)."""
-        if self._final is None:
-            if self.consistent or self.after is None:
-                self._final = (self.before, frozenset())
-            else:
-                after = self.after()
-                moved = frozenset(d for d, f in self.before.items() if after.get(d) != f)
-                self._final = ({d: f for d, f in after.items() if d not in moved}, moved)
-        return self._final
+        if self.before is None:
+            raise SourceError("the fingerprints were not taken before the read")
+        if self.consistent:
+            return self.before, frozenset()
+        if self.after is None:
+            raise SourceError("the fingerprints are taken again only after the read's last row")
+        moved = frozenset(d for d, f in self.before.items() if self.after.get(d) != f)
+        return {d: f for d, f in self.after.items() if d not in moved}, moved

@@ -50,6 +50,7 @@ class PlannedColumn:
     name: str
     type: ColumnType | None  # None: inferred from the values (dialects we do not describe)
     comment: str | None = None  # the column's comment in the source, where it has one
+    nullable: bool = True  # False: NOT NULL in the source table (a query's columns: unknown)
 
     @property
     def arrow(self) -> pa.DataType | None:
@@ -74,7 +75,8 @@ class ReadPlan:
         """The Parquet schema: final types, with the columns' logical-type metadata."""
         if self.columns is None or any(c.type is None for c in self.columns):
             return None
-        return pa.schema([c.type.field(c.name) for c in self.columns if c.type is not None])
+        return pa.schema([c.type.field(c.name, c.nullable) for c in self.columns
+                          if c.type is not None])
 
     @property
     def read_schema(self) -> pa.Schema | None:
@@ -84,15 +86,20 @@ class ReadPlan:
         return pa.schema([(c.name, c.type.delivered) for c in self.columns if c.type is not None])
 
     def described(self, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
-        """``reader`` with the source's column comments as ``comment`` field metadata, which
-        the Parquet files keep and Dagster shows as column descriptions."""
+        """``reader`` with what the source says of its columns: comments (``comment`` field
+        metadata, which the Parquet files keep and Dagster shows as column descriptions) and
+        NOT NULL (a required field, so Parquet, the warehouse and Dagster's column schema
+        say it too)."""
         comments = {c.name: c.comment for c in self.columns or () if c.comment}
-        if not comments:
+        required = {c.name for c in self.columns or () if not c.nullable}
+        if not comments and not required:
             return reader
         fields = [f.with_metadata({**(f.metadata or {}), b"comment": comments[f.name].encode()})
                   if f.name in comments else f for f in reader.schema]
+        schema = pa.schema([f.with_nullable(False) if f.name in required else f
+                            for f in fields], metadata=reader.schema.metadata)
         return pa.RecordBatchReader.from_batches(
-            pa.schema(fields, metadata=reader.schema.metadata), reader)
+            schema, (pa.RecordBatch.from_arrays(b.columns, schema=schema) for b in reader))
 
 
 def plan_read(engine: sa.Engine, request: ExtractRequest, secret: str | None) -> ReadPlan:
@@ -147,7 +154,8 @@ def _table_plan(
     date_type = (column_type(reflected[row_filter.column], dialect).arrow
                  if row_filter is not None else None)
     return _plan(request, dialect, table, columns, types, date_type, qualified,
-                 {c.name: c.comment for c in cols}, _server(conn))
+                 {c.name: c.comment for c in cols},
+                 frozenset(c.name for c in cols if not c.nullable), _server(conn))
 
 
 def _query_plan(
@@ -182,7 +190,8 @@ def _server(conn: sa.Connection) -> tuple[int, ...]:
 def _plan(request: ExtractRequest, dialect: Dialect, source: sa.FromClause,
           columns: Mapping[str, sa.ColumnElement[Any]], types: dict[str, ColumnType | None],
           date_type: pa.DataType | None, label: str,
-          comments: Mapping[str, str | None] | None = None, server: tuple[int, ...] = ()
+          comments: Mapping[str, str | None] | None = None,
+          required: frozenset[str] = frozenset(), server: tuple[int, ...] = ()
           ) -> ReadPlan:
     """The read statement over ``source`` (a table or the query as a subquery)."""
     exprs = [_expr(columns[n], t) if t is not None else columns[n] for n, t in types.items()]
@@ -195,7 +204,8 @@ def _plan(request: ExtractRequest, dialect: Dialect, source: sa.FromClause,
         stmt = stmt.where(condition)
         if row_filter.ordered:
             stmt = stmt.order_by(filtered)
-    planned = tuple(PlannedColumn(n, t, (comments or {}).get(n)) for n, t in types.items())
+    planned = tuple(PlannedColumn(n, t, (comments or {}).get(n), n not in required)
+                    for n, t in types.items())
     fingerprint = None
     if request.fingerprint is not None and isinstance(row_filter, DayWindow | DaySet):
         fingerprint = _fingerprint(dialect, request.fingerprint, row_filter, source, columns,

@@ -6,6 +6,13 @@ so a new kind of filter (a cursor, say) is one class here. The daily pipelines' 
 :class:`DayWindow` of whole days in the tenant's time zone,
 ``[first day 00:00, day after the last 00:00)``. Comparing the column itself with two bounds,
 instead of casting it, lets the source use its index on that column.
+
+The bounds must order exactly like the column's values, or rows at midnight change day. Text
+(ISO timestamps stored as strings, and SQLite's datetimes, which are text) is compared with the
+bare dates ``'YYYY-MM-DD'``: a date is a prefix of every timestamp written on that day, so it
+sorts before all of them whatever follows (``' 00:00:00'``, ``'.000001'``, ``'T00:00'``), and
+after every timestamp of the day before. A full timestamp as the bound would not:
+``'2026-03-02 00:00:00'`` sorts before ``'2026-03-02 00:00:00.000000'``.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pyarrow as pa
 import sqlalchemy as sa
 
+from etl.sources.dialects.base import text_bounds
 from etl.sources.dialects.registry import Dialect
 from etl.sources.errors import SourceError
 
@@ -94,7 +102,8 @@ def day_filter(
 def bounds(window: DayWindow, arrow: pa.DataType | None, dialect: Dialect) -> tuple[Any, Any]:
     """The window as values of the date column's kind.
 
-    Dates compare as dates; naive timestamps as the wall-clock window itself; instants
+    Dates compare as dates; text as ISO dates (see the module docstring); naive timestamps as
+    the wall-clock window itself, in the form the dialect compares exactly; instants
     (timestamptz, MySQL TIMESTAMP) as the window's start and end in the tenant's zone,
     converted to UTC; a column of unknown type as the dialect says.
     """
@@ -103,6 +112,8 @@ def bounds(window: DayWindow, arrow: pa.DataType | None, dialect: Dialect) -> tu
         return dialect.untyped_bounds(start, end)
     if pa.types.is_date(arrow):
         return start.date(), end.date()
+    if pa.types.is_string(arrow) or pa.types.is_large_string(arrow):
+        return text_bounds(start, end)
     if pa.types.is_timestamp(arrow) and arrow.tz is not None:
         try:
             zone = ZoneInfo(window.timezone)
@@ -110,4 +121,4 @@ def bounds(window: DayWindow, arrow: pa.DataType | None, dialect: Dialect) -> tu
             raise SourceError(f"unknown time zone {window.timezone!r}") from None
         utc = [d.replace(tzinfo=zone).astimezone(dt.UTC) for d in (start, end)]
         return dialect.instant_bounds(utc[0], utc[1])
-    return start, end
+    return dialect.wall_clock_bounds(start, end)

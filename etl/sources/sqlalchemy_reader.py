@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Generator, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import pyarrow as pa
@@ -23,88 +23,93 @@ from etl.sources.arrow_types import DEFAULT_DECIMAL
 from etl.sources.base import SourceRead
 from etl.sources.convert import first_misfit, misfit_message
 from etl.sources.dialects.registry import dialect_for
-from etl.sources.errors import SourceError, describe_db_error
+from etl.sources.errors import SourceError, describe_db_error, where
 from etl.sources.fingerprint import Fingerprints, TakenFingerprints
 from etl.sources.plan import ReadPlan
+from etl.sources.prefetch import Prefetcher
+from etl.sources.stall import stalled
+from etl.utils.live_work import LiveWork
 
 
 @contextmanager
 def open_sqlalchemy_reader(
-    engine: Engine, plan: ReadPlan, batch_size: int, secret: str | None = None
+    engine: Engine, plan: ReadPlan, batch_size: int, secret: str | None = None, *,
+    read_timeout_s: float | None = None, abort: Callable[[], object] | None = None,
+    live: LiveWork | None = None,
 ) -> Iterator[SourceRead]:
     """Yield the read over ``plan`` (and its fingerprints); cursor and connection close on exit.
 
     Closing explicitly matters when the consumer fails mid-stream: otherwise the server-side
-    cursor stays open ("idle in transaction") until the generator is garbage-collected. A plan
-    with a fingerprint query runs it first, on the same connection: in the transaction the
-    dialect opens as one snapshot (PostgreSQL REPEATABLE READ, MySQL's consistent snapshot,
-    SQLite's read transaction) it cannot disagree with the rows; elsewhere it runs again after
-    the read, and the days whose fingerprint moved are changing.
+    cursor stays open ("idle in transaction") until the generator is garbage-collected. Rows
+    are fetched on a thread one batch ahead; a batch that takes longer than
+    ``read_timeout_s`` fails the read, after ``abort`` cut the engine's connections off
+    (:mod:`etl.sources.stall`).
+
+    A plan with a fingerprint query runs it first, on that thread and the read's connection:
+    in the transaction the dialect opens as one snapshot (PostgreSQL REPEATABLE READ, MySQL's
+    consistent snapshot, SQLite's read transaction) it cannot disagree with the rows;
+    elsewhere it runs again after the last row, and the days whose fingerprint moved are
+    changing. The first batch is then waited for before the read is handed out, so the
+    fingerprints' kind is known by then.
     """
+    taken = TakenFingerprints() if plan.fingerprint is not None else None
+    ahead = Prefetcher(_batches(engine, plan, batch_size, secret, taken), depth=1,
+                       timeout_s=read_timeout_s, interrupt=abort,
+                       stalled=lambda: stalled(f"reading {plan.label!r} from "
+                                               f"{where(engine.url)}", read_timeout_s or 0))
     try:
-        conn = engine.connect()
-    except sa.exc.SQLAlchemyError as e:
-        raise SourceError(f"reading {plan.label!r} failed: {describe_db_error(e, secret)}"
-                          ) from None
-    source = None
-    try:
-        taken = _fingerprints(conn, plan, secret)
-        source = _batches(conn, plan, batch_size, secret)
-        batches: Iterator[pa.RecordBatch] = source
-        schema = plan.read_schema
-        if schema is None:  # not known before the rows: take it from the first batch
-            first = next(source)
-            schema = first.schema
-            batches = itertools.chain([first], source)
-        yield SourceRead(pa.RecordBatchReader.from_batches(schema, batches), taken)
+        with live.running(ahead.abort) if live is not None else nullcontext():
+            batches: Iterator[pa.RecordBatch] = iter(ahead)
+            schema = plan.read_schema
+            if schema is None or taken is not None:  # the schema, or the fingerprints first
+                first = next(batches)
+                schema = schema or first.schema
+                batches = itertools.chain([first], batches)
+            yield SourceRead(pa.RecordBatchReader.from_batches(schema, batches), taken)
     finally:
-        if source is not None:
-            source.close()
-        conn.close()
-
-
-def _fingerprints(conn: sa.Connection, plan: ReadPlan, secret: str | None
-                  ) -> TakenFingerprints | None:
-    fingerprint = plan.fingerprint
-    if fingerprint is None:
-        return None
-    dialect = dialect_for(conn.engine.url)
-
-    def take() -> Fingerprints:
-        try:
-            result = conn.execute(fingerprint.statement,
-                                  execution_options={"stream_results": True})
-            return fingerprint.collect(result)
-        except sa.exc.SQLAlchemyError as e:
-            cause = describe_db_error(e, secret)
-            raise SourceError(f"the fingerprint of {plan.label!r} failed: {cause}") from None
-
-    consistent = dialect.begin_snapshot(conn)
-    return TakenFingerprints(take(), consistent, None if consistent else take)
+        ahead.close()  # the thread closes the cursor and the connection
 
 
 def _batches(
-    conn: sa.Connection, plan: ReadPlan, batch_size: int, secret: str | None
+    engine: Engine, plan: ReadPlan, batch_size: int, secret: str | None,
+    taken: TakenFingerprints | None = None,
 ) -> Generator[pa.RecordBatch, None, None]:
     try:
-        result = conn.execute(plan.statement, execution_options={
-            "stream_results": True, "yield_per": batch_size})
-        names = list(result.keys())
-        schema = plan.read_schema
-        empty = True
-        for rows in result.partitions(batch_size):
-            columns = list(zip(*rows, strict=True))
-            if schema is None:
-                schema = _infer_schema(names, columns, plan)
-            yield _to_batch(columns, schema)
-            empty = False
-        if empty:
-            schema = schema or _infer_schema(names, [() for _ in names], plan)
-            yield _to_batch([() for _ in names], schema)
+        with engine.connect().execution_options(
+            stream_results=True, yield_per=batch_size
+        ) as conn:
+            if taken is not None:
+                taken.consistent = dialect_for(engine.url).begin_snapshot(conn)
+                taken.before = _fingerprints(conn, plan, secret)
+            result = conn.execute(plan.statement)
+            names = list(result.keys())
+            schema = plan.read_schema
+            empty = True
+            for rows in result.partitions(batch_size):
+                columns = list(zip(*rows, strict=True))
+                if schema is None:
+                    schema = _infer_schema(names, columns, plan)
+                yield _to_batch(columns, schema)
+                empty = False
+            if empty:
+                schema = schema or _infer_schema(names, [() for _ in names], plan)
+                yield _to_batch([() for _ in names], schema)
+            if taken is not None and not taken.consistent:
+                taken.after = _fingerprints(conn, plan, secret)
     except sa.exc.SQLAlchemyError as e:
         # from None: the chained driver error may echo SQL and connection details.
         cause = describe_db_error(e, secret)
         raise SourceError(f"reading {plan.label!r} failed: {cause}") from None
+
+
+def _fingerprints(conn: sa.Connection, plan: ReadPlan, secret: str | None) -> Fingerprints:
+    fingerprint = plan.fingerprint
+    assert fingerprint is not None
+    try:
+        return fingerprint.collect(conn.execute(fingerprint.statement))
+    except sa.exc.SQLAlchemyError as e:
+        cause = describe_db_error(e, secret)
+        raise SourceError(f"the fingerprint of {plan.label!r} failed: {cause}") from None
 
 
 def _to_batch(columns: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.RecordBatch:

@@ -25,6 +25,7 @@ from etl.stages.progress import RowProgress
 from etl.utils.arrow_memory import use_extraction_pool
 
 if TYPE_CHECKING:
+    from etl.utils.live_work import LiveWork
     from etl.utils.parquet import WriteStats
 
 DayOutcome = tuple[str | None, StageOutcome]
@@ -44,6 +45,7 @@ def extract_request(
         batch_size=pipeline.batch_size or source.batch_size,
         db_schema=source.db_schema,
         statement_timeout_s=source.statement_timeout_s,
+        read_timeout_s=source.read_timeout_s,
         column_types=pipeline.column_types,
         partition_column=pipeline.partition_column if window is not None else None,
     )
@@ -58,40 +60,43 @@ def run_extract(
     *,
     days_per_scan: int = 1,
     log: Callable[[str], None] | None = None,
+    live: LiveWork | None = None,
 ) -> Iterator[DayOutcome]:
     """Write each day's file (or the master file) and yield ``(day, outcome)`` as each lands.
 
     A failure stops the extract there: the days already yielded are written and correct, the
     rest keep their previous files. What can be known before the first row (a source column
     named like the partition column, a ``column_types`` choice that cannot work, a value that
-    would not fit its decimal type) fails before any day is written.
+    would not fit its decimal type) fails before any day is written. ``live`` gets a way to
+    interrupt each source read while it runs.
     """
     use_extraction_pool()
     progress = RowProgress(f"extract {pipeline.name}", log)
     if days is None:
-        yield None, _write_master(tenant, pipeline, storage, source, progress)
+        yield None, _write_master(tenant, pipeline, storage, source, progress, live)
         return
     ordered = sorted(days)
     if len(ordered) > 1:  # day files are committed as they come: find unfit values first
-        source.check(extract_request(pipeline, source, ordered))
+        source.check(extract_request(pipeline, source, ordered), live)
     per_scan = max(1, days_per_scan)
     for start in range(0, len(ordered), per_scan):  # a heal's scattered days: one read too
         yield from _scan(tenant, pipeline, source, storage, ordered[start:start + per_scan],
-                         progress)
+                         progress, live)
 
 
 def _write_master(tenant: str, pipeline: PipelineAssetConfig, storage: StorageResource,
-                  source: SourceDatabaseResource, progress: RowProgress) -> StageOutcome:
+                  source: SourceDatabaseResource, progress: RowProgress,
+                  live: LiveWork | None) -> StageOutcome:
     started = time.monotonic()
     relative = naming.data_file_path(tenant, "extract", pipeline.name, None)
-    with source.read(extract_request(pipeline, source, None)) as reader:
+    with source.read(extract_request(pipeline, source, None), live) as reader:
         stats = storage.write(relative, progress.counted(reader, None))
     return _outcome(pipeline, storage, relative, stats, time.monotonic() - started)
 
 
 def _scan(tenant: str, pipeline: PipelineAssetConfig, source: SourceDatabaseResource,
           storage: StorageResource, days: list[str], progress: RowProgress,
-          ) -> Iterator[DayOutcome]:
+          live: LiveWork | None) -> Iterator[DayOutcome]:
     """One query for ``days``, cut into day files; each day with its fingerprint at the source.
 
     Where the fingerprint is taken before and after the read (no shared snapshot), the days
@@ -101,7 +106,7 @@ def _scan(tenant: str, pipeline: PipelineAssetConfig, source: SourceDatabaseReso
 
     column = pipeline.date_column or ""
     request = extract_request(pipeline, source, days)
-    with source.read_days(request) as read:
+    with source.read_days(request, live) as read:
         taken = read.fingerprints
         wait = taken is not None and not taken.consistent
         written: list[DayOutcome] = []

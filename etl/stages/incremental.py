@@ -110,12 +110,12 @@ def _read_rows(inputs: StepInputs, pipeline: PipelineAssetConfig, mark: str | No
         table=pipeline.table, query=pipeline.query, columns=pipeline.columns,
         row_filter=row_filter, batch_size=pipeline.batch_size or source.batch_size,
         db_schema=source.db_schema, statement_timeout_s=source.statement_timeout_s,
-        column_types=pipeline.column_types)
+        read_timeout_s=source.read_timeout_s, column_types=pipeline.column_types)
     relative = (naming.data_file_path(inputs.tenant, "extract", pipeline.name, None)
                 if mark is None else
                 naming.change_file_path(inputs.tenant, pipeline.name, inputs.run_id))
     high = HighWater(pipeline.cursor_column or "")
-    with source.read(request) as reader:
+    with source.read(request, inputs.live) as reader:
         inputs.storage.write(relative, high.watch(reader))
     written = stage_file(inputs.storage, relative)
     if written is None:
@@ -132,9 +132,10 @@ def _read_keys(inputs: StepInputs, pipeline: PipelineAssetConfig) -> StageFile:
         table=pipeline.table, columns=pipeline.primary_key, row_filter=None,
         query=f"SELECT {key} FROM ({pipeline.query}) AS etl_keys" if pipeline.query else None,
         batch_size=max(pipeline.batch_size or source.batch_size, 100_000),
-        db_schema=source.db_schema, statement_timeout_s=source.statement_timeout_s)
+        db_schema=source.db_schema, statement_timeout_s=source.statement_timeout_s,
+        read_timeout_s=source.read_timeout_s)
     relative = naming.change_file_path(inputs.tenant, pipeline.name, inputs.run_id, "keys")
-    with source.read(request) as reader:
+    with source.read(request, inputs.live) as reader:
         inputs.storage.write(relative, reader)
     written = stage_file(inputs.storage, relative)
     if written is None:

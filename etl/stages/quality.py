@@ -53,10 +53,12 @@ def run_checks(tenant: str, pipeline: PipelineAssetConfig, storage: StorageResou
                days: Sequence[str] | None, checks: Sequence[PlannedCheck]) -> Iterator[DayChecks]:
     """Each day's outcomes (or why its file could not be checked), in day order."""
     from etl.utils.duckdb_sandbox import sandbox_connection
+    from etl.utils.scratch import scratch_dir
 
     stage = pipeline.load_input_stage
     files = stage_files(storage, tenant, stage, pipeline.name, days, pipeline.partition_column)
-    with sandbox_connection() as con:
+    # What DuckDB spills goes to a scratch folder, not to .tmp in the working directory.
+    with scratch_dir("checks") as temp, sandbox_connection(temp_directory=str(temp)) as con:
         for day in (list(days) if days is not None else [None]):
             file = files.present.get(day)
             if file is None:

@@ -26,6 +26,7 @@ from etl.config.tenant_config import PipelineAssetConfig
 from etl.sources.fingerprint import Fingerprint, Fingerprints, FingerprintSpec
 from etl.stages.events import check_evaluation
 from etl.stages.latest import LatestMaterializations, previous_check_metadata
+from etl.utils.live_work import LiveWork
 
 STATUS: Final = "reconcile_status"
 LOADED_ROWS: Final = "loaded_rows"
@@ -41,14 +42,15 @@ class Judged:
 
 def compare_with_source(tenant: str, pipeline: PipelineAssetConfig, source: Any,
                         instance: dg.DagsterInstance, days: Sequence[str],
-                        ) -> Iterator[dg.AssetCheckEvaluation]:
+                        live: LiveWork | None = None) -> Iterator[dg.AssetCheckEvaluation]:
     """One ``matches_source`` result per day, from one fingerprint query for the days."""
     from etl.stages.extract import extract_request
 
     # One grouped query for the whole window: one scan of the table, where a query per
     # days_per_scan days may each scan it (an extract's memory bound does not apply here: the
     # answer is one row per day).
-    now: Fingerprints = source.fingerprints(extract_request(pipeline, source, sorted(days)))
+    now: Fingerprints = source.fingerprints(extract_request(pipeline, source, sorted(days)),
+                                            live)
     key = naming.asset_key(tenant, "extract", pipeline.name)
     check = dg.AssetCheckKey(key, naming.SOURCE_CHECK)
     latest = LatestMaterializations(instance, days)

@@ -12,6 +12,7 @@ import dagster as dg
 from etl import naming
 from etl.config.runs import RetryConfig
 from etl.config.tenant_config import PipelineAssetConfig
+from etl.utils.live_work import LiveWork
 
 Days = tuple[str, ...] | None
 
@@ -28,6 +29,7 @@ class StepInputs:
     days_per_scan: int = 1
     retry: RetryConfig = field(default_factory=RetryConfig)
     stop: threading.Event = field(default_factory=threading.Event)
+    live: LiveWork = field(default_factory=LiveWork)  # interrupted when the step stops
     instance: Any = None  # the run's Dagster instance (reconcile and incremental read it)
     run_id: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)  # the run's tags

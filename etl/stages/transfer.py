@@ -3,27 +3,33 @@
 The function is a common one (:mod:`etl.common.transfer`), a tenant's own (``tenant:<name>``)
 or a ``sql:`` transfer: one DuckDB query over a relation named ``source``. Every transfer runs
 on a sandboxed connection (:mod:`etl.utils.duckdb_sandbox`) unless its pipeline sets
-``transfer.allow_external_access``.
+``transfer.allow_external_access``, within its memory, temporary-disk and time limits
+(:mod:`etl.stages.transfer_limits`).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 from etl import naming
 from etl.common.transfer import TransferContext, TransferFunction, TransferOutput, snake_case
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.s3 import StorageResource
-from etl.stages.inputs import stage_files
+from etl.stages.inputs import StageFile, StageFiles, stage_files
 from etl.stages.outcome import DayResult, StageOutcome
+from etl.stages.transfer_limits import TransferGuard, limit_error
 from etl.utils.duckdb_sandbox import (
+    Limits,
     check_transfer_query,
     first_line,
     shorten,
     transfer_connection,
 )
+from etl.utils.live_work import LiveWork
+from etl.utils.scratch import scratch_dir
 
 if TYPE_CHECKING:  # code locations import this module to resolve transfers: keep it light
     import duckdb
@@ -56,27 +62,45 @@ def run_transfer(
     function: TransferFunction,
     storage: StorageResource,
     days: Sequence[str] | None,
+    live: LiveWork | None = None,
 ) -> Iterator[DayResult]:
     """Reshape each day (or the master data) on one DuckDB connection, a result per day.
 
     Days are independent: a day that fails (or has no extract) is reported and the others go
-    on, with the same result as day-by-day runs.
+    on, with the same result as day-by-day runs. The connection works within the pipeline's
+    ``transfer`` limits (:mod:`etl.stages.transfer_limits`); ``live`` gets a way to interrupt
+    it while it runs (the step is being stopped).
     """
 
     inputs = stage_files(storage, tenant, "extract", pipeline.name, days,
                          pipeline.partition_column)
-    with transfer_connection(
-            allow_external_access=pipeline.transfer_ref.allow_external_access) as con:
-        for day in (list(days) if days is not None else [None]):
-            file = inputs.present.get(day)
-            if file is None:
-                yield DayResult(day, error=inputs.missing_error([day]))
-                continue
-            try:
-                yield DayResult(day, _transfer_day(tenant, pipeline, function, storage, con,
-                                                   day, file.relative))
-            except Exception as error:  # the other days still run
-                yield DayResult(day, error=error)
+    ref = pipeline.transfer_ref
+    with scratch_dir("transfer") as temp, transfer_connection(
+            allow_external_access=ref.allow_external_access,
+            limits=Limits(ref.memory_limit, ref.max_temp_size, str(temp))) as con:
+        guard = TransferGuard(con, ref.timeout_s)
+        try:
+            with live.running(guard.stop) if live is not None else nullcontext():
+                for day in (list(days) if days is not None else [None]):
+                    yield _one_day(tenant, pipeline, function, storage, con, guard, day,
+                                   inputs.present.get(day), inputs)
+        finally:
+            guard.close()
+
+
+def _one_day(tenant: str, pipeline: PipelineAssetConfig, function: TransferFunction,
+             storage: StorageResource, con: duckdb.DuckDBPyConnection, guard: TransferGuard,
+             day: str | None, file: StageFile | None, inputs: StageFiles) -> DayResult:
+    if file is None:
+        return DayResult(day, error=inputs.missing_error([day]))
+    try:
+        with guard.day():
+            return DayResult(day, _transfer_day(tenant, pipeline, function, storage, con, day,
+                                                file.relative))
+    except Exception as error:  # the other days still run
+        what = f"transfer of {tenant}/{pipeline.name} [{day or 'latest'}]"
+        return DayResult(day, error=limit_error(error, guard.fired, what,
+                                                pipeline.transfer_ref))
 
 
 def _transfer_day(tenant: str, pipeline: PipelineAssetConfig, function: TransferFunction,

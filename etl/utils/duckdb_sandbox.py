@@ -20,6 +20,7 @@ Python transfer functions get the same connection unless their pipeline sets
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
@@ -45,14 +46,45 @@ class TransferSqlError(ValueError):
     """A ``transfer.sql`` that is not exactly one query; the message says what it is."""
 
 
-def transfer_connection(*, allow_external_access: bool = False) -> duckdb.DuckDBPyConnection:
-    """A fresh in-memory connection, sandboxed unless the pipeline opted out."""
+@dataclass(frozen=True)
+class Limits:
+    """What one transfer's DuckDB may use: memory, and disk for its spill files there."""
+
+    memory_limit: str
+    max_temp_size: str
+    temp_directory: str
+
+
+def transfer_connection(*, allow_external_access: bool = False,
+                        limits: Limits | None = None) -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory connection, with the limits given, sandboxed unless the pipeline
+    opted out.
+
+    The limits are set before the sandbox: with external access disabled DuckDB no longer
+    lets anyone choose its temporary folder, and the locked configuration keeps the transfer
+    from raising them (a pipeline with ``allow_external_access`` could).
+    """
     import duckdb
 
-    settings = dict(TRANSFER_SETTINGS)
-    if not allow_external_access:
-        settings |= {**SANDBOX_SETTINGS, "lock_configuration": True}
-    return duckdb.connect(config=settings)
+    settings: dict[str, Any] = dict(TRANSFER_SETTINGS)
+    if limits is not None:
+        settings |= {"memory_limit": limits.memory_limit,
+                     "max_temp_directory_size": limits.max_temp_size,
+                     "temp_directory": limits.temp_directory}
+    con = duckdb.connect(config=settings)
+    return con if allow_external_access else _locked(con)
+
+
+def _locked(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """``con`` with the sandbox settings applied and its configuration locked."""
+    try:
+        for name, value in SANDBOX_SETTINGS.items():
+            con.execute(f"SET {name} = {str(value).lower()}")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def check_transfer_query(sql: str) -> None:
@@ -96,12 +128,15 @@ def shorten(sql: str) -> str:
     return flat if len(flat) <= _SHOWN_SQL else f"{flat[:_SHOWN_SQL - 3]}..."
 
 
-def sandbox_connection(threads: int | None = None) -> duckdb.DuckDBPyConnection:
+def sandbox_connection(threads: int | None = None,
+                       temp_directory: str | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory connection that reaches only the relations registered on it, settings
-    locked (the quality checks' connection)."""
+    locked (the quality checks' connection); it spills into ``temp_directory`` if given."""
     import duckdb
 
-    settings = {**TRANSFER_SETTINGS, **SANDBOX_SETTINGS, "lock_configuration": True}
+    settings: dict[str, Any] = dict(TRANSFER_SETTINGS)
     if threads is not None:
         settings["threads"] = threads
-    return duckdb.connect(config=settings)
+    if temp_directory is not None:
+        settings["temp_directory"] = temp_directory
+    return _locked(duckdb.connect(config=settings))

@@ -3,11 +3,14 @@
 Types are normalised on the way in (µs timestamps, widened unsigned integers, decoded
 dictionaries) because Trino and Iceberg read those reliably, and a file is written under a
 staging name outside every table folder and moved into place only when complete, so a failed or
-killed run never leaves a file where readers look.
+killed run never leaves a file where readers look. A local lake is written without following
+any link below its root (:mod:`etl.utils.safe_paths`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -16,6 +19,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+
+from etl.utils.safe_paths import create_file, directory_beneath, fd_path, is_link, link_error
 
 STAGING_PREFIX = "_tmp-"
 # A staging file untouched this long belongs to a killed run: a live writer appends a row group
@@ -116,11 +121,10 @@ def write_parquet_atomic(
     The file is written in ``staging_dir`` and then moved. Callers pass a folder outside every
     table folder (the lake's ``_staging``), because a file a killed run leaves behind is then
     invisible to readers: DuckDB's and polars' ``dt=*/*.parquet`` globs do not skip
-    ``_``-prefixed names. Locally that folder must be on the target's filesystem so the move is
-    an atomic rename; on S3 the move is a server-side copy, and staging must be outside table
-    folders anyway because pyarrow leaves a folder-marker object where it deletes a file.
+    ``_``-prefixed names. On S3 the move is a server-side copy, and staging must be outside
+    table folders anyway because pyarrow leaves a folder-marker object where it deletes a file.
     Without ``staging_dir`` the file is staged beside the target (only for callers with no
-    lake root).
+    lake root). A local lake is written by :func:`write_parquet_beneath`, which follows no link.
 
     Each batch becomes one row group, so the source's ``batch_size`` sets the row-group size:
     pyarrow's writer cannot merge batches into a larger group without holding them in memory.
@@ -131,24 +135,67 @@ def write_parquet_atomic(
         fs.create_dir(directory, recursive=True)
         fs.create_dir(staging_dir, recursive=True)
     staging = f"{staging_dir}/{STAGING_PREFIX}{uuid.uuid4().hex}.parquet"
-    target = normalize_schema(reader.schema)
-    rows = groups = size = 0
     try:
-        with fs.open_output_stream(staging) as sink:
-            with pq.ParquetWriter(sink, target, **writer_options(target, compression)) as writer:
-                for batch in reader:
-                    if batch.num_rows == 0:
-                        continue
-                    if not batch.schema.equals(target, check_metadata=True):
-                        batch = _cast(batch, target)
-                    writer.write_batch(batch)
-                    rows += batch.num_rows
-                    groups += -(-batch.num_rows // MAX_ROW_GROUP_ROWS)
-            size = sink.tell()
+        stats = _write_stream(fs, staging, reader, compression)
     except BaseException:
         _delete_quietly(fs, staging)
         raise
     fs.move(staging, final_path)
+    return stats
+
+
+def write_parquet_beneath(
+    root: str,
+    relative: str,
+    reader: pa.RecordBatchReader,
+    compression: str = "zstd",
+    staging: str = "_staging",
+) -> WriteStats:
+    """:func:`write_parquet_atomic` into the local folder ``root``, following no link below it.
+
+    The target's folders and the staging folder are opened one by one without following links
+    (created where missing), the staging file is created new in the staging folder so opened,
+    written through its descriptor, and renamed into the target's folder between the two
+    descriptors. A link on the way (``lake/beta/extract -> lake/alpha/extract``) fails the write
+    with a :class:`~etl.utils.safe_paths.LinkError` naming it, and nothing is written.
+    """
+    *folders, name = relative.split("/")
+    local = pafs.LocalFileSystem()
+    with directory_beneath(root, folders, create=True) as target, \
+            directory_beneath(root, staging.split("/"), create=True) as staged:
+        if is_link(target, name):
+            raise link_error(f"{root}/{relative}")
+        temp = f"{STAGING_PREFIX}{uuid.uuid4().hex}.parquet"
+        fd = create_file(staged, temp)
+        try:
+            try:
+                stats = _write_stream(local, fd_path(fd), reader, compression)
+            finally:
+                os.close(fd)
+            os.replace(temp, name, src_dir_fd=staged, dst_dir_fd=target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp, dir_fd=staged)
+            raise
+    return stats
+
+
+def _write_stream(fs: pafs.FileSystem, path: str, reader: pa.RecordBatchReader,
+                  compression: str) -> WriteStats:
+    """Every batch of ``reader`` into the new file ``path``, one row group each."""
+    target = normalize_schema(reader.schema)
+    rows = groups = 0
+    with fs.open_output_stream(path) as sink:
+        with pq.ParquetWriter(sink, target, **writer_options(target, compression)) as writer:
+            for batch in reader:
+                if batch.num_rows == 0:
+                    continue
+                if not batch.schema.equals(target, check_metadata=True):
+                    batch = _cast(batch, target)
+                writer.write_batch(batch)
+                rows += batch.num_rows
+                groups += -(-batch.num_rows // MAX_ROW_GROUP_ROWS)
+        size = sink.tell()
     return WriteStats(rows=rows, bytes=size, schema=target, row_groups=groups)
 
 

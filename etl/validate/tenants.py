@@ -26,7 +26,7 @@ from etl.factories.definitions_factory import shared_targets, tenant_definitions
 from etl.naming import PACKAGE_DIR, STAGES
 from etl.utils.logging import redact
 from etl.validate.env_secrets import short_secrets
-from etl.validate.layout import layout_problems
+from etl.validate.layout import layout_problems, needs_modules
 from etl.validate.report import TenantReport
 
 
@@ -34,12 +34,18 @@ def validate_tenants(
     tenants_dir: Path | None = None,
     only: str | None = None,
     *,
-    package_dir: Path = PACKAGE_DIR,
+    package_dir: Path | None = None,
     connect: bool = False,
     timeout_s: float = 10.0,
 ) -> list[TenantReport]:
-    """One report per tenant (or just ``only``), sorted by name."""
-    layout = layout_problems(tenants_dir, package_dir)
+    """One report per tenant (or just ``only``), sorted by name.
+
+    Code-location modules are required in ``package_dir`` when it is given, and otherwise only
+    for the package's own tenants folder (tenants elsewhere are served by
+    ``etl.tenant_location``).
+    """
+    modules = package_dir is not None or needs_modules(tenants_dir)
+    layout = layout_problems(tenants_dir, package_dir or PACKAGE_DIR, modules)
     configured = discover_tenants(tenants_dir)
     names = sorted({*configured, *layout})
     if only is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import dagster as dg
@@ -199,6 +200,19 @@ class WarehouseConfigBase(StrictModel):
         (``mode: incremental``), or None when the loader's ``merge`` can."""
         return f"warehouse type {self.type!r} cannot merge rows into a table by key"
 
+    def pipeline_problems(self, loads: Sequence[tuple[str, LoadMode | None]]
+                          ) -> list[tuple[int, str]]:
+        """What this kind cannot load among ``loads`` (each loaded pipeline's name and
+        ``load_mode``), as (index into ``loads``, message): names the tables a kind makes
+        itself would take, say. Checked when the config loads."""
+        return []
+
+    def local_files(self) -> dict[str, Path]:
+        """The files this kind writes on this machine, resolved, by the field that names each
+        (an embedded database's file); none for a server. No tenant's lake folder may hold
+        one (:mod:`etl.config.targets`)."""
+        return {}
+
     def probe(self, tenant: str, modes: frozenset[LoadMode | None], timeout_s: float,
               ) -> list[FieldProblem]:
         """Connect within ``timeout_s`` and check what loads in ``modes`` need (``etl validate
@@ -252,6 +266,13 @@ def merge_columns(table: str, existing: Mapping[str, str], incoming: Mapping[str
     kept = {c: t for c, t in existing.items()
             if not (c == DELETED_AT_COLUMN and c not in incoming)}
     return plan_columns(table, kept, incoming, request.schema_drift)
+
+
+def required_columns(request: LoadRequest) -> set[str]:
+    """Columns the table can declare NOT NULL: the source's NOT NULL columns (required Parquet
+    fields) and a daily table's day column."""
+    required = {f.name for f in request.schema if not f.nullable}
+    return required | ({request.partition_column} if request.days is not None else set())
 
 
 def check_no_partition_column(request: LoadRequest) -> None:

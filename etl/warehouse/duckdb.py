@@ -77,6 +77,9 @@ class DuckDBWarehouseConfig(WarehouseConfigBase):
     def describe(self, tenant: str) -> str:
         return f"{Path(self.path).resolve()} (schema {self.schema_for(tenant)})"
 
+    def local_files(self) -> dict[str, Path]:
+        return {"path": Path(self.path).resolve()}
+
     def probe(self, tenant: str, modes: frozenset[LoadMode | None], timeout_s: float,
               ) -> list[FieldProblem]:
         """The file opens (read-only), or its folder can be created and written."""

@@ -36,6 +36,7 @@ from etl.warehouse.base import (
     WarehouseError,
     check_no_partition_column,
     plan_columns,
+    required_columns,
 )
 from etl.warehouse.duckdb_types import UPGRADES, select_list
 
@@ -82,12 +83,22 @@ def _upgrade(run: _Counted, target: str, existing: dict[str, str],
 
 class DuckDBWarehouse:
     def __init__(self, path: str, schema: str, memory_limit: str | None = None) -> None:
+        self.given = path
         self.path = str(Path(path).resolve())
         self.schema = schema
         self.memory_limit = memory_limit
 
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-        """Open the file, waiting while another process holds DuckDB's single-writer lock."""
+        """Open the file, waiting while another process holds DuckDB's single-writer lock.
+
+        The file must be itself: a link put in its place (into a tenant's lake folder, say)
+        would have DuckDB create or change the file it leads to, so it fails the load instead.
+        """
+        if Path(self.given).is_symlink() or str(Path(self.given).resolve()) != self.path:
+            raise WarehouseError(
+                f"the DuckDB file {self.given} is a symbolic link (to "
+                f"{Path(self.given).resolve()}); a warehouse file must be a file of its own, "
+                "not a link to one: remove the link")
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + LOCK_WAIT_S
         delay = 0.05
@@ -131,7 +142,12 @@ class DuckDBWarehouse:
             added: list[str] = []
             if not existing:
                 run(f"CREATE TABLE {target} AS SELECT * FROM incoming LIMIT 0")
+                for name in required_columns(request):
+                    run(f"ALTER TABLE {target} ALTER COLUMN {quote(name)} SET NOT NULL")
             else:
+                for name in self._required(run, request.table) - required_columns(request):
+                    if name in incoming:  # the source dropped NOT NULL: so does the table
+                        run(f"ALTER TABLE {target} ALTER COLUMN {quote(name)} DROP NOT NULL")
                 self._check_partitioning(target, existing, request)
                 _upgrade(run, target, existing, incoming)
                 added = plan_columns(target, existing, incoming, request.schema_drift,
@@ -199,6 +215,15 @@ class DuckDBWarehouse:
             [run.catalog, self.schema, table],
         ).fetchall()
         return {str(name): str(typ) for name, typ in rows}
+
+    def _required(self, run: _Counted, table: str) -> set[str]:
+        """The table's NOT NULL columns."""
+        rows = run(
+            "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? AND "
+            "table_schema = ? AND table_name = ? AND is_nullable = 'NO'",
+            [run.catalog, self.schema, table],
+        ).fetchall()
+        return {str(name) for (name,) in rows}
 
     def _count_days(self, run: _Counted, table: str, days: Sequence[str],
                     partition_column: str) -> dict[str, int]:

@@ -26,18 +26,6 @@ else:  # the discriminated union Pydantic validates against, built from the regi
     WarehouseConfig = Annotated[Union[WAREHOUSE_KINDS], Field(discriminator="type")]  # noqa: UP007
 
 
-def kind_names() -> list[str]:
-    return [kind_name(k) for k in WAREHOUSE_KINDS]
-
-
-def kind_name(kind: type[WarehouseConfigBase]) -> str:
-    """The ``type:`` value of a kind (its ``type`` field's single literal)."""
-    from typing import get_args
-
-    (name,) = get_args(kind.model_fields["type"].annotation)
-    return str(name)
-
-
 def load_mode_names() -> tuple[str, ...]:
     """Every ``load_mode`` some registered kind declares, in registry order."""
     return tuple(dict.fromkeys(m for k in WAREHOUSE_KINDS for m in k.load_modes))

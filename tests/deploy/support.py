@@ -26,8 +26,9 @@ import dagster as dg
 import psycopg
 from psycopg import sql
 
+from tests.ui import UI
 from tools.services import postgres
-from tools.services.base import Service
+from tools.services.base import Service, free_port
 from tools.services.s3 import S3Bucket
 
 T = TypeVar("T")
@@ -55,6 +56,12 @@ class Tenant:
     @property
     def password_env(self) -> str:
         return f"{self.id.upper()}_DB_PASSWORD"
+
+    @property
+    def lake_env(self) -> dict[str, str]:
+        """The names of its lake's access and secret key variables (each tenant its own)."""
+        return {"access": f"{self.id.upper()}_LAKE_ACCESS_KEY",
+                "secret": f"{self.id.upper()}_LAKE_SECRET_KEY"}
 
     @property
     def database(self) -> str:
@@ -130,8 +137,8 @@ source:
 storage:
   root: s3://{bucket}/lake
   endpoint_url: {endpoint}
-  access_key_env: LAKE_ACCESS_KEY
-  secret_key_env: LAKE_SECRET_KEY
+  access_key_env: {env_prefix}LAKE_ACCESS_KEY
+  secret_key_env: {env_prefix}LAKE_SECRET_KEY
 warehouse:
   type: duckdb
   path: {warehouse}
@@ -166,6 +173,9 @@ ORDERS = """\
       has_transfer: true
       transfer: {function: "tenant:peek"}
       save_to_trino: true
+      checks:
+        rules:
+          - {type: expression, name: amount_positive, sql: amount > 0, blocking: true}
 """
 # t_rec: every minute a reconcile of the 12 complete days (healing what differs) and an
 # incremental run of items; its daily schedule is left for a day that never comes.
@@ -208,6 +218,7 @@ from etl.common.transfer import standardize
 def peek(source, ctx):
     seen = sorted(k for k in os.environ if k.endswith("_DB_PASSWORD"))
     (Path(__file__).parent / "seen_env.txt").write_text("\\n".join(seen))
+    (Path(__file__).parent / "seen_pg_user.txt").write_text(os.environ["DAGSTER_PG_USER"])
     return standardize(source, ctx)
 '''
 
@@ -218,6 +229,7 @@ def write_tenant(tenants_dir: Path, tenant: Tenant, bucket: S3Bucket, warehouses
     (folder / "config.yaml").write_text(CONFIG.format(
         id=tenant.id, host=tenant.server.host, port=tenant.server.port,
         database=tenant.database, password_env=tenant.password_env, bucket=bucket.bucket,
+        env_prefix=f"{tenant.id.upper()}_",
         endpoint=bucket.endpoint_url, warehouse=warehouses / f"{tenant.id}.duckdb",
         first_day=FIRST_DAY, schedule=str(tenant.schedule).lower(),
         cron="0 3 1 1 *" if tenant.reconcile else "* * * * *",
@@ -228,6 +240,12 @@ def write_tenant(tenants_dir: Path, tenant: Tenant, bucket: S3Bucket, warehouses
                      if tenant.max_runtime_s is not None else "")))
     (folder / "assets" / "__init__.py").write_text("")
     (folder / "assets" / "transfer.py").write_text(PEEK)
+
+
+def seen_pg_user(tenants_dir: Path, tenant: Tenant) -> str | None:
+    """The instance login the tenant's runs had (written by its transfer code)."""
+    path = tenants_dir / tenant.id / "assets" / "seen_pg_user.txt"
+    return path.read_text() if path.exists() else None
 
 
 def seen_env(tenants_dir: Path, tenant: Tenant) -> list[str]:
@@ -259,6 +277,10 @@ class Deployment:
         assert done.returncode == 0, f"etl {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
         return done.stdout + done.stderr  # progress and messages are on stderr
 
+    def ui(self) -> UI:
+        """The deployment's webserver, queried as the UI queries it."""
+        return UI(url=str(self.state["webserver"]))
+
     def pids(self) -> dict[str, int]:
         return dict(self.state["pids"])  # type: ignore[call-overload]
 
@@ -273,7 +295,7 @@ def start_deployment(home: Path, tenants_dir: Path, env: Mapping[str, str],
     ready = home.parent / "ready.json"
     log = home.parent / "deploy.log"
     home.mkdir(parents=True)
-    cmd = [str(ETL), "deploy", "up", "--home", str(home), "--no-webserver",
+    cmd = [str(ETL), "deploy", "up", "--home", str(home), "--port", str(free_port()),
            "--ready-file", str(ready), "--monitor-interval-s", "2",
            "--free-slots-after-s", "5", "--start-timeout-s", "60"]
     with log.open("wb") as out:
@@ -335,3 +357,28 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return not Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z")
+
+
+def start_again(deployment: Deployment, timeout: float = 300) -> Deployment:
+    """``etl deploy up`` once more on a stopped deployment's home and instance (a restart of
+    the daemon and every code server), with the arguments :func:`start_deployment` uses."""
+    assert deployment.process.poll() is not None, "stop the deployment first"
+    ready = deployment.home.parent / "ready.json"
+    ready.unlink(missing_ok=True)
+    log = deployment.home.parent / "deploy-again.log"
+    cmd = [str(ETL), "deploy", "up", "--home", str(deployment.home), "--no-webserver",
+           "--ready-file", str(ready), "--monitor-interval-s", "2",
+           "--free-slots-after-s", "5", "--start-timeout-s", "60"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(cmd, env=deployment.env, cwd=deployment.home.parent,
+                                   stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    again = Deployment(deployment.home, deployment.tenants_dir, deployment.env, process, log)
+    deadline = time.monotonic() + timeout
+    while not ready.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            again.stop()
+            raise AssertionError(f"etl deploy up did not come up again:\n{log.read_text()}")
+        time.sleep(0.5)
+    again.state = json.loads(ready.read_text())
+    return again

@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import re
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,12 +20,16 @@ from decimal import Decimal
 
 import dagster as dg
 import duckdb
+import psycopg
 import pytest
 from dagster._core.storage.dagster_run import RunRecord, RunsFilter
 
 from etl import naming
 from tests.deploy.support import (
     BACKFILL_DAYS,
+    ETL,
+    ROWS_PER_DAY,
+    TODAY,
     YESTERDAY,
     Deployment,
     Tenant,
@@ -36,6 +41,7 @@ from tests.deploy.support import (
     new_password,
     process_tree,
     seen_env,
+    seen_pg_user,
     set_sleep,
     start_deployment,
     write_tenant,
@@ -85,9 +91,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, postgres_server: Servic
     for tenant in tenants.values():
         write_tenant(tenants_dir, tenant, bucket, root / "warehouses")
     secrets = {t.password_env: t.password for t in tenants.values()}
-    env = {**os.environ, **secrets,
+    keys = {name: key for t in tenants.values() for name, key in (
+        (t.lake_env["access"], bucket.access_key), (t.lake_env["secret"], bucket.secret_key))}
+    env = {**os.environ, **secrets, **keys,
            "ETL_TENANTS_DIR": str(tenants_dir), "DAGSTER_HOME": str(root / "home"),
-           "LAKE_ACCESS_KEY": bucket.access_key, "LAKE_SECRET_KEY": bucket.secret_key,
            "DAGSTER_PG_HOST": postgres_server.host, "DAGSTER_PG_PORT": str(postgres_server.port),
            "DAGSTER_PG_USER": postgres_server.user, "DAGSTER_PG_DB": instance_db,
            "DAGSTER_PG_PASSWORD": postgres_server.password}
@@ -171,7 +178,8 @@ def submit_backfill(deployment: Deployment, tenant: str, days: tuple[dt.date, ..
     for pipeline in pipelines:
         args += ["--pipeline", pipeline]
     out = deployment.etl(*args)
-    found = re.search(rf"^{tenant}: backfill (\S+) of {len(days)} day\(s\) submitted", out, re.M)
+    found = re.search(
+        rf"^{tenant}: backfill (\S+) of daily_etl_job, {len(days)} day\(s\), submitted", out, re.M)
     assert found, out
     return found.group(1)
 
@@ -213,6 +221,30 @@ def test_a_per_minute_schedule_fires_and_its_run_loads_the_last_complete_day(
     day = str(YESTERDAY)
     assert warehouse_days(deployment, "t_a", "orders")[day] == \
         source_days(tenants["t_a"], (YESTERDAY,))[day]
+    ui = deployment.ui()  # what the UI shows for that day, through the webserver's GraphQL
+    assert ui.run(run.run_id)["jobName"] == naming.DAILY_ETL_JOB
+    for stage in naming.STAGES:
+        assert ui.asset_days(naming.asset_key("t_a", stage, "orders"), [day]) == {
+            day: "MATERIALIZED"}, stage
+    for check in (naming.check_key("t_a", "load", "orders", naming.RECONCILE_CHECK),
+                  naming.check_key("t_a", "transfer", "orders", "amount_positive")):
+        assert ui.check_days(check, [day]) == {day: "SUCCEEDED"}, check
+    note = "schedules and sensors off for 3 of 4 tenant(s) (schedule.enabled: false): t_b, t_c"
+    assert note in deployment.log.read_text()
+
+
+def test_a_day_not_loaded_by_its_deadline_shows_its_freshness_check_failed(
+        deployment: Deployment) -> None:
+    """t_a's sensors run (schedule.enabled): the freshness sensor judged, at its first tick,
+    the days whose deadline had passed; the day before yesterday is left to no run at all."""
+    day = str(TODAY - dt.timedelta(days=2))
+    check = naming.check_key("t_a", "load", "orders", naming.FRESHNESS_CHECK)
+    ui = deployment.ui()
+    states = eventually(lambda: (found := ui.check_days(check, [day]))[day] != "MISSING"
+                        and found, "the day's freshness result", 120, 2)
+    assert states == {day: "FAILED"}
+    ticks = ui.sensor_ticks("t_a", naming.FRESHNESS_SENSOR)
+    assert any(f"orders {day}: not loaded by its deadline" in (t or "") for t in ticks), ticks
 
 
 def finished_after(instance: dg.DagsterInstance, after: float, **tags: str
@@ -309,6 +341,9 @@ def test_a_backfill_of_three_tenants_completes_within_each_tenants_run_limit(
                                                    for r in runs]
             assert len(runs) == 5  # backfill.days_per_run: 2
             assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+            for run in (r.dagster_run for r in runs):  # the tenant's job, with its tags
+                assert run.job_name == naming.DAILY_ETL_JOB
+                assert run.tags["tenant"] == tenant and run.tags[naming.MAX_RETRIES_TAG] == "1"
         every = []
         for tenant in ORDERS_TENANTS:
             eventually(lambda t=tenant: idle(instance, t), f"{tenant} with no run going",
@@ -324,6 +359,43 @@ def test_a_backfill_of_three_tenants_completes_within_each_tenants_run_limit(
         expected = source_days(tenants[tenant], BACKFILL_DAYS)
         assert {d: loaded.get(d) for d in expected} == expected, tenant
         assert all(n == ids for n, ids, _ in loaded.values())  # no duplicate rows
+    ui = deployment.ui()
+    for tenant, backfill_id in backfills.items():  # the job's Partitions page lists it
+        (listed,) = [b for b in ui.job_backfills(tenant, naming.DAILY_ETL_JOB)
+                     if b["id"] == backfill_id]
+        assert not listed["isAssetBackfill"] and len(listed["partitionNames"]) == 10
+        days = [str(d) for d in BACKFILL_DAYS]
+        load = naming.asset_key(tenant, "load", "orders")
+        assert set(ui.asset_days(load, days).values()) == {"MATERIALIZED"}, tenant
+        check = naming.check_key(tenant, "transfer", "orders", "amount_positive")
+        assert set(ui.check_days(check, days).values()) == {"SUCCEEDED"}, tenant
+
+
+def test_a_range_with_a_failing_day_shows_that_day_failed_and_the_others_done(
+        deployment: Deployment, tenants: dict[str, Tenant]) -> None:
+    bad, good = BACKFILL_DAYS[2], BACKFILL_DAYS[3]
+    with tenants["t_c"].connect() as conn:  # one order of `bad` with a negative amount
+        conn.execute("UPDATE orders SET amount = -1 WHERE id = (SELECT min(id) FROM orders "
+                     "WHERE created_at::date = %s)", (bad,))
+    done = subprocess.run(
+        [str(ETL), "backfill", "t_c", "--from", str(bad), "--to", str(good), "--submit",
+         "--wait"], env=deployment.env, cwd=deployment.home.parent, capture_output=True,
+        text=True, timeout=BACKFILL_TIMEOUT_S, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "blocking check(s) amount_positive failed" in done.stdout, done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+    ui = deployment.ui()
+    days = [str(bad), str(good)]
+    check = naming.check_key("t_c", "transfer", "orders", "amount_positive")
+    assert ui.check_days(check, days) == {str(bad): "FAILED", str(good): "SUCCEEDED"}
+    assert ui.asset_days(naming.asset_key("t_c", "load", "orders"), days) == {
+        str(bad): "FAILED", str(good): "MATERIALIZED"}
+    assert set(ui.asset_days(naming.asset_key("t_c", "transfer", "orders"), days).values()) \
+        == {"MATERIALIZED"}
+    # The failed day's old rows stay in the warehouse: the backfill before loaded them.
+    assert warehouse_days(deployment, "t_c", "orders")[str(bad)][0] == ROWS_PER_DAY
+    with tenants["t_c"].connect() as conn:
+        conn.execute("UPDATE orders SET amount = 1 WHERE amount < 0")
 
 
 def test_a_run_worker_killed_mid_extract_is_failed_retried_and_leaves_no_duplicates(
@@ -398,6 +470,9 @@ def test_a_permanent_error_fails_at_once_and_is_not_retried(deployment: Deployme
         logs = messages(instance, run.run_id)
         assert any("no_such_table" in m for m in logs), logs[-5:]
         assert not any("transient failure" in m for m in logs)
+        day = str(BACKFILL_DAYS[0])
+        extract = naming.asset_key("t_ops", "extract", "ghost")
+        assert deployment.ui().asset_days(extract, [day]) == {day: "FAILED"}
         time.sleep(15)  # run retries react within seconds to a failed run
         assert not records(instance, **{"dagster/parent_run_id": run.run_id})
 
@@ -451,6 +526,42 @@ def test_each_code_server_and_its_runs_see_only_their_tenants_secrets(
     for tenant in ORDERS_TENANTS:  # written by the tenant's own transfer code, in its runs
         assert seen_env(deployment.tenants_dir, tenants[tenant]) == \
             [tenants[tenant].password_env]
+
+
+def test_code_servers_and_runs_hold_an_instance_login_that_cannot_change_the_schema(
+        deployment: Deployment, tenants: dict[str, Tenant], postgres_server: Service) -> None:
+    """Dagster needs the instance in code servers (sensor ticks) and their run workers; they
+    get a login of their own that may change rows of Dagster's tables, while the daemon keeps
+    the owner's. Every run of the tests above ran with it."""
+    login = str(deployment.state["code_login"])
+    pids = deployment.pids()
+    password = None
+    for name, root in pids.items():
+        for pid in process_tree(root):
+            env = environ_of(pid)
+            if env is None:
+                continue
+            if name.startswith("code-server-"):
+                assert env["DAGSTER_PG_USER"] == login, (name, pid)
+                assert env["DAGSTER_PG_PASSWORD"] != postgres_server.password, (name, pid)
+                password = env["DAGSTER_PG_PASSWORD"]
+            else:
+                assert env["DAGSTER_PG_USER"] == postgres_server.user, (name, pid)
+    assert password is not None and login != postgres_server.user
+    for tenant in ORDERS_TENANTS:  # the runs of the backfills, written by the tenant's code
+        assert seen_pg_user(deployment.tenants_dir, tenants[tenant]) == login, tenant
+    database = deployment.env["DAGSTER_PG_DB"]
+    with psycopg.connect(host=postgres_server.host, port=postgres_server.port, user=login,
+                         password=password, dbname=database, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM runs").fetchone()
+        assert row is not None and int(row[0]) > 0  # type: ignore[call-overload]
+        for statement in ("CREATE TABLE etl_probe (x integer)", "DROP TABLE runs",
+                          "ALTER TABLE runs ADD COLUMN etl_probe integer", "TRUNCATE runs",
+                          "CREATE SCHEMA etl_probe", "CREATE ROLE etl_probe"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT count(*) FROM pg_authid")  # the owner's password hashes
 
 
 def test_nothing_is_left_behind_and_the_deployment_stops_cleanly(

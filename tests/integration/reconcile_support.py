@@ -23,8 +23,8 @@ from etl.cli.main import main
 from etl.runs.launch import CodeLocation
 from tests.integration.source_support import execute
 from tests.ui import UI, workspace_ui
+from tools.services.s3 import S3Bucket
 
-PASSWORD_ENV = "RECON_DB_PASSWORD"
 TODAY = dt.datetime.now(dt.UTC).date()
 FIRST = TODAY - dt.timedelta(days=14)
 DAYS = tuple((FIRST + dt.timedelta(days=i)).isoformat() for i in range(8))
@@ -40,16 +40,33 @@ class Site:
     tenant: str
     url: str  # the source, password included (the tenant's config names it by variable)
 
+    @property
+    def password_env(self) -> str:
+        """The password's variable, with the tenant's prefix as every variable it names."""
+        return f"{self.tenant.upper()}_DB_PASSWORD"
+
+    def env(self, name: str) -> str:
+        """A variable of this tenant (``<TENANT>_<name>``)."""
+        return f"{self.tenant.upper()}_{name}"
+
     def write(self, storage: str, warehouse: str, pipelines: str, extra: str = "") -> None:
         folder = self.root / "tenants" / self.tenant
         folder.mkdir(parents=True, exist_ok=True)
         url = make_url(self.url)._replace(password=None).render_as_string(hide_password=False)
         (folder / "config.yaml").write_text(
             f"tenant: {{id: {self.tenant}, name: Reconcile test}}\n"
-            f"source: {{url: '{url}', password_env: {PASSWORD_ENV}}}\n"
+            f"source: {{url: '{url}', password_env: {self.password_env}}}\n"
             f"storage: {storage}\nwarehouse: {warehouse}\n"
             f"schedule: {{start_date: {FIRST.isoformat()}, timezone: UTC}}\n{extra}"
             f"assets:\n  inherit: none\n  pipelines:\n{pipelines}")
+
+    def s3_storage(self, bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch) -> str:
+        """The tenant's ``storage`` block on ``bucket``, its keys in the tenant's variables."""
+        monkeypatch.setenv(self.env("LAKE_KEY"), bucket.access_key)
+        monkeypatch.setenv(self.env("LAKE_SECRET"), bucket.secret_key)
+        return (f"{{root: 's3://{bucket.bucket}/lake', endpoint_url: '{bucket.endpoint_url}', "
+                f"region: {bucket.region}, access_key_env: {self.env('LAKE_KEY')}, "
+                f"secret_key_env: {self.env('LAKE_SECRET')}}}")
 
     def etl(self, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
         """``etl ARGS`` in this process: its exit status and what it printed."""
@@ -76,9 +93,10 @@ def site(root: Path, url: str, tenant: str, monkeypatch: pytest.MonkeyPatch) -> 
     home.mkdir(parents=True, exist_ok=True)
     monkeypatch.setenv("ETL_TENANTS_DIR", str(root / "tenants"))
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    monkeypatch.setenv(PASSWORD_ENV, str(make_url(url).password or ""))
     monkeypatch.chdir(root)
-    return Site(root, tenant, url)
+    found = Site(root, tenant, url)
+    monkeypatch.setenv(found.password_env, str(make_url(url).password or ""))
+    return found
 
 
 def create_orders(url: str, timestamp: str) -> None:

@@ -165,11 +165,7 @@ def test_twenty_runs_of_changes_end_equal_to_the_source_in_iceberg(
         capsys: pytest.CaptureFixture[str]) -> None:
     source = Source(postgres_db)
     home = site(tmp_path, postgres_db, "inc", monkeypatch)
-    monkeypatch.setenv("LAKE_KEY", s3_bucket.access_key)
-    monkeypatch.setenv("LAKE_SECRET", s3_bucket.secret_key)
-    home.write(f"{{root: 's3://{s3_bucket.bucket}/lake', endpoint_url: '{s3_bucket.endpoint_url}',"
-               f" region: {s3_bucket.region}, access_key_env: LAKE_KEY, "
-               "secret_key_env: LAKE_SECRET}",
+    home.write(home.s3_storage(s3_bucket, monkeypatch),
                f"{{type: trino, host: {trino_server.host}, port: {trino_server.port}, "
                f"schema_name: {schema}}}", ICEBERG_PIPELINES)
     for run in range(21):

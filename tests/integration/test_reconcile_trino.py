@@ -40,11 +40,7 @@ def test_reconcile_and_heal_on_trino_in_both_load_modes(
         capsys: pytest.CaptureFixture[str]) -> None:
     create_orders(db, case.naive_timestamp)
     home = site(tmp_path, db, "recon_trino", monkeypatch)
-    monkeypatch.setenv("LAKE_KEY", s3_bucket.access_key)
-    monkeypatch.setenv("LAKE_SECRET", s3_bucket.secret_key)
-    home.write(f"{{root: 's3://{s3_bucket.bucket}/lake', endpoint_url: '{s3_bucket.endpoint_url}',"
-               f" region: {s3_bucket.region}, access_key_env: LAKE_KEY, "
-               "secret_key_env: LAKE_SECRET}",
+    home.write(home.s3_storage(s3_bucket, monkeypatch),
                f"{{type: trino, host: {trino_server.host}, port: {trino_server.port}, "
                f"schema_name: {schema}}}", PIPELINES)
     days = ["--from", DAYS[0], "--to", DAYS[-1]]

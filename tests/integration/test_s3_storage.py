@@ -51,10 +51,11 @@ def s3_tenants(tmp: Path, bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch) -> 
             f"  root: {tmp}/.etl/lake",
             f"  root: s3://{bucket.bucket}/lake\n  endpoint_url: {bucket.endpoint_url}\n"
             f"  region: {bucket.region}\n  path_style: true\n"
-            "  access_key_env: LAKE_ACCESS_KEY\n  secret_key_env: LAKE_SECRET_KEY",
+            f"  access_key_env: {tenant.upper()}_LAKE_ACCESS_KEY\n"
+            f"  secret_key_env: {tenant.upper()}_LAKE_SECRET_KEY",
         ))
-    monkeypatch.setenv("LAKE_ACCESS_KEY", bucket.access_key)
-    monkeypatch.setenv("LAKE_SECRET_KEY", SECRET)
+        monkeypatch.setenv(f"{tenant.upper()}_LAKE_ACCESS_KEY", bucket.access_key)
+        monkeypatch.setenv(f"{tenant.upper()}_LAKE_SECRET_KEY", SECRET)
     return tenants
 
 

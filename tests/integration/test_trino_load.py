@@ -43,7 +43,6 @@ from tools.services.trino import query
 
 MODES: tuple[LoadMode, ...] = ("external", "iceberg")
 DAYS = ("2026-01-02", "2026-01-03")
-KEY_ENV, SECRET_ENV = "ETL_IT_S3_ACCESS_KEY", "ETL_IT_S3_SECRET_KEY"
 UTC = dt.UTC
 
 
@@ -301,8 +300,8 @@ class Tenant:
             "source": {"url": f"sqlite:///{self.source}"},
             "storage": {"root": f"s3://{self.bucket.bucket}/lake",
                         "endpoint_url": self.bucket.endpoint_url, "region": self.bucket.region,
-                        "path_style": True, "access_key_env": KEY_ENV,
-                        "secret_key_env": SECRET_ENV},
+                        "path_style": True, "access_key_env": self.env("S3_ACCESS_KEY"),
+                        "secret_key_env": self.env("S3_SECRET_KEY")},
             "warehouse": {"type": "trino", "host": host, "port": port, "user": "etl",
                           "schema_name": self.schema, **warehouse},
             "schedule": {"start_date": "2026-01-01", "timezone": "UTC"},
@@ -311,6 +310,10 @@ class Tenant:
         folder = self.dir / self.id
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+    def env(self, name: str) -> str:
+        """The tenant's own environment variable ``<TENANT>_<name>``."""
+        return f"{self.id.upper()}_{name}"
 
     def run(self, job: str, day: str | None) -> dg.ExecuteInProcessResult:
         defs = build_tenant_definitions(self.id, tenants_dir=self.dir, common_file=None)
@@ -321,9 +324,10 @@ class Tenant:
 @pytest.fixture
 def tenant(tmp_path: Path, s3_bucket: S3Bucket, schema: str,
            monkeypatch: pytest.MonkeyPatch) -> Tenant:
-    monkeypatch.setenv(KEY_ENV, s3_bucket.access_key)
-    monkeypatch.setenv(SECRET_ENV, s3_bucket.secret_key)
-    return Tenant(tmp_path, s3_bucket, schema)
+    tenant = Tenant(tmp_path, s3_bucket, schema)
+    monkeypatch.setenv(tenant.env("S3_ACCESS_KEY"), s3_bucket.access_key)
+    monkeypatch.setenv(tenant.env("S3_SECRET_KEY"), s3_bucket.secret_key)
+    return tenant
 
 
 def counts(trino: Service, schema: str) -> dict[str, object]:
@@ -373,8 +377,9 @@ def test_trino_down_fails_clearly_then_load_job_recovers(
     tenant: Tenant, trino_server: Service, schema: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     port, secret = closed_port(), unique("pw-")
-    monkeypatch.setenv("ETL_IT_TRINO_PASSWORD", secret)
-    tenant.configure("127.0.0.1", port, http_scheme="https", password_env="ETL_IT_TRINO_PASSWORD")
+    monkeypatch.setenv(tenant.env("TRINO_PASSWORD"), secret)
+    tenant.configure("127.0.0.1", port, http_scheme="https",
+                     password_env=tenant.env("TRINO_PASSWORD"))
     day = DAYS[1]
     result = tenant.run(naming.DAILY_ETL_JOB, day)
     assert not result.success
@@ -397,3 +402,21 @@ def counts_daily(trino: Service, schema: str) -> dict[str, object]:
     return {f"wo_{m[:3]}": query(trino, f"SELECT CAST(dt AS varchar), count(*) FROM "
                                         f"{catalog(m)}.{schema}.wo_{m[:3]} GROUP BY 1")
             for m in MODES}
+
+
+def test_iceberg_tables_keep_the_sources_not_null_and_drop_it_when_the_source_does(
+    trino_server: Service, storage: StorageResource, warehouse: TrinoWarehouse, schema: str,
+) -> None:
+    required = pa.schema([pa.field("id", pa.int64(), nullable=False), ("name", pa.string())])
+    first = pa.table({"id": [1, 2], "name": ["a", None]}, schema=required)
+    warehouse.load(write(storage, "kept", DAYS[0], first, "iceberg"))
+    nullable = dict(query(trino_server, "SELECT column_name, is_nullable FROM "
+                                        f"iceberg.information_schema.columns WHERE table_schema "
+                                        f"= '{schema}' AND table_name = 'kept'"))
+    assert nullable == {"id": "NO", "name": "YES", "dt": "NO"}
+    loose = pa.table({"id": pa.array([None, 3], pa.int64()), "name": ["b", "c"]})
+    assert warehouse.load(write(storage, "kept", DAYS[1], loose, "iceberg")).rows == 2
+    nullable = dict(query(trino_server, "SELECT column_name, is_nullable FROM "
+                                        f"iceberg.information_schema.columns WHERE table_schema "
+                                        f"= '{schema}' AND table_name = 'kept'"))
+    assert nullable["id"] == "YES"

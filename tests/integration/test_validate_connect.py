@@ -70,9 +70,13 @@ class Site:
         self.tenants = root / "tenants"
         self.package = root / "pkg"
         self.package.mkdir(parents=True)
+        self.variables: list[tuple[str, str]] = []  # (variable a block names, the tenant's)
 
     def add(self, tenant: str, source: dict[str, Any], storage: dict[str, Any],
             warehouse: dict[str, Any], pipelines: list[dict[str, Any]]) -> None:
+        """The tenant's config; a block's ``*_env`` variable ``X`` becomes ``<TENANT>_X``, the
+        tenant's own variable (see :meth:`export`)."""
+        source, storage, warehouse = (self._own(tenant, b) for b in (source, storage, warehouse))
         config = {
             "tenant": {"id": tenant, "name": f"Site {tenant}"},
             "source": source, "storage": storage, "warehouse": warehouse,
@@ -83,6 +87,19 @@ class Site:
         (self.tenants / tenant / "config.yaml").write_text(
             yaml.dump(config, Dumper=_Dumper, sort_keys=False))
         (self.package / f"{tenant}.py").write_text(LOCATION_MODULE.format(tenant=tenant))
+
+    def _own(self, tenant: str, block: dict[str, Any]) -> dict[str, Any]:
+        out = dict(block)
+        for key, value in block.items():
+            if key.endswith("_env"):
+                out[key] = f"{tenant.upper()}_{value}"
+                self.variables.append((value, out[key]))
+        return out
+
+    def export(self, monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> None:
+        """Set every tenant's own copy of the variables in ``values``."""
+        for name, own in self.variables:
+            monkeypatch.setenv(own, values[name])
 
     def validate(self) -> dict[str, list[str]]:
         reports = validate_tenants(self.tenants, package_dir=self.package, connect=True,
@@ -101,11 +118,10 @@ def test_every_problem_of_every_tenant_is_reported_at_once(
 ) -> None:
     create_orders(postgres_db)
     create_orders(mariadb_db)
-    monkeypatch.setenv("PG_PASSWORD", make_url(postgres_db).password or "")
-    monkeypatch.setenv("MARIA_PASSWORD", make_url(mariadb_db).password or "")
-    monkeypatch.setenv("WRONG_PASSWORD", WRONG_PASSWORD)
-    monkeypatch.setenv("S3_KEY", s3_bucket.access_key)
-    monkeypatch.setenv("S3_SECRET", S3_SECRET)
+    values = {"PG_PASSWORD": make_url(postgres_db).password or "",
+              "MARIA_PASSWORD": make_url(mariadb_db).password or "",
+              "WRONG_PASSWORD": WRONG_PASSWORD, "S3_KEY": s3_bucket.access_key,
+              "S3_SECRET": S3_SECRET}
     lake = {"root": f"s3://{s3_bucket.bucket}/lake", "endpoint_url": s3_bucket.endpoint_url,
             "region": s3_bucket.region, "access_key_env": "S3_KEY",
             "secret_key_env": "S3_SECRET"}
@@ -132,14 +148,16 @@ def test_every_problem_of_every_tenant_is_reported_at_once(
              {**lake, "root": f"s3://{s3_bucket.bucket}/silent"},
              {"type": "duckdb", "path": str(tmp_path / "w.db"), "schema_name": "silent"},
              [ORDERS])
+    site.export(monkeypatch, values)
     started = time.monotonic()
     report = site.validate()
     took = time.monotonic() - started
     text = "\n".join(line for lines in report.values() for line in lines)
 
     # The test servers' secrets are short ("etl", "test"): warned about, never shown.
-    assert report["pg_ok"][0] == "pg_ok: ok (2 assets, 3 jobs, 1 schedule), 2 warnings", text
-    assert "the environment variable PG_PASSWORD is set but shorter than 8" in report["pg_ok"][1]
+    assert report["pg_ok"][0] == "pg_ok: ok (2 assets, 4 jobs, 2 schedules), 2 warnings", text
+    assert ("the environment variable PG_OK_PG_PASSWORD is set but shorter than 8"
+            in report["pg_ok"][1])
     broken = "\n".join(report["pg_broken"])
     assert report["pg_broken"][0].startswith("pg_broken: 3 errors,"), broken
     assert "assets.pipelines[1]: pipeline 'shipments': table 'shipments' does not exist" in broken

@@ -17,12 +17,12 @@ import pytest
 from etl import naming
 from etl.checks.base import CheckRule
 from etl.checks.registry import CHECK_KINDS
-from etl.checks.registry import kind_name as check_kind_name
+from etl.model.kinds import kind_name
 from etl.sources.dialects.registry import DIALECTS, GENERIC, dialect_for
 from etl.sources.duckdb_reader import extension_path
 from etl.utils.secrets import secret_values
 from etl.warehouse.base import WarehouseConfigBase, WarehouseResource
-from etl.warehouse.registry import WAREHOUSE_KINDS, kind_name
+from etl.warehouse.registry import WAREHOUSE_KINDS
 
 PACKAGE = naming.PACKAGE_DIR
 MAX_MODULE_LINES = 400
@@ -282,7 +282,7 @@ class _Scope:
         return {"sample_keys": self.rows(f"SELECT DISTINCT {prefix}id {source}")}
 
 
-@pytest.mark.parametrize("kind", CHECK_KINDS, ids=check_kind_name)
+@pytest.mark.parametrize("kind", CHECK_KINDS, ids=kind_name)
 def test_every_check_kind_provides_the_whole_contract(kind: type[CheckRule]) -> None:
     """Its example parses, names and describes itself, and judges a passing and a failing day
     (``example_days``: rows of ``input(id, status)``) from the SQL it gives."""
@@ -302,7 +302,7 @@ def test_every_check_kind_provides_the_whole_contract(kind: type[CheckRule]) -> 
 def test_check_kinds_have_distinct_names_and_build_the_config_union() -> None:
     from etl.checks.config import ChecksConfig
 
-    names = [check_kind_name(k) for k in CHECK_KINDS]
+    names = [kind_name(k) for k in CHECK_KINDS]
     assert len(names) == len(set(names))
     rules = ChecksConfig.model_validate({"rules": [k.example for k in CHECK_KINDS]}).rules
     assert [type(r) for r in rules] == list(CHECK_KINDS)
@@ -319,3 +319,73 @@ def test_every_cli_module_is_one_command_in_the_table() -> None:
     for stem in found:
         module = __import__(f"etl.cli.{stem}", fromlist=["COMMAND"])
         assert isinstance(module.COMMAND, Command) and module.COMMAND.name in listed
+
+
+def test_concrete_alert_kinds_are_named_only_in_alert_modules() -> None:
+    from etl.alerts.registry import ALERT_KINDS
+
+    concrete = {k.__name__ for k in ALERT_KINDS}
+    offenders = []
+    for name, path in modules():
+        if name.startswith("etl.alerts"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = {node.id} if isinstance(node, ast.Name) else (
+                {a.name for a in node.names} if isinstance(node, ast.ImportFrom) else set())
+            if names & concrete:
+                offenders.append(f"{name}:{getattr(node, 'lineno', 0)}")
+    assert offenders == []
+
+
+def _alert_kinds() -> tuple[type[Any], ...]:
+    from etl.alerts.registry import ALERT_KINDS
+
+    return ALERT_KINDS
+
+
+@pytest.mark.parametrize("kind", _alert_kinds(), ids=lambda k: k.__name__)
+def test_every_alert_kind_provides_the_whole_contract(
+        kind: type[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its example parses; a send without its variables fails naming the field, never a
+    value; every variable it reads is among the secrets redaction masks."""
+    from etl.alerts.base import AlertMessage, DeliveryError, DestinationConfig
+
+    assert issubclass(kind, DestinationConfig) and kind.send is not DestinationConfig.send
+    (literal,) = get_args(kind.model_fields["type"].annotation)
+    assert kind.example["type"] == literal
+    config = kind.model_validate(kind.example)
+    variables = _env_names(config)
+    assert variables, "a destination reads at least one secret from the environment"
+    for variable in variables:
+        monkeypatch.delenv(variable, raising=False)
+    message = AlertMessage("run_failed", "run.r1", "t1", "[t1] run failed")
+    with pytest.raises(DeliveryError, match=r"names the environment variable \w+, which is "):
+        config.send(message, 1.0)
+    for n, variable in enumerate(variables):
+        monkeypatch.setenv(variable, f"http://127.0.0.1:9/secret-{n}-0123456789")
+    assert sorted(config.secrets()) == sorted(
+        f"http://127.0.0.1:9/secret-{n}-0123456789" for n in range(len(variables)))
+    assert "secret-" not in config.label()
+
+
+def _env_names(model: Any) -> list[str]:
+    found: list[str] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if name.endswith("_env") and isinstance(value, str):
+            found.append(value)
+        for item in value if isinstance(value, tuple) else ():
+            if hasattr(type(item), "model_fields"):
+                found.extend(_env_names(item))
+    return found
+
+
+def test_alert_kinds_have_distinct_names_and_build_the_config_union() -> None:
+    from etl.alerts.registry import ALERT_KINDS
+    from etl.config.alerts import AlertsConfig
+
+
+    names = [kind_name(k) for k in ALERT_KINDS]
+    assert len(names) == len(set(names)) and {"slack", "email", "webhook"} <= set(names)
+    parsed = AlertsConfig.model_validate({"destinations": [k.example for k in ALERT_KINDS]})
+    assert [type(d) for d in parsed.destinations] == list(ALERT_KINDS)

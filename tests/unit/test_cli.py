@@ -34,6 +34,28 @@ def test_a_mistake_on_the_command_line_is_one_line(argv: tuple[str, ...], messag
     assert "Traceback" not in done.stderr
 
 
+LONG_ID = "a" * 300
+
+
+@pytest.mark.parametrize("argv", [
+    ("run", LONG_ID, "daily_etl_job"),
+    ("backfill", LONG_ID, "--from", "2026-01-01", "--to", "2026-01-02"),
+    ("validate", LONG_ID),
+    ("tenant", "new", LONG_ID),
+    ("deploy", "instance", "--tenant", LONG_ID),
+])
+def test_a_tenant_id_is_checked_before_it_names_a_file(argv: tuple[str, ...]) -> None:
+    done = etl(*argv)
+    assert done.returncode == 2, done.stderr
+    option = "--tenant" if "--tenant" in argv else (
+        "tenant_id" if argv[0] == "tenant" else "tenant")
+    assert done.stderr.splitlines()[-1].endswith(
+        f"error: argument {option}: tenant id 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'... (300 "
+        "characters) is not allowed: it must match ^[a-z][a-z0-9_]*$ and have at most 63 "
+        "characters"), done.stderr
+    assert "Traceback" not in done.stderr and "File name too long" not in done.stderr
+
+
 def test_a_bug_is_not_dressed_as_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """A ValueError from a programming mistake reaches the user as the traceback it is."""
     from etl.cli import demo

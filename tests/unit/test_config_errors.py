@@ -73,18 +73,21 @@ def test_all_rejects_two_tenants_sharing_a_warehouse_schema(tmp_path: Path) -> N
 def _validator_messages() -> list[tuple[str, str]]:
     """(where, literal text) of every ``raise ValueError`` (or ``FieldError``) in a validator.
 
-    Covers the config modules and every warehouse kind; the literal is the longest constant
-    part of the message, which any fixture exercising that branch must contain.
+    Covers the config modules, every warehouse, check and alert destination kind and the
+    destinations' base; the literal is the longest constant part of the message, which any
+    fixture exercising that branch must contain.
     """
     import ast
 
+    from etl.alerts.registry import ALERT_KINDS
     from etl.checks.registry import CHECK_KINDS
     from etl.naming import PACKAGE_DIR
     from etl.warehouse.registry import WAREHOUSE_KINDS
 
-    files = [*sorted((PACKAGE_DIR / "config").glob("*.py")), PACKAGE_DIR / "checks" / "config.py"]
+    files = [*sorted((PACKAGE_DIR / "config").glob("*.py")), PACKAGE_DIR / "checks" / "config.py",
+             PACKAGE_DIR / "alerts" / "base.py"]
     files += [Path(__import__(k.__module__, fromlist=["_"]).__file__ or "")
-              for k in (*WAREHOUSE_KINDS, *CHECK_KINDS)]
+              for k in (*WAREHOUSE_KINDS, *CHECK_KINDS, *ALERT_KINDS)]
     found = []
     for file in files:
         for func in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
@@ -132,8 +135,11 @@ def test_every_validator_branch_has_a_bad_config_fixture() -> None:
                                  {"TransferSqlError": 0})
     messages += _raised_messages(PACKAGE_DIR / "config" / "yaml_lines.py",
                                  {"self._fatal": 1, "YamlProblem": 1})
-    # A fixture over the size limit would be a 1 MiB file: test_hostile_yaml covers that one.
-    tested_elsewhere = {"; a config may have at most "}
+    # A fixture over the size limit would be a 1 MiB file, one over the pipeline limit 500
+    # pipelines: test_hostile_yaml covers those.
+    tested_elsewhere = {"; a config may have at most ",
+                        ", since its code location builds every pipeline's assets and checks "
+                        "when it loads: split the site into several tenants"}
     missing = [(where, text) for where, text in messages
                if text.strip() not in expected and text not in tested_elsewhere]
     assert missing == [], "add a fixture under tests/unit/invalid_configs/ for each"
@@ -142,7 +148,12 @@ def test_every_validator_branch_has_a_bad_config_fixture() -> None:
 def test_a_secret_pasted_into_an_env_field_is_never_repeated() -> None:
     """Not in the message, nor in any exception chained to it (Dagster shows those too)."""
     for case, secret in (("secret_in_env_field", "Sup3rS3cret-LITERAL"),
-                         ("secret_in_trino_env", "eyJhbGciOi.J9x")):
+                         ("secret_in_trino_env", "eyJhbGciOi.J9x"),
+                         ("alerts_url_pasted", "XXXXSECRET"),
+                         ("password_encoded_in_query", "hunter2hunter2"),
+                         ("password_encoded_in_user_info", "hunter2hunter2"),
+                         ("odbc_password_in_url", "hunter2hunter2"),
+                         ("password_in_url", "hunter2")):
         with pytest.raises(ConfigError) as info:
             build_tenant_definitions(case, tenants_dir=CASES_DIR)
         error: BaseException | None = info.value
@@ -168,3 +179,26 @@ def test_yaml_dates_and_odd_numbers_reach_the_model_as_text(tmp_path: Path) -> N
     with pytest.raises(ConfigError, match=r"warehouse.schema_name: String should match "
                                           r"pattern .* \(got '0x_'\)"):
         build_tenant_definitions("default", tenants_dir=tenants)
+
+
+def test_a_raw_table_name_clashes_only_where_external_mode_makes_that_table() -> None:
+    """``events__raw`` next to ``events`` is refused in Trino external mode (the fixture
+    ``trino_raw_table_clash``); with ``events`` in Iceberg mode, or on DuckDB, there is no raw
+    table to clash with."""
+    import yaml
+
+    from etl.config.tenant_config import TenantConfig
+
+    text = (CASES_DIR / "trino_raw_table_clash" / "config.yaml").read_text()
+    data = yaml.safe_load(text)
+    data["assets"]["pipelines"][0]["load_mode"] = "iceberg"
+    assert len(TenantConfig.model_validate(data).assets.pipelines) == 2
+    data = yaml.safe_load(text)
+    data["warehouse"]["default_load_mode"] = "iceberg"
+    assert TenantConfig.model_validate(data).warehouse.type == "trino"
+    data = yaml.safe_load(text)
+    data["warehouse"], data["storage"] = {"type": "duckdb"}, {"root": "lake"}
+    assert TenantConfig.model_validate(data).warehouse.type == "duckdb"
+    data = yaml.safe_load(text)
+    data["assets"]["pipelines"][1]["save_to_trino"] = False  # not loaded: makes no table
+    assert TenantConfig.model_validate(data).warehouse.type == "trino"

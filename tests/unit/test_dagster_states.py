@@ -8,6 +8,7 @@ the job the runs carry.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,3 +114,54 @@ def test_a_single_day_counts_its_check_results_as_that_days(home: Path, ui: UI) 
         check = naming.check_key(TENANT, "load", pipeline, naming.RECONCILE_CHECK)
         assert ui.check_days(check, DAYS) == {DAYS[0]: "MISSING", DAYS[1]: "MISSING",
                                               DAYS[2]: "SUCCEEDED"}
+
+
+def test_a_clean_run_logs_no_warning_of_missing_outputs(home: Path) -> None:
+    assert main(["backfill", TENANT, "--from", DAYS[0], "--to", DAYS[-1]]) == 0
+    with dg.DagsterInstance.get() as instance:
+        (run,) = instance.get_runs()
+        logs = [r.event_log_entry.user_message
+                for r in instance.get_records_for_run(run.run_id).records]
+    assert not [m for m in logs if "did not yield or return expected outputs" in m]
+
+
+def test_status_says_what_each_pipeline_has(home: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    more_defects_than_output(home, DAYS[1])
+    assert main(["backfill", TENANT, "--from", DAYS[0], "--to", DAYS[-1]]) == 1
+    capsys.readouterr()
+    assert main(["status", TENANT, "--days", "3"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    (row,) = [line for line in table if "production_result" in line]
+    bad = DAYS[1][5:]
+    assert row.split()[:3] == [TENANT, "production_result", DAYS[2]]
+    assert f"load 1 ({bad})" in row and f"defects_within_output 1 ({bad})" in row
+    assert main(["status", TENANT, "--days", "3", "--json"]) == 0
+    found = {s["pipeline"]: s for s in json.loads(capsys.readouterr().out)}
+    assert found["production_result"]["failed"] == {"load": [DAYS[1]]}
+    assert found["production_result"]["failing_checks"] == {"defects_within_output": [DAYS[1]]}
+    assert found["work_order"]["failed"] == {} and found["work_order"]["missing"] == []
+    assert found["work_order"]["last_day"] == DAYS[2]
+    assert found["cfg_item_master"]["last_day"] is None  # master data never synced here
+
+
+def test_submit_refuses_an_instance_without_a_daemon(home: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["backfill", TENANT, "--from", DAYS[0], "--to", DAYS[-1], "--submit"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no dagster-daemon is running on the instance in ")
+    assert "it has never run here" in err and err.count("\n") == 1
+    with dg.DagsterInstance.get() as instance:
+        assert not instance.get_backfills() and not instance.get_runs()
+
+
+def test_an_instance_missing_its_database_variables_is_one_line(
+        home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deploy", "instance", "--home", str(home / "deploy")]) == 0
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "deploy"))
+    for name in ("DAGSTER_PG_HOST", "DAGSTER_PG_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    capsys.readouterr()
+    assert main(["run", TENANT, "daily_etl_job", "--submit"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "DAGSTER_PG_HOST" in err and "DAGSTER_PG_PASSWORD" in err

@@ -9,6 +9,7 @@ would refuse fails here rather than in a cluster.
 from __future__ import annotations
 
 import io
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,45 @@ def test_a_tenants_processes_get_its_own_variables_and_no_one_elses(
     assert {k for k in PG_ENV if k in source} <= set(services)
 
 
+def test_no_process_or_secret_gets_a_variable_another_tenant_holds(
+        tenants: list[TenantConfig], tmp_path: Path) -> None:
+    """Even a config that escaped validation (here changed after it) names only its own
+    variables: the environments and the Helm secrets keep what the tenant's prefix owns."""
+    by_id = {t.tenant.id: t for t in tenants}
+    default = by_id["default"]
+    thief = default.model_copy(update={"source": default.source.model_copy(update={
+        "password_env": "PROJECT_01_DB_PASSWORD"})})
+    source = {"PATH": "/bin", "PROJECT_01_DB_PASSWORD": "p1-secret"}
+    assert tenant_variables(thief) == []
+    assert "PROJECT_01_DB_PASSWORD" not in tenant_env(tmp_path, thief, None, source)
+    assert secret_keys([thief, by_id["project_01"]], CLUSTER)["etl-tenant-default"] == []
+    # A longer id holds its prefix: PROJECT_01_* is project_01's, not project's.
+    project = default.model_copy(update={
+        "tenant": default.tenant.model_copy(update={"id": "project"}),
+        "source": default.source.model_copy(update={"password_env": "PROJECT_01_DB_PASSWORD"})})
+    assert tenant_variables(project) == ["PROJECT_01_DB_PASSWORD"]  # alone, it has the prefix
+    assert tenant_variables(project, ["project", "project_01"]) == []
+    assert "PROJECT_01_DB_PASSWORD" not in tenant_env(tmp_path, project, None, source,
+                                                      others=["project_01"])
+
+
+def test_deploy_refuses_a_config_naming_another_tenants_variable(
+        tenants: list[TenantConfig], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    folder = Path(os.environ["ETL_TENANTS_DIR"])
+    config = folder / "default" / "config.yaml"
+    config.write_text(config.read_text().replace(
+        "  url: sqlite:///", "  password_env: PROJECT_01_DB_PASSWORD\n  url: sqlite:///"))
+    monkeypatch.setenv("PROJECT_01_DB_PASSWORD", "p1-very-secret")
+    home = tmp_path / "deploy"
+    assert main(["deploy", "instance", "--home", str(home)]) == 2
+    err = capsys.readouterr().err
+    assert ("source.password_env: names the environment variable PROJECT_01_DB_PASSWORD, which "
+            "is not tenant 'default''s: a tenant names only variables that start with its id "
+            "in upper case, DEFAULT_ (e.g. DEFAULT_DB_PASSWORD); rename the variable") in err
+    assert "p1-very-secret" not in err and not home.exists()
+
+
 def helm_to_instance(values: dict[str, Any]) -> dict[str, Any]:
     """The ``dagster.yaml`` the chart's templates write from these values (the parts we set)."""
     daemon = values["dagsterDaemon"]
@@ -217,3 +257,13 @@ def test_no_instance_file_holds_a_secret(tenants: list[TenantConfig], tmp_path: 
         text.write(path.read_text())
     text.write(yaml.safe_dump(helm_values(tenants, DeploymentSettings(), CLUSTER)))
     assert "very-secret" not in text.getvalue()
+
+
+def test_the_code_servers_login_is_named_after_the_instance_database() -> None:
+    from etl.deploy.code_login import default_role, prepare_code_login
+    from etl.errors import UsageError
+
+    assert default_role("Dagster-Prod") == "dagster_prod_code"
+    with pytest.raises(UsageError, match="set both DAGSTER_PG_CODE_USER and "
+                                         "DAGSTER_PG_CODE_PASSWORD, or neither"):
+        prepare_code_login({"DAGSTER_PG_CODE_USER": "code", "DAGSTER_PG_DB": "dagster"})

@@ -150,10 +150,11 @@ def test_definitions_load_without_env_or_network(tmp_path: Path,
     config = tenants / "project_01" / "config.yaml"
     text = config.read_text().replace(
         f"url: sqlite:///{tmp_path}/.etl/sources/project_01.db",
-        "url: postgresql+psycopg://etl@10.255.255.1:5432/mes\n  password_env: P01_DB_PASSWORD",
+        "url: postgresql+psycopg://etl@10.255.255.1:5432/mes\n"
+        "  password_env: PROJECT_01_DB_PASSWORD",
     )
     config.write_text(text)
-    monkeypatch.delenv("P01_DB_PASSWORD", raising=False)
+    monkeypatch.delenv("PROJECT_01_DB_PASSWORD", raising=False)
     started = time.monotonic()
     r = build_tenant_definitions("project_01", tenants_dir=tenants).get_repository_def()
     assert len(r.asset_graph.get_all_asset_keys()) == 11
@@ -163,4 +164,4 @@ def test_definitions_load_without_env_or_network(tmp_path: Path,
 
     config = load_tenant_config("project_01", tenants).config
     source = build_resources(config)["project_01__source"]
-    assert source.password == dg.EnvVar("P01_DB_PASSWORD")
+    assert source.password == dg.EnvVar("PROJECT_01_DB_PASSWORD")

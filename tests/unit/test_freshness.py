@@ -115,3 +115,26 @@ def test_runs_do_not_include_the_freshness_check(defs: dg.Definitions) -> None:
     job = defs.resolve_job_def(naming.DAILY_ETL_JOB)
     names = {k.name for k in job.asset_layer.asset_graph.asset_check_keys}
     assert naming.FRESHNESS_CHECK not in names and naming.RECONCILE_CHECK in names
+
+
+def test_a_run_that_only_selected_the_check_leaves_the_day_to_the_sensor(
+        defs: dg.Definitions) -> None:
+    """A run selecting the check before the deadline skips it (planned, never evaluated): the
+    sensor still judges that day once its deadline passes, and its tick says what it did."""
+    instance = dg.DagsterInstance.ephemeral()
+    everything = defs.resolve_implicit_global_asset_job_def()
+    with freeze_time(seoul(2, 4)):  # assets and their checks, the freshness check included
+        everything.execute_in_process(instance=instance, partition_key=FIRST)
+    check = dg.AssetCheckKey(LOAD, naming.FRESHNESS_CHECK)
+    (planned,) = instance.event_log_storage.get_asset_check_partition_info([check])
+    assert planned.latest_execution_status.value == "PLANNED"
+    sensor = defs.get_repository_def().get_sensor_def(naming.FRESHNESS_SENSOR)
+    with freeze_time(seoul(2, 7)):
+        result = sensor(dg.build_sensor_context(instance=instance))
+    assert isinstance(result, dg.SensorResult)
+    (recorded,) = [e for e in result.asset_events or () if e.asset_key == LOAD]
+    assert recorded.partition == FIRST and recorded.passed
+    assert recorded.target_materialization_data is not None  # the day's materialization
+    assert result.skip_reason is not None
+    assert result.skip_reason.skip_message.startswith(
+        f"recorded {naming.FRESHNESS_CHECK} for 3 day(s), 3 on time, 0 missed")

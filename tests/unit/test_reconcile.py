@@ -58,7 +58,7 @@ def change(home: Path, sql: str, day: str) -> None:
 def reconcile(capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:
     capsys.readouterr()
     code = main(["reconcile", TENANT, "--from", DAYS[0], "--to", DAYS[-1], *extra])
-    return code, capsys.readouterr().err
+    return code, capsys.readouterr().out
 
 
 def test_drift_is_reported_then_healed_in_one_run_of_those_days(
@@ -172,3 +172,4 @@ def test_the_cursor_goes_back_by_the_lag_in_the_column_kind() -> None:
         dt.date(2026, 2, 28)
     with pytest.raises(Exception, match="write lag as a number"):
         CursorFilter("v", "100", 300, True).bound(pa.int64(), GENERIC)
+

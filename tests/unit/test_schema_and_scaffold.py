@@ -72,6 +72,11 @@ def test_scaffold_creates_a_loadable_tenant(tmp_path: Path) -> None:
                                          "location_name": "site_42"}}]
     repo = build_tenant_definitions("site_42", tenants_dir=tenants).get_repository_def()
     assert len(repo.asset_graph.get_all_asset_keys()) == 9  # the common pipelines
+    # The template's password variable, once uncommented, is the tenant's own.
+    text = (tenants / "site_42" / "config.yaml").read_text()
+    assert "  # password_env: SITE_42_DB_PASSWORD\n" in text
+    config = yaml.safe_load(text.replace("  # password_env:", "  password_env:"))
+    assert TenantConfig.model_validate(config).source.password_env == "SITE_42_DB_PASSWORD"
     with pytest.raises(UsageError, match="already exists"):
         create_tenant("site_42", tenants_dir=tenants, package_dir=package, workspace=workspace)
     with pytest.raises(ValueError, match="not allowed"):

@@ -150,3 +150,102 @@ def test_siblings_are_read_from_their_storage_and_warehouse_blocks(
     tenant(tmp_path, "newcomer", warehouse="{type: duckdb, path: wh.duckdb, "
                                            "schema_name: holder}")
     assert "where tenant 'holder' already keeps its tables" in error_of(tmp_path, "newcomer")
+
+
+def test_a_variable_under_a_longer_tenant_id_is_that_tenants(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``project`` may name PROJECT_* variables, but not PROJECT_01_*: those are project_01's,
+    in project's own location and in etl.all; project_01 keeps loading."""
+    monkeypatch.chdir(tmp_path)
+    tenant(tmp_path, "project_01")
+    tenant(tmp_path, "project", warehouse="{type: duckdb, path: other.duckdb}",
+           storage="{root: lake_p}")
+    config = tmp_path / "project" / "config.yaml"
+    config.write_text(config.read_text().replace(
+        'source: {url: "sqlite:///source.db"}',
+        'source: {url: "postgresql://etl@db/mes", password_env: PROJECT_01_DB_PASSWORD}'))
+    expected = ("config.yaml:2: source.password_env: names the environment variable "
+                "PROJECT_01_DB_PASSWORD, which starts with PROJECT_01_ and so belongs to tenant "
+                "'project_01', not to 'project'; name a variable that starts with PROJECT_ but "
+                "not with another tenant's id (e.g. PROJECT_DB_PASSWORD)")
+    assert expected in error_of(tmp_path, "project")
+    assert load_tenant_config("project_01", tmp_path).tenant_id == "project_01"
+    with pytest.raises(TenantsConfigError) as every:
+        build_all_definitions(tmp_path)
+    assert [e.tenant for e in every.value.errors] == ["project"]
+    assert expected in str(every.value)
+    config.write_text(config.read_text().replace("PROJECT_01_DB", "PROJECT_DB"))
+    assert load_tenant_config("project", tmp_path).tenant_id == "project"
+
+
+@pytest.mark.parametrize(("holder", "intruder"), [
+    ("{root: 's3://lake/etl', endpoint_url: 'http://minio:9000'}",
+     "{root: 's3://lake/etl/holder', endpoint_url: 'http://Minio.:09000/'}"),
+    ("{root: 's3://lake/etl', endpoint_url: 'https://store.example'}",
+     "{root: 's3://lake/etl/holder', endpoint_url: 'https://store.example:443'}"),
+    ("{root: 's3://lake/etl', endpoint_url: 'http://127.0.0.1:9000'}",
+     "{root: 's3://lake//etl/./holder', endpoint_url: 'http://localhost:9000'}"),
+    ("{root: 's3://lake/etl'}",
+     "{root: 's3://lake/etl/holder', endpoint_url: 'https://s3.amazonaws.com'}"),
+    ("{root: 's3://lake/etl', endpoint_url: 'https://s3.eu-west-1.amazonaws.com'}",
+     "{root: 's3://lake/etl/holder', "
+     "endpoint_url: 'https://s3.dualstack.us-east-1.amazonaws.com'}"),
+])
+def test_the_same_bucket_spelled_differently_is_the_same_lake(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, holder: str, intruder: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    tenant(tmp_path, "holder", storage=holder)
+    tenant(tmp_path, "intruder", storage=intruder,
+           warehouse="{type: duckdb, path: other.duckdb}")
+    message = error_of(tmp_path, "intruder")
+    assert ("storage.root: tenant 'intruder' would write its files to s3://lake/etl/holder/"
+            "intruder, a folder inside the lake folder of tenant 'holder'; their files would "
+            "mix: give storage.root a location of its own") in message
+    assert load_tenant_config("holder", tmp_path).tenant_id == "holder"
+
+
+@pytest.mark.parametrize("path", ["lake/holder/extract/wh.duckdb", "linked/wh.duckdb"])
+def test_a_warehouse_file_inside_another_tenants_lake_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """It would land among the holder's files, which its readers take for Parquet."""
+    monkeypatch.chdir(tmp_path)
+    tenant(tmp_path, "holder")
+    (tmp_path / "lake" / "holder" / "extract").mkdir(parents=True)
+    (tmp_path / "linked").symlink_to(tmp_path / "lake" / "holder")
+    tenant(tmp_path, "intruder", storage="{root: lake_i}",
+           warehouse=f"{{type: duckdb, path: {path}, schema_name: intruder}}")
+    resolved = (tmp_path / path).resolve()
+    assert (f"config.yaml:4: warehouse.path: tenant 'intruder' would keep its warehouse file "
+            f"{resolved} inside the lake folder of tenant 'holder', whose readers would take it "
+            "for one of their files and fail: give warehouse.path a place outside every "
+            "tenant's lake folder") in error_of(tmp_path, "intruder")
+    assert load_tenant_config("holder", tmp_path).tenant_id == "holder"
+
+
+def test_a_warehouse_file_inside_its_own_lake_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    tenant(tmp_path, "site", warehouse="{type: duckdb, path: lake/site/wh.duckdb}")
+    assert (f"warehouse.path: tenant 'site' would keep its warehouse file "
+            f"{tmp_path.resolve()}/lake/site/wh.duckdb inside its own lake folder "
+            f"{tmp_path.resolve()}/lake/site, where readers of its tables would take it for one "
+            "of their files") in error_of(tmp_path, "site")
+
+
+def test_endpoints_in_normal_form() -> None:
+    from etl.config.storage import normal_endpoint
+
+    same = [["http://minio:9000", "http://MINIO:09000/", "http://user@minio.:9000"],
+            [None, "https://s3.amazonaws.com", "https://s3.ap-northeast-2.amazonaws.com",
+             "http://s3-us-west-2.amazonaws.com", "https://s3.dualstack.eu-west-1.amazonaws.com"],
+            ["http://127.0.0.1:9000", "http://localhost:9000", "http://127.1:9000",
+             "http://[::1]:9000", "http://[::ffff:127.0.0.1]:9000"],
+            ["https://store.example", "https://store.example:443", "http://store.example:80"]]
+    names = [{normal_endpoint(e) for e in group} for group in same]
+    assert all(len(n) == 1 for n in names) and len(set().union(*names)) == len(same)
+    assert normal_endpoint("http://minio:9001") != normal_endpoint("http://minio:9000")
+    assert normal_endpoint("https://s3.cn-north-1.amazonaws.com.cn") != "aws"

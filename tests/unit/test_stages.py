@@ -249,3 +249,29 @@ def test_a_local_range_load_reads_the_files_under_its_memory_limit(tmp_path: Pat
                           "min(id), max(id) FROM t1.events GROUP BY 1 ORDER BY 1").fetchall()
     assert per_day == [(d, rows, rows if i >= 5 else 0, i * rows, (i + 1) * rows - 1)
                        for i, d in enumerate(days)]
+
+
+def test_not_null_source_columns_stay_not_null_to_the_warehouse(
+        env: tuple) -> None:  # type: ignore[type-arg]
+    """Parquet's required fields, the DuckDB table's NOT NULL and Dagster's column schema say
+    what the source table says; a query's columns (nothing declares them) stay nullable."""
+    source, storage, warehouse = env
+    p = pipeline(has_transfer=False)
+    outcome = extract_day(source, storage, p)
+    schema = pq.read_schema(outcome.uri)
+    assert not schema.field("id").nullable and not schema.field("defect_qty").nullable
+    assert schema.field("unit_cost").nullable
+    shown = {c.name: c.constraints.nullable
+             for c in outcome.metadata()["dagster/column_schema"].columns}
+    assert shown["produced_qty"] is False and shown["unit_cost"] is True
+    run_load("t1", p, storage, warehouse, [DAY])
+    with warehouse.connect(read_only=True) as con:  # type: ignore[attr-defined]
+        nullable = dict(con.execute(
+            "SELECT column_name, is_nullable FROM information_schema.columns "
+            "WHERE table_name = 'production_result'").fetchall())
+    assert nullable["defect_qty"] == "NO" and nullable["dt"] == "NO"
+    assert nullable["unit_cost"] == "YES"
+    queried = extract_day(source, storage, pipeline(
+        name="by_query", table=None, has_transfer=False,
+        query="SELECT id, produced_at, defect_qty FROM production_result"))
+    assert all(f.nullable for f in pq.read_schema(queried.uri))

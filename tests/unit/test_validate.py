@@ -97,15 +97,15 @@ def test_short_secrets_are_warned_about_without_their_value(
     tenants, package = site
     config = tenants / "project_01" / "config.yaml"
     config.write_text(config.read_text().replace(
-        "  url: sqlite", "  password_env: P01_DB_PASSWORD\n  url: sqlite"))
-    monkeypatch.setenv("P01_DB_PASSWORD", "abc123")
+        "  url: sqlite", "  password_env: PROJECT_01_DB_PASSWORD\n  url: sqlite"))
+    monkeypatch.setenv("PROJECT_01_DB_PASSWORD", "abc123")
     report = lines(tenants, package, "project_01")["project_01"]
     assert report[:2] == [
         "project_01: ok (11 assets, 6 jobs, 2 schedules), 1 warning",
-        "  warning: source.password_env: the environment variable P01_DB_PASSWORD is set but "
-        "shorter than 8 characters; use a real secret",
+        "  warning: source.password_env: the environment variable PROJECT_01_DB_PASSWORD is set "
+        "but shorter than 8 characters; use a real secret",
     ]
-    monkeypatch.setenv("P01_DB_PASSWORD", "a-long-enough-secret")
+    monkeypatch.setenv("PROJECT_01_DB_PASSWORD", "a-long-enough-secret")
     assert not any("warning" in line for line in lines(tenants, package, "project_01")[
         "project_01"])
 
@@ -162,3 +162,23 @@ def test_a_pipeline_that_is_never_loaded_says_so(site: tuple[Path, Path]) -> Non
         "assets:\n  pipelines:\n    - name: work_order\n      save_to_trino: false\n"))
     assert ("  work_order (daily by created_at): extract, transfer; not loaded into the "
             "warehouse (save_to_trino: false)") in lines(tenants, package, "default")["default"]
+
+
+def test_tenants_outside_the_package_need_no_modules_of_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ETL_TENANTS_DIR`` elsewhere: ``etl.tenant_location`` serves those tenants, and the
+    package's own sample tenants are not theirs, so nothing is missing."""
+    tenants = copy_tenants(tmp_path, ("default",))
+    shutil.copytree(tenants / "default", tenants / "site_b")
+    config = tenants / "site_b" / "config.yaml"
+    config.write_text(config.read_text().replace("id: default", "id: site_b")
+                      .replace("  type: duckdb\n", "  type: duckdb\n  schema_name: site_b\n")
+                      .replace(f"root: {tmp_path}/.etl/lake", f"root: {tmp_path}/.etl/lake_b"))
+    monkeypatch.setenv("ETL_TENANTS_DIR", str(tenants))
+    assert main(["validate"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line for line in out if not line.startswith("  ")] == [
+        "default: ok (9 assets, 5 jobs, 2 schedules)",
+        "site_b: ok (9 assets, 5 jobs, 2 schedules)",
+        "2 tenants: 2 ok, 0 with errors"]

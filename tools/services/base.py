@@ -18,7 +18,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -210,6 +210,42 @@ def stop_process(
         os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def frozen(svc: Service) -> Iterator[None]:
+    """Freeze the server and thaw it on exit: SIGSTOP to its process and every descendant (a
+    PostgreSQL postmaster and its backends, which run in sessions of their own), SIGCONT
+    after. Connections stay open and the kernel keeps accepting and acknowledging, but nothing
+    answers: a hung server, as clients see one."""
+    leader = int(svc.extra["pid"])
+    os.kill(leader, signal.SIGSTOP)  # first, so it forks no new backend meanwhile
+    stopped = [leader]
+    try:
+        for pid in _descendants(leader):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
+        yield
+    finally:
+        for pid in reversed(stopped):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+
+def _descendants(root: int) -> list[int]:
+    """Every process below ``root``, from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 # --- Debian packages -----------------------------------------------------------------------

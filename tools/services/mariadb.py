@@ -122,6 +122,7 @@ def start_mariadb(base_dir: Path | None = None, *, timeout: float = 60) -> Servi
             ],
             log_path=log_path,
         )
+        svc.extra["pid"] = str(proc.pid)  # for tests that freeze the server (SIGSTOP)
         svc.on_stop(lambda: stop_process(proc, sig=signal.SIGTERM, timeout=30))
         wait_until(
             lambda: socket_path.exists() and _root_ping(socket_path),

@@ -134,6 +134,9 @@ class _Server:
     def start(self, timeout: float = 60) -> None:
         self.proc = start_process(self.cmd, log_path=self.log_path, user=self.user,
                                   env=_clean_env())
+        # The postmaster leads a process group with every backend: tests freeze the server
+        # (SIGSTOP) by signalling the group.
+        self.svc.extra["pid"] = str(self.proc.pid)
         wait_until(lambda: _query_ok(self.svc, "postgres"), what="PostgreSQL",
                    timeout=timeout, proc=self.proc, log_path=self.log_path)
 

@@ -9,6 +9,7 @@ casts, queries typed from their values. A dialect module overrides only what dif
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,18 @@ class Dialect:
         """The database file of an embedded dialect (SQLite), else None."""
         return None
 
+    def abort(self, dbapi_connection: Any) -> None:
+        """Make a call blocked on this driver connection fail now, from another thread (a
+        stalled read): its socket is shut down, which ends any read waiting on it."""
+        fd = _socket_fd(dbapi_connection)
+        if fd is None or fd < 0:
+            return
+        sock = socket.socket(fileno=fd)
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        finally:
+            sock.detach()  # the driver still owns the descriptor and closes it
+
     # --- column types ------------------------------------------------------------------
 
     def integer_width(self, t: SaType) -> int:
@@ -120,6 +133,10 @@ class Dialect:
         """Bounds for instant columns, given as aware UTC datetimes."""
         return start, end
 
+    def wall_clock_bounds(self, start: dt.datetime, end: dt.datetime) -> tuple[Any, Any]:
+        """Bounds for naive timestamp columns: midnights, as naive datetimes."""
+        return start, end
+
     # --- fingerprints (etl.sources.fingerprint) ----------------------------------------------
 
     def begin_snapshot(self, conn: sa.Connection) -> bool:
@@ -151,3 +168,23 @@ class Dialect:
                        statement_timeout_s: float | None = None) -> Sequence[str]:
         """Statements that ATTACH the source read-only as ``alias`` (password inside them)."""
         raise NotImplementedError(f"{self.label} sources have no DuckDB scanner")
+
+
+def text_bounds(start: dt.datetime, end: dt.datetime) -> tuple[Any, Any]:
+    """A window's first and after-last days as ISO-date text, typed as text whatever the
+    column's type: they order exactly against ISO timestamps stored as text
+    (:mod:`etl.sources.row_filter`)."""
+    return (sa.literal(start.date().isoformat(), sa.String()),
+            sa.literal(end.date().isoformat(), sa.String()))
+
+
+def _socket_fd(dbapi_connection: Any) -> int | None:
+    """The descriptor of a driver connection's socket: PyMySQL keeps the socket object,
+    psycopg (and most libpq-based drivers) give ``fileno()``; None when closed or unknown."""
+    if getattr(dbapi_connection, "closed", False):
+        return None
+    sock = getattr(dbapi_connection, "_sock", None)
+    if isinstance(sock, socket.socket):
+        return sock.fileno()
+    fileno = getattr(dbapi_connection, "fileno", None)
+    return int(fileno()) if callable(fileno) else None

@@ -7,11 +7,13 @@ Trino's business: the S3 endpoint and keys are properties of the server's catalo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar, Literal, get_args
 
 import dagster as dg
 from pydantic import Field, model_validator
 
+from etl import naming
 from etl.model.base import EnvVarName, FieldProblem, Identifier
 from etl.warehouse.base import LoadMode, Warehouse, WarehouseConfigBase, WarehouseResource
 from etl.warehouse.trino.resource import TrinoResource
@@ -95,6 +97,22 @@ class TrinoWarehouseConfig(WarehouseConfigBase):
             return None
         return ("external (Hive) tables are the lake's files and cannot be updated by key; "
                 "set load_mode: iceberg for this pipeline")
+
+    def pipeline_problems(self, loads: Sequence[tuple[str, LoadMode | None]]
+                          ) -> list[tuple[int, str]]:
+        """External mode makes a Hive table ``<name>__raw`` beside the view ``<name>``: a
+        pipeline named like it would drop or replace it with its own load."""
+        external = {naming.raw_table(naming.warehouse_table(name)).lower(): name
+                    for name, mode in loads if (mode or self.default_load_mode) == "external"}
+        return [(index, (
+            f"its table {naming.warehouse_table(name)} is the raw table of pipeline "
+            f"{external[table]!r}, which loads in external mode (a view "
+            f"{naming.warehouse_table(external[table])} over the Hive table "
+            f"{naming.warehouse_table(name)}), so each load would drop the other's table; "
+            f"rename this pipeline (no name may end in {naming.RAW_TABLE_SUFFIX} after another "
+            f"pipeline's), or give {external[table]!r} load_mode: iceberg"))
+            for index, (name, _) in enumerate(loads)
+            if (table := naming.warehouse_table(name).lower()) in external]
 
     def build_resource(self, tenant: str) -> TrinoWarehouseResource:
         return TrinoWarehouseResource(

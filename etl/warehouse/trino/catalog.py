@@ -48,6 +48,16 @@ class TrinoTarget:
         )
         return {str(name): spelling(str(typ)) for name, typ in rows}
 
+    def required(self, s: TrinoSession, mode: LoadMode, table: str) -> set[str]:
+        """The table's NOT NULL columns."""
+        catalog = self.catalog_for(mode)
+        rows = s.run(
+            f"SELECT column_name FROM {quote(catalog)}.information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? AND is_nullable = 'NO'",
+            [self.schema, table], what=f"reading the NOT NULL columns of {table}",
+        )
+        return {str(name) for (name,) in rows}
+
     def plan(self, label: str, existing: Mapping[str, str], incoming: Mapping[str, str],
              request: LoadRequest) -> list[str]:
         """Columns to add, after checking the table's partitioning fits the load."""

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from etl.utils.sql import literal, quote
-from etl.warehouse.base import LoadRequest, WarehouseError
+from etl.warehouse.base import LoadRequest, WarehouseError, required_columns
 from etl.warehouse.trino.catalog import TrinoTarget, checked_days, create, s3_folder, token
 from etl.warehouse.trino.session import TrinoSession, TrinoStatementError
 from etl.warehouse.trino.types import column_types, user_columns
@@ -62,14 +62,22 @@ def load_iceberg(s: TrinoSession, target: TrinoTarget, request: LoadRequest) -> 
                   what=f"replacing master table {label}")
             return tuple(added)
         part = quote(request.partition_column)
+        required = {c.lower() for c in required_columns(request)}
         if not existing:
-            cols = ", ".join(f"{quote(c)} {t}" for c, t in incoming.items())
+            cols = ", ".join(f"{quote(c)} {t}{' NOT NULL' if c in required else ''}"
+                             for c, t in incoming.items())
             create(s, f"CREATE TABLE IF NOT EXISTS {target.qualified(MODE, table)} ({cols}, "
-                      f"{part} date) WITH (format = 'PARQUET', "
+                      f"{part} date NOT NULL) WITH (format = 'PARQUET', "
                       f"partitioning = ARRAY[{literal(request.partition_column)}])",
                    lambda: bool(target.columns(s, MODE, table)),
                    what=f"creating Iceberg table {label}")
             existing = target.columns(s, MODE, table)
+        else:  # the source dropped a column's NOT NULL: so does the table
+            for name in (target.required(s, MODE, table) & set(incoming)) - required:
+                # Unquoted: Trino 476 looks a quoted name up with its quotes here; the name is
+                # already a plain lower-case one (types.COLUMN_RE).
+                s.run(f"ALTER TABLE {target.qualified(MODE, table)} ALTER COLUMN {name} "
+                      "DROP NOT NULL", what=f"letting {label}.{name} hold NULL")
         added = target.plan(label, existing, incoming, request)
         target.add_columns(s, MODE, table, added, incoming)
         days = checked_days(request.days)
