@@ -7,6 +7,7 @@ import sys
 from typing import TextIO
 
 from etl.cli.command import Command, day, tenant_id
+from etl.config.schedule import MAX_DAYS_PER_RUN
 from etl.errors import UsageError
 
 
@@ -42,6 +43,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     jobs = TenantJobs.load(args.tenant)
     config = jobs.loaded.config
     if args.first is not None:
+        span = (args.last - args.first).days + 1
+        if span > MAX_DAYS_PER_RUN:  # one reconcile run; Dagster plans a result per day
+            raise UsageError(
+                f"{span:,} days ({args.first}..{args.last}) in one reconcile run; a run holds "
+                f"at most {MAX_DAYS_PER_RUN:,} days (Dagster stores a planned check result per "
+                "day in one statement, which SQLite limits): reconcile the range in parts")
         days = jobs.days(args.first, args.last)
     else:
         days = scheduled_days(dt.datetime.now(dt.UTC), config.schedule.timezone,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from etl.config.schedule import MAX_DAYS_PER_RUN
 from etl.model.base import StrictModel
 
 
@@ -23,8 +24,9 @@ class ReconcileConfig(StrictModel):
                     "running when deployed with schedule.enabled.",
     )
     window_days: int = Field(
-        default=90, ge=1, le=36_600,
-        description="Days a scheduled reconcile compares, ending with the last complete day.",
+        default=90, ge=1, le=MAX_DAYS_PER_RUN,
+        description="Days a scheduled reconcile compares, ending with the last complete day "
+                    "(one run: at most 4,000 days, see backfill.days_per_run).",
     )
     heal: bool = Field(
         default=False,

@@ -17,6 +17,7 @@ from dagster._core.storage.dagster_run import RunsFilter
 
 from etl import naming
 from etl.cli.main import main
+from etl.config.reconcile import ReconcileConfig
 from etl.runs.healing import DayFinding, plan_heal
 from etl.runs.launch import CodeLocation
 from etl.sources.cursor import CursorFilter, mark_text
@@ -173,3 +174,20 @@ def test_the_cursor_goes_back_by_the_lag_in_the_column_kind() -> None:
     with pytest.raises(Exception, match="write lag as a number"):
         CursorFilter("v", "100", 300, True).bound(pa.int64(), GENERIC)
 
+
+def test_a_range_too_long_for_one_reconcile_run_is_refused_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A reconcile is one run, which holds at most 4,000 days (as a backfill's): more is
+    refused before any run exists, and so is a longer reconcile.window_days."""
+    monkeypatch.setenv("ETL_TENANTS_DIR", str(copy_tenants(tmp_path, (TENANT,))))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    capsys.readouterr()
+    code = main(["reconcile", TENANT, "--from", "2000-01-01", "--to", "2026-01-01"])
+    out = capsys.readouterr()
+    assert code == 2 and (out.out + out.err).startswith(
+        "error: 9,498 days (2000-01-01..2026-01-01) in one reconcile run; a run holds at most "
+        "4,000 days"), out
+    assert not any(tmp_path.glob("**/runs.db"))
+    with pytest.raises(ValueError, match="less than or equal to 4000"):
+        ReconcileConfig(window_days=4001)
