@@ -1,8 +1,8 @@
 """Reconcile benchmark: what checking the history against the source costs, what a heal costs,
 and an incremental run of a large mutable table.
 
-    uv run --group bench python -m bench.reconcile [--dsn URL] [--rows 5000000] [--days 2000]
-                                                   [--repeat 3] [--drifted 20]
+    .venv/bin/python -m bench.reconcile [--dsn URL] [--rows 5000000] [--days 2000]
+                                        [--repeat 3] [--drifted 20]
 
 On the history bench's PostgreSQL table (``bench.table``: ``--rows`` rows over ``--days`` days)
 and a master table of as many rows (``bench_items``, an index on ``updated_at``), each round
