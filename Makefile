@@ -36,7 +36,7 @@ help:
 	@echo "make dev     - Dagster UI with one code location per tenant (workspace.yaml)"
 	@echo "make lint    - ruff and mypy --strict"
 	@echo "make tenant NAME=<id> - scaffold a new tenant"
-	@echo "make bench   - definitions/config-scale, deployment-run, extraction and history benchmarks"
+	@echo "make bench   - definitions/config-scale, deployment-run, extraction, history and reconcile benchmarks"
 	@echo "make screenshot - docs/asset-checks.png from the demo (needs chromium; by hand)"
 
 $(UV_BOOT)/bin/uv:
@@ -109,6 +109,7 @@ bench: venv
 	$(ENSURE_UV)
 	$(UV) run --locked --group bench python -m bench.extract
 	$(UV) run --locked --group bench python -m bench.backfill
+	$(VENV)/bin/python -m bench.reconcile
 
 # By hand, not in CI: the demo, the UI on loopback and headless Chromium (apt-get install chromium).
 screenshot: venv

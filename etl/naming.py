@@ -28,6 +28,9 @@ DAILY_ETL_JOB: Final = "daily_etl_job"
 MASTER_SYNC_JOB: Final = "master_sync_job"
 DAILY_SCHEDULE: Final = "daily_etl_schedule"
 MASTER_SCHEDULE: Final = "master_sync_schedule"
+RECONCILE_JOB: Final = "reconcile_job"
+RECONCILE_SCHEDULE: Final = "reconcile_schedule"
+HEAL_SENSOR: Final = "heal_sensor"
 
 RECONCILE_CHECK: Final = "row_count_matches_parquet"
 """The blocking check on every load asset: warehouse rows equal the Parquet rows loaded."""
@@ -36,6 +39,20 @@ PRIMARY_KEY_NOT_NULL_CHECK: Final = "primary_key_not_null"
 FRESHNESS_CHECK: Final = "loaded_by_deadline"
 """On the last stage of every daily pipeline: the day was materialized by its deadline."""
 FRESHNESS_SENSOR: Final = "freshness_sensor"
+SOURCE_CHECK: Final = "matches_source"
+"""On the extract asset of every daily pipeline: the day's rows in the lake still match the
+source (count and checksum of the fingerprint, taken again at the source by a reconcile run)."""
+
+# Extract metadata: each day's fingerprint at the source, taken with the rows it wrote.
+SOURCE_ROWS: Final = "source_rows"
+SOURCE_CHECKSUM: Final = "source_checksum"
+SOURCE_FINGERPRINT_OF: Final = "source_fingerprint_of"
+SOURCE_CHANGING: Final = "source_changing"
+# Incremental pipelines: where the next run starts, on the last stage's materialization.
+HIGH_WATER_MARK: Final = "cursor_high_water_mark"
+RUNS_SINCE_KEY_SCAN: Final = "runs_since_key_scan"
+DELETED_AT_COLUMN: Final = "deleted_at"
+"""The column ``deletes: {mode: soft}`` marks a row gone from the source with."""
 ALERT_RUN_SENSOR: Final = "alert_on_run_failure"
 ALERT_CHECK_SENSOR: Final = "alert_on_checks"
 
@@ -57,6 +74,13 @@ MAX_RETRIES_TAG: Final = "dagster/max_retries"  # read by run retries
 MAX_RUNTIME_TAG: Final = "dagster/max_runtime"  # read by run monitoring
 CODE_LOCATION_TAG: Final = "dagster/code_location"  # set by Dagster on every launched run
 TENANT_TAG: Final = "tenant"
+DAYS_TAG: Final = "etl/days"
+"""A range run that covers only these days of its range (comma-separated): a heal's scattered
+days in one run, without re-reading the days between them."""
+REASON_TAG: Final = "etl/reason"
+"""Why a run ran, for the UI and ``etl status``: ``heal``, ``reconcile``, ``full_refresh``."""
+FULL_REFRESH_TAG: Final = "etl/full_refresh"
+"""``true``: incremental pipelines of the run rebuild their table from a full read."""
 # The process executing a run the `etl` command runs itself (etl/runs/orphans.py).
 EXECUTED_ON_TAG: Final = "etl/executed_on"  # the host
 EXECUTED_BY_TAG: Final = "etl/executed_by"  # "<pid> <process start> <run id>"
@@ -130,6 +154,12 @@ def data_file_path(tenant: str, stage: Stage, pipeline: str, partition_key: str 
                    column: str = PARTITION_COLUMN) -> str:
     folder = partition_dir(partition_key, column)
     return f"{dataset_path(tenant, stage, pipeline)}/{folder}/{DATA_FILE}"
+
+
+def change_file_path(tenant: str, pipeline: str, run_id: str, kind: str = "changes") -> str:
+    """An incremental run's rows (``changes``) or the source's keys (``keys``), one file per run:
+    ``<tenant>/extract/<pipeline>/<kind>/run=<run id>/data.parquet``."""
+    return f"{dataset_path(tenant, 'extract', pipeline)}/{kind}/run={run_id}/{DATA_FILE}"
 
 
 def lake_prefix(tenant: str) -> str:

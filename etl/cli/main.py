@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from etl.cli import backfill, demo, deploy, run, schema, status, tenant, validate
+from etl.cli import backfill, demo, deploy, reconcile, run, schema, status, tenant, validate
 from etl.cli.command import Command
 
 COMMANDS: Final[tuple[Command, ...]] = (
     run.COMMAND,
     backfill.COMMAND,
+    reconcile.COMMAND,
     deploy.COMMAND,
     demo.COMMAND,
     tenant.COMMAND,

@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 import dagster as dg
 
+from etl import naming
 from etl.cli.command import Command, day, tenant_id
 from etl.errors import UsageError
 
@@ -23,6 +24,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                              "it here")
     parser.add_argument("--wait", action="store_true",
                         help="with --submit: wait for the run and print its progress")
+    parser.add_argument("--full-refresh", action="store_true",
+                        help="incremental pipelines read their whole table and replace it")
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -37,6 +40,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         raise UsageError("--wait goes with --submit")
     jobs = TenantJobs.load(args.tenant)
     request = plan_run(jobs, args.job, args.day)
+    if args.full_refresh:
+        request = replace(request, tags={**request.tags, naming.FULL_REFRESH_TAG: "true",
+                                         naming.REASON_TAG: "full_refresh"})
     if args.verbose:
         request = replace(request, run_config=VERBOSE)
     if not args.submit:  # a submitted run reads the variables of the deployment's processes

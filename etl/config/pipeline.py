@@ -9,7 +9,8 @@ from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from etl.checks.config import ChecksConfig
 from etl.config.freshness import FreshnessConfig
-from etl.model.base import ColumnName, Identifier, SourceIdentifier, StrictModel
+from etl.config.incremental import DURATION, DeletesConfig, PipelineMode
+from etl.model.base import ColumnName, FieldError, Identifier, SourceIdentifier, StrictModel
 from etl.model.column_types import ColumnTypeSpec
 from etl.naming import PARTITION_COLUMN
 from etl.warehouse.base import DriftPolicy
@@ -179,10 +180,57 @@ class PipelineAssetConfig(StrictModel):
     freshness: FreshnessConfig | None = Field(
         default=None, description="By when each day is due (default: the tenant's freshness)."
     )
+    change_column: ColumnName | None = Field(
+        default=None,
+        description="A column that changes whenever a row does (e.g. updated_at): each day's "
+                    "fingerprint at the source then covers primary_key and this column only, "
+                    "which is cheaper than all columns (the default).",
+    )
+    mode: PipelineMode = Field(
+        default="full",
+        description="Master data: 'full' (default) copies the table every run; 'incremental' "
+                    "reads the rows whose cursor_column moved and merges them by primary_key.",
+    )
+    cursor_column: ColumnName | None = Field(
+        default=None,
+        description="mode: incremental: a column that grows with every change of a row (e.g. "
+                    "updated_at, or a version number).",
+    )
+    lag: int | str = Field(
+        default=0,
+        description="mode: incremental: each run reads from the last high-water mark minus "
+                    "this, to catch rows committed late with an older cursor: a duration "
+                    "('30s', '5m', '2h', '1d') for date and time cursors, a number for integer "
+                    "cursors (default 0).",
+    )
+    deletes: DeletesConfig = Field(
+        default_factory=DeletesConfig,
+        description="mode: incremental: how rows deleted at the source are found and handled.",
+    )
 
     @property
     def is_partitioned(self) -> bool:
         return self.date_column is not None
+
+    @property
+    def is_incremental(self) -> bool:
+        return self.mode == "incremental"
+
+    @property
+    def fingerprint_columns(self) -> tuple[str, ...] | None:
+        """What each day's fingerprint at the source covers (None: every extracted column)."""
+        return (*self.primary_key, self.change_column) if self.change_column else None
+
+    @field_validator("lag")
+    @classmethod
+    def _lag(cls, value: int | str) -> int | str:
+        if isinstance(value, bool) or (isinstance(value, int) and value < 0):
+            raise ValueError("lag must be a duration such as '5m' (date and time cursors) or a "
+                             "non-negative integer (integer cursors)")
+        if isinstance(value, str) and not DURATION.match(value):
+            raise ValueError("not a duration; write a number and a unit s, m, h or d, e.g. "
+                             "'5m', or a non-negative integer for an integer cursor")
+        return value
 
     def has_stage(self, stage: str) -> bool:
         """Whether this pipeline has the ``extract``, ``transfer`` or ``load`` stage."""
@@ -219,6 +267,41 @@ class PipelineAssetConfig(StrictModel):
                 f"{self.partition_column!r}; rename it in a 'query' or set another "
                 "partition_column"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _incremental_fields(self) -> PipelineAssetConfig:
+        """``change_column`` for daily pipelines; ``mode: incremental`` for master data."""
+        keyed = self.change_column is not None or self.is_incremental
+        named = (self.change_column, self.cursor_column, *(self.primary_key if keyed else ()))
+        listed = [c for c in named
+                  if c is not None and self.columns is not None and c not in self.columns]
+        if listed:
+            raise FieldError(("columns",), f"'columns' must include {listed[0]!r}, which the "
+                             "pipeline's change_column, cursor_column or primary_key names")
+        if self.change_column is not None and not (self.date_column and self.primary_key):
+            raise FieldError(("change_column",), "'change_column' needs a date_column and a "
+                             "primary_key: the daily fingerprint then covers the key and that "
+                             "column")
+        if not self.is_incremental:
+            extra = [f for f, on in (("cursor_column", self.cursor_column is not None),
+                                     ("lag", bool(self.lag)),
+                                     ("deletes", self.deletes.mode != "off")) if on]
+            if extra:
+                raise FieldError((extra[0],), "'cursor_column', 'lag' and 'deletes' apply to "
+                                 "mode: incremental; set mode: incremental or remove them")
+            return self
+        if self.date_column is not None:
+            raise FieldError(("mode",), "mode: incremental is for tables without a date_column "
+                             "(master data); a daily pipeline is kept equal to the source by "
+                             "reconcile")
+        if self.cursor_column is None or not self.primary_key:
+            raise FieldError(("mode",), "mode: incremental needs a cursor_column (e.g. "
+                             "updated_at) and a primary_key to merge the changed rows by")
+        if self.has_transfer:
+            raise FieldError(("has_transfer",), "mode: incremental loads the extracted rows as "
+                             "they are; remove has_transfer (a transfer stage is not supported "
+                             "with it)")
         return self
 
 

@@ -21,6 +21,7 @@ from etl.config.pipeline import (
     PipelineAssetConfig,
     TransferConfig,
 )
+from etl.config.reconcile import ReconcileConfig
 from etl.config.runs import RunsConfig
 from etl.config.schedule import BackfillConfig, ScheduleConfig
 from etl.config.source import SourceConfig
@@ -38,6 +39,7 @@ __all__ = [
     "BackfillConfig",
     "CommonPipelines",
     "PipelineAssetConfig",
+    "ReconcileConfig",
     "RunsConfig",
     "ScheduleConfig",
     "SourceConfig",
@@ -84,6 +86,10 @@ class TenantConfig(StrictModel):
     )
     runs: RunsConfig = Field(
         default_factory=RunsConfig, description="Queueing, retries and time limits of runs."
+    )
+    reconcile: ReconcileConfig = Field(
+        default_factory=ReconcileConfig,
+        description="Comparing the loaded days with the source, and healing those that differ.",
     )
     tags: dict[Identifier, TagValue] = Field(
         default_factory=dict,
@@ -140,6 +146,18 @@ class TenantConfig(StrictModel):
                     f"load_mode (got {mode!r})"))
             listed = " or ".join(map(repr, modes))
             raise FieldError(at, f"warehouse type {kind!r} loads as {listed}, not {mode!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _incremental_needs_a_merge(self) -> TenantConfig:
+        for index, pipeline in enumerate(self.assets.pipelines):
+            if not (pipeline.enabled and pipeline.is_incremental and pipeline.save_to_trino):
+                continue
+            refusal = self.warehouse.merge_refusal(pipeline.load_mode)
+            if refusal is not None:
+                field = "load_mode" if pipeline.load_mode is not None else "mode"
+                raise FieldError(("assets", "pipelines", index, field), (
+                    f"mode: incremental merges the changed rows by primary_key, but {refusal}"))
         return self
 
     @model_validator(mode="after")

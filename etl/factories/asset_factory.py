@@ -22,7 +22,8 @@ from etl.factories.context import TenantContext
 from etl.stages.latest import LatestMaterializations
 from etl.stages.provenance import Provenance
 from etl.stages.stamps import stamped
-from etl.stages.step import StepInputs, run_pipelines
+from etl.stages.step import run_pipelines
+from etl.stages.step_inputs import StepInputs
 
 __all__ = ["build_tenant_assets", "pipeline_specs"]
 
@@ -60,6 +61,15 @@ def pipeline_specs(ctx: TenantContext, pipeline: PipelineAssetConfig,
         specs.append(spec("load", specs[-1].key, f"Load: {about}", {ctx.warehouse_kind},
                           {"table": naming.warehouse_table(name)}))
     return specs
+
+
+def step_days(context: dg.AssetExecutionContext) -> tuple[str, ...]:
+    """The run's days: its partition or range, or the days its ``etl/days`` tag names (a heal's
+    scattered days in one run without a partition; the days between them are not touched)."""
+    only = context.run.tags.get(naming.DAYS_TAG)
+    if only:
+        return tuple(sorted(set(only.split(","))))
+    return tuple(sorted(context.partition_keys))
 
 
 def backfill_policy(ctx: TenantContext) -> dg.BackfillPolicy:
@@ -102,7 +112,7 @@ def build_step_asset(
         resources = context.resources
         inputs = StepInputs(
             tenant=tenant,
-            days=tuple(sorted(context.partition_keys)) if partitioned else None,
+            days=step_days(context) if partitioned else None,
             selected=frozenset(context.selected_asset_keys),
             selected_checks=frozenset(context.selected_asset_check_keys),
             source=getattr(resources, source_key),
@@ -110,6 +120,10 @@ def build_step_asset(
             warehouse=getattr(resources, warehouse_key),
             days_per_scan=days_per_scan,
             retry=ctx.config.runs.retry,
+            instance=context.instance,
+            run_id=context.run.run_id,
+            tags=dict(context.run.tags),
+            every_check=naming.DAYS_TAG in context.run.tags,
         )
         latest = LatestMaterializations(context.instance, inputs.days)
         yield from stamped(run_pipelines(inputs, pipelines, transfers, max_parallel,

@@ -1,4 +1,5 @@
-"""The asset checks a tenant's step runs: the load's row count and the quality checks.
+"""The asset checks a tenant's step runs: the load's row count, the quality checks, and each
+daily pipeline's ``matches_source`` (evaluated by reconcile runs only).
 
 Each is a Dagster asset check of the stage it checks; a daily pipeline's are partitioned like
 its assets, so every result is recorded against its day, and master data's are not. The step
@@ -32,7 +33,31 @@ def step_check_specs(ctx: TenantContext, pipelines: Sequence[PipelineAssetConfig
             out.extend(quality_specs(ctx, p))
             if p.save_to_trino:
                 out.append(reconcile_spec(ctx, p))
+            if p.is_partitioned:
+                out.append(source_spec(ctx, p))
         return out
+
+
+def source_spec(ctx: TenantContext, p: PipelineAssetConfig) -> dg.AssetCheckSpec:
+    """Each extracted day still matches the source: its fingerprint taken again (a warning)."""
+    covered = (f"the primary key and {p.change_column}" if p.change_column
+               else "every extracted column")
+    return dg.AssetCheckSpec(
+        naming.SOURCE_CHECK, asset=naming.asset_key(ctx.tenant, "extract", p.name),
+        blocking=False, partitions_def=ctx.partitions_def,
+        description=(
+            f"The day's rows at the source now have the count and checksum (of {covered}) "
+            "the extract recorded when it wrote the day. Evaluated by reconcile runs "
+            "(etl reconcile, reconcile_schedule). A warning: a day that differs is healed by "
+            "reconcile.heal or etl reconcile --heal."),
+        metadata={"severity": "warning"},
+    )
+
+
+def source_check_keys(tenant: str, pipelines: Sequence[PipelineAssetConfig]
+                      ) -> list[dg.AssetCheckKey]:
+    return [naming.check_key(tenant, "extract", p.name, naming.SOURCE_CHECK)
+            for p in pipelines if p.is_partitioned]
 
 
 def reconcile_spec(ctx: TenantContext, p: PipelineAssetConfig) -> dg.AssetCheckSpec:

@@ -20,8 +20,10 @@ from etl.config.errors import ConfigError, ConfigIssue, TenantsConfigError
 from etl.config.targets import Targets, clashes, foreign_variables, sibling_targets
 from etl.factories.alert_factory import build_alerts
 from etl.factories.asset_factory import build_tenant_assets
+from etl.factories.check_factory import source_check_keys
 from etl.factories.context import TenantContext
 from etl.factories.freshness_factory import build_freshness
+from etl.factories.heal_factory import build_heal_sensors
 from etl.factories.job_factory import build_jobs
 from etl.factories.resource_factory import build_resources
 from etl.factories.schedule_factory import build_schedules
@@ -42,7 +44,8 @@ def tenant_definitions(loaded: LoadedTenant, qualified: bool) -> dg.Definitions:
     freshness_checks, sensors = build_freshness(ctx, pipelines, qualified)
     resources = build_resources(config)
     sensor_checks = [k for c in freshness_checks for k in c.check_keys]
-    unresolved = build_jobs(tenant, pipelines, tags, qualified, config.runs, sensor_checks)
+    unresolved = build_jobs(tenant, pipelines, tags, qualified, config.runs, sensor_checks,
+                            source_check_keys(tenant, pipelines))
     # Resolve jobs against this tenant's assets only: resolving them later inside a merged
     # location walks every tenant's asset graph per job, which grows with tenants squared.
     own = dg.Definitions(assets=assets, asset_checks=freshness_checks,
@@ -52,8 +55,9 @@ def tenant_definitions(loaded: LoadedTenant, qualified: bool) -> dg.Definitions:
         assets=assets,
         asset_checks=freshness_checks,
         jobs=list(jobs.values()),
-        schedules=build_schedules(tenant, config.schedule, jobs, qualified),
-        sensors=[*sensors, *build_alerts(ctx, pipelines, jobs, qualified)],
+        schedules=build_schedules(tenant, config.schedule, jobs, qualified, config.reconcile),
+        sensors=[*sensors, *build_heal_sensors(tenant, config, jobs, qualified),
+                 *build_alerts(ctx, pipelines, jobs, qualified)],
         resources=resources,
         # Also for runs of the assets outside the tenant's jobs (the UI's Materialize, asset
         # backfills): one process per run, and no orphaned step process if the run dies.

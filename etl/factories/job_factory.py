@@ -45,11 +45,13 @@ def build_jobs(
     qualified: bool,
     runs: RunsConfig | None = None,
     sensor_checks: Collection[dg.AssetCheckKey] = (),
+    source_checks: Collection[dg.AssetCheckKey] = (),
 ) -> dict[str, UnresolvedAssetJobDefinition]:
     """Jobs keyed by their tenant-local name (``daily_etl_job``, ...).
 
     ``sensor_checks`` (freshness) are left out: a sensor records them, they are no step of
-    the runs they watch.
+    the runs they watch. ``source_checks`` (``matches_source``) are left out too: they are
+    ``reconcile_job``'s, over days extracted earlier.
     """
     daily = [p for p in pipelines if p.is_partitioned]
     master = [p for p in pipelines if not p.is_partitioned]
@@ -65,16 +67,28 @@ def build_jobs(
     all_master = [k for stage in naming.STAGES for k in stage_keys(tenant, master, stage)]
     if all_master:
         wanted[naming.MASTER_SYNC_JOB] = (all_master, "Refresh unpartitioned master data.")
-    return {
+    job_tags = {**tags, **run_tags(runs or RunsConfig())}
+    excluded = [*sensor_checks, *source_checks]
+    jobs = {
         local: dg.define_asset_job(
             naming.job_name(tenant, local, qualified=qualified),
-            selection=_selection(keys, sensor_checks),
+            selection=_selection(keys, excluded),
             description=f"[{tenant}] {about}",
-            tags={**tags, **run_tags(runs or RunsConfig())},
+            tags=job_tags,
             executor_def=dg.in_process_executor,
         )
         for local, (keys, about) in wanted.items()
     }
+    if source_checks:
+        jobs[naming.RECONCILE_JOB] = dg.define_asset_job(
+            naming.job_name(tenant, naming.RECONCILE_JOB, qualified=qualified),
+            selection=dg.AssetSelection.checks(*source_checks),
+            description=f"[{tenant}] Compare each day's fingerprint at the source with the one "
+                        "its extract recorded (the matches_source checks); changes nothing.",
+            tags={**job_tags, naming.REASON_TAG: "reconcile"},
+            executor_def=dg.in_process_executor,
+        )
+    return jobs
 
 
 def _selection(keys: list[dg.AssetKey], sensor_checks: Collection[dg.AssetCheckKey]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import dagster as dg
 
 from etl import naming
-from etl.config.tenant_config import ScheduleConfig
+from etl.config.tenant_config import ReconcileConfig, ScheduleConfig
 from etl.utils.days import scheduled_days
 
 
@@ -22,6 +22,7 @@ def build_schedules(
     schedule: ScheduleConfig,
     jobs: Mapping[str, dg.JobDefinition],
     qualified: bool,
+    reconcile: ReconcileConfig | None = None,
 ) -> list[dg.ScheduleDefinition]:
     status = (
         dg.DefaultScheduleStatus.RUNNING if schedule.enabled else dg.DefaultScheduleStatus.STOPPED
@@ -61,4 +62,32 @@ def build_schedules(
             execution_timezone=schedule.timezone,
             default_status=status,
         ))
+    checks = jobs.get(naming.RECONCILE_JOB)
+    if checks is not None and reconcile is not None:
+        out.append(_reconcile(tenant, schedule, reconcile, checks, status, qualified))
     return out
+
+
+def _reconcile(tenant: str, schedule: ScheduleConfig, reconcile: ReconcileConfig,
+               job: dg.JobDefinition, status: dg.DefaultScheduleStatus, qualified: bool
+               ) -> dg.ScheduleDefinition:
+    """``reconcile_job`` over the last ``reconcile.window_days`` complete days, one run."""
+
+    @dg.schedule(
+        name=naming.job_name(tenant, naming.RECONCILE_SCHEDULE, qualified=qualified),
+        job=job, cron_schedule=reconcile.cron, execution_timezone=schedule.timezone,
+        default_status=status,
+        description=f"[{tenant}] reconcile_job over the last {reconcile.window_days} complete "
+                    "days" + (", then a heal run of the days that differ" if reconcile.heal
+                              else ""),
+    )
+    def _run(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        now = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
+        days = scheduled_days(now, schedule.timezone, schedule.start_date,
+                              reconcile.window_days)
+        if not days:
+            return dg.SkipReason("no complete day since the partition start date")
+        return dg.RunRequest(tags={naming.RANGE_START_TAG: days[0],
+                                   naming.RANGE_END_TAG: days[-1]})
+
+    return _run

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from etl.sources.base import ExtractRequest
     from etl.sources.dispatch import ReadSession
+    from etl.sources.fingerprint import Fingerprints
     from etl.utils.live_work import LiveWork
 
 
@@ -78,6 +79,13 @@ class SourceDatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         with ReadSession(resolve_url(self.url, self.password), self.engine,
                          self.statement_timeout_s, live) as session:
             yield session
+
+    def fingerprints(self, request: ExtractRequest,
+                     live: LiveWork | None = None) -> Fingerprints:
+        """Each day's fingerprint of the request's window at the source now."""
+        from etl.sources.dispatch import resolve_url, take_fingerprints
+
+        return take_fingerprints(resolve_url(self.url, self.password), request, live)
 
     def check(self, request: ExtractRequest, live: LiveWork | None = None) -> None:
         """Fail now if the read cannot be planned or a row of it would not fit its type."""

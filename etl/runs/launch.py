@@ -74,11 +74,13 @@ class RunRequest:
     job: str  # the job's name in that location
     days: tuple[str, ...] | None = None  # sorted; one day, or a range; None for master data
     assets: tuple[dg.AssetKey, ...] | None = None  # a subset of the job's assets
+    checks: tuple[dg.AssetCheckKey, ...] | None = None  # its checks (None: those of the assets)
+    by_partition: bool = True  # False: the days are named by the etl/days tag instead (a heal)
     tags: Mapping[str, str] = field(default_factory=dict)
     run_config: Mapping[str, object] = field(default_factory=lambda: dict(QUIET))
 
     def partition_tags(self) -> dict[str, str]:
-        if not self.days:
+        if not self.days or not self.by_partition:
             return {}
         if len(self.days) == 1:
             return {naming.PARTITION_TAG: self.days[0]}
@@ -100,6 +102,7 @@ def create_run(instance: dg.DagsterInstance, request: RunRequest) -> dg.DagsterR
             location_name=request.location.name, repository_name=repo.name,
             job_name=request.job, op_selection=None,
             asset_selection=list(request.assets) if request.assets else None,
+            asset_check_selection=request.checks,
         ))
         run_config = dict(request.run_config)
         plan = location.get_execution_plan(remote_job, run_config, step_keys_to_execute=None,
@@ -116,7 +119,8 @@ def create_run(instance: dg.DagsterInstance, request: RunRequest) -> dg.DagsterR
             remote_job_origin=remote_job.get_remote_origin(),
             job_code_origin=remote_job.get_python_origin(),
             asset_selection=frozenset(request.assets) if request.assets else None,
-            asset_check_selection=None,
+            asset_check_selection=(frozenset(request.checks) if request.checks is not None
+                                   else None),
             asset_graph=repo.asset_graph,
         )
 

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from etl.sources.fingerprint import FingerprintSpec, TakenFingerprints
     from etl.sources.row_filter import RowFilter
 
 
@@ -33,7 +36,17 @@ class ExtractRequest:
     """The pipeline's ``column_types``: ``string`` or ``decimal(p,s)`` per source column."""
     partition_column: str | None = None
     """The day column a daily pipeline's files get; no source column may have its name."""
+    fingerprint: FingerprintSpec | None = None
+    """Take each day's fingerprint of the window too (a daily read): what it covers."""
 
     @property
     def label(self) -> str:
         return self.table or "query"
+
+
+@dataclass(frozen=True)
+class SourceRead:
+    """An open read: its rows and, when the request asked, each day's fingerprint."""
+
+    reader: pa.RecordBatchReader
+    fingerprints: TakenFingerprints | None = None

@@ -16,11 +16,12 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-from etl.sources.base import ExtractRequest
+from etl.sources.base import ExtractRequest, SourceRead
 from etl.sources.convert import convert_reader, fits, misfit_message
 from etl.sources.dialects.registry import dialect_for
 from etl.sources.duckdb_reader import ScannerPool, open_duckdb_reader
 from etl.sources.errors import SourceError, describe_db_error, where
+from etl.sources.fingerprint import Fingerprints
 from etl.sources.fit_check import converted_decimals
 from etl.sources.plan import ReadPlan, Reflected, plan_read
 from etl.sources.sqlalchemy_reader import open_sqlalchemy_reader
@@ -119,21 +120,22 @@ class ReadSession:
                 self.sockets.abort)
 
     @contextmanager
-    def read(self, request: ExtractRequest) -> Iterator[pa.RecordBatchReader]:
-        """A reader over the request's rows; its stream ends on exit, the session's
-        reflection and idle DuckDB connection stay for the next read."""
+    def read(self, request: ExtractRequest) -> Iterator[SourceRead]:
+        """The request's rows and, when it asks, each day's fingerprint taken with them; the
+        stream ends on exit, the session's reflection and idle DuckDB connection stay for the
+        next read."""
         plan = self.plan(request)
         if self.reader == "duckdb":
             self.db.dispose()  # the plan's connection is not needed while DuckDB streams
             with open_duckdb_reader(self.url, plan, request.batch_size, self.timeout,
                                     request.read_timeout_s, self.live,
-                                    pool=self._scanners) as batches:
-                yield plan.described(convert_reader(batches, plan))
+                                    pool=self._scanners) as read:
+                yield _converted(read, plan)
         else:
             with open_sqlalchemy_reader(self.db, plan, request.batch_size, self.secret,
                                         read_timeout_s=request.read_timeout_s,
-                                        abort=self.sockets.abort, live=self.live) as batches:
-                yield plan.described(convert_reader(batches, plan))
+                                        abort=self.sockets.abort, live=self.live) as read:
+                yield _converted(read, plan)
 
     def check(self, request: ExtractRequest) -> None:
         """Plan the read and fail now if a row of its window would not fit its planned type.
@@ -172,7 +174,15 @@ class ReadSession:
 def open_reader(
     url: URL, request: ExtractRequest, engine: str = "auto", live: LiveWork | None = None
 ) -> Iterator[pa.RecordBatchReader]:
-    """Yield a reader over the request's rows; connections are released on exit.
+    """Yield a reader over the request's rows; connections are released on exit."""
+    with open_read(url, request, engine, live) as read:
+        yield read.reader
+
+
+@contextmanager
+def open_read(url: URL, request: ExtractRequest, engine: str = "auto",
+              live: LiveWork | None = None) -> Iterator[SourceRead]:
+    """Yield the request's rows and, if it asks, each day's fingerprint taken with them.
 
     Both readers first plan the read through SQLAlchemy (connect, reflect or describe, build
     the statement), so a bad password, a missing table or column fails the same way for both.
@@ -180,8 +190,45 @@ def open_reader(
     ``live`` gets a way to interrupt the read while it runs (the step is being stopped).
     """
     with ReadSession(url, engine, request.statement_timeout_s, live) as session, \
-            session.read(request) as reader:
-        yield reader
+            session.read(request) as read:
+        yield read
+
+
+def _converted(read: SourceRead, plan: ReadPlan) -> SourceRead:
+    return SourceRead(plan.described(convert_reader(read.reader, plan)), read.fingerprints)
+
+
+def take_fingerprints(url: URL, request: ExtractRequest,
+                      live: LiveWork | None = None) -> Fingerprints:
+    """Each day's fingerprint of the request's window now, without reading its rows (one
+    grouped query, or the covered columns hashed here where the database cannot), within
+    ``request.read_timeout_s`` like a read (:mod:`etl.sources.stall`)."""
+    db = create_source_engine(url, request.statement_timeout_s)
+    sockets = EngineSockets(db, dialect_for(url))
+    try:
+        with live.running(sockets.abort) if live is not None else nullcontext():
+            return call_with_timeout(lambda: _take_fingerprints(db, url, request),
+                                     request.read_timeout_s,
+                                     f"taking the fingerprints of {request.label!r} in "
+                                     f"{where(url)}", sockets.abort)
+    finally:
+        db.dispose()
+
+
+def _take_fingerprints(db: sa.Engine, url: URL, request: ExtractRequest) -> Fingerprints:
+    secret = _secret(url)
+    plan = plan_read(db, request, secret)
+    if plan.fingerprint is None:
+        raise SourceError(f"{plan.label!r} has no day window to take fingerprints of")
+    fingerprint = plan.fingerprint
+    try:
+        with db.connect() as conn:
+            result = conn.execute(fingerprint.statement,
+                                  execution_options={"stream_results": True})
+            return fingerprint.collect(result)
+    except sa.exc.SQLAlchemyError as e:
+        cause = describe_db_error(e, secret)
+        raise SourceError(f"the fingerprint of {plan.label!r} failed: {cause}") from None
 
 
 def check_values(url: URL, request: ExtractRequest, live: LiveWork | None = None) -> None:

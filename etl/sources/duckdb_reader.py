@@ -49,8 +49,10 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy.engine import URL
 
+from etl.sources.base import SourceRead
 from etl.sources.dialects.registry import Dialect, Scanner, dialect_for
 from etl.sources.errors import SourceError, first_line, where
+from etl.sources.fingerprint import Fingerprints, TakenFingerprints
 from etl.sources.plan import ReadPlan, render_sql
 from etl.sources.prefetch import Prefetcher
 from etl.sources.stall import stalled
@@ -78,20 +80,27 @@ def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int,
                        statement_timeout_s: float | None = None,
                        read_timeout_s: float | None = None,
                        live: LiveWork | None = None,
-                       pool: ScannerPool | None = None) -> Iterator[pa.RecordBatchReader]:
-    """Yield a reader over ``plan``; the DuckDB connection (and the source's) close on exit,
-    or, with ``pool``, go back to it once the read ended cleanly.
+                       pool: ScannerPool | None = None) -> Iterator[SourceRead]:
+    """Yield the read over ``plan`` (and its fingerprints); the DuckDB connection (and the
+    source's) close on exit, or, with ``pool``, go back to it once the read ended cleanly.
 
-    Everything that talks to the source (attaching, starting the query, each batch) runs on
-    the prefetch thread, so a stalled source fails after ``read_timeout_s`` here instead of
-    hanging (:mod:`etl.sources.stall`).
+    Everything that talks to the source (attaching, the fingerprints, starting the query, each
+    batch) runs on the prefetch thread, so a stalled source fails after ``read_timeout_s``
+    here instead of hanging (:mod:`etl.sources.stall`).
+
+    A plan with a fingerprint query runs it first. PostgreSQL's scanner runs every query of one
+    DuckDB transaction in one REPEATABLE READ transaction of the source, so the fingerprint and
+    the rows share a snapshot; MySQL's runs each in its own (the attachment is read-only and
+    cannot begin one), so the fingerprint is taken again after the last batch.
     """
     dialect = dialect_for(url)
     scanner = dialect.scanner
     if scanner is None:
         raise SourceError(f"DuckDB has no scanner for {dialect.label} sources")
     held = _Held()
-    stream = _stream(url, plan, batch_size, statement_timeout_s, dialect, scanner, held, pool)
+    taken = TakenFingerprints() if plan.fingerprint is not None else None
+    stream = _stream(url, plan, batch_size, statement_timeout_s, dialect, scanner, held, pool,
+                     taken)
     ahead: Prefetcher[pa.Schema | pa.RecordBatch] = Prefetcher(
         stream, depth=PREFETCH_DEPTH, timeout_s=read_timeout_s, interrupt=held.interrupt,
         stalled=lambda: stalled(f"reading {plan.label!r} from {where(url)}",
@@ -101,7 +110,8 @@ def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int,
             items = iter(ahead)
             target = next(items)
             assert isinstance(target, pa.Schema)
-            yield pa.RecordBatchReader.from_batches(target, _only_batches(items))
+            yield SourceRead(pa.RecordBatchReader.from_batches(target, _only_batches(items)),
+                             taken)
     finally:
         ahead.close()  # the thread closes the scan and the connection (an abandoned one later)
 
@@ -155,8 +165,9 @@ class _Held:
 
 def _stream(url: URL, plan: ReadPlan, batch_size: int, statement_timeout_s: float | None,
             dialect: Dialect, scanner: Scanner, held: _Held, pool: ScannerPool | None,
-            ) -> Iterator[pa.Schema | pa.RecordBatch]:
-    """The read, on the prefetch thread: the schema, then the batches."""
+            taken: TakenFingerprints | None) -> Iterator[pa.Schema | pa.RecordBatch]:
+    """The read, on the prefetch thread: the fingerprints (into ``taken``), the schema, then
+    the batches."""
     secret = url.password if isinstance(url.password, str) else None
     con = pool.take() if pool is not None else None
     fresh = con is None
@@ -168,13 +179,19 @@ def _stream(url: URL, plan: ReadPlan, batch_size: int, statement_timeout_s: floa
         if fresh:
             _load(con, dialect, scanner, secret)
             _attach(con, url, dialect, secret, statement_timeout_s)
+        began = False
+        if taken is not None:
+            taken.consistent = dialect.scanner_snapshot
+            if taken.consistent:  # one source transaction for the fingerprint and the rows
+                con.execute("BEGIN TRANSACTION")
+                began = True
+            taken.before = _fingerprints(con, url, plan, scanner, secret)
         sql = render_sql(plan.statement, url)
         reader, failure = None, None
         try:
             # A literal, not a $1 parameter: binding Python values makes duckdb import pandas
             # and numpy when they are installed (+1.5 s and +55 MiB per extraction).
-            query = f"SELECT * FROM {scanner.query_function}('{ALIAS}', {literal(sql)})"
-            reader = con.execute(query).to_arrow_reader(batch_size)
+            reader = con.execute(_scan(scanner, sql)).to_arrow_reader(batch_size)
         except duckdb.Error as e:
             failure = _clean(e, secret, sql)
         if reader is None:
@@ -183,8 +200,12 @@ def _stream(url: URL, plan: ReadPlan, batch_size: int, statement_timeout_s: floa
             target = _target_schema(reader.schema, plan)
             yield target
             yield from _batches(reader, target, plan.label, secret)
+            if taken is not None and not taken.consistent:  # on a cursor of its own
+                taken.after = _fingerprints(con.cursor(), url, plan, scanner, secret)
         finally:
             reader.close()  # ends the scan now, so the source session does not outlive us
+        if began:  # the snapshot ends with the read: a pooled connection's next read is new
+            con.execute("COMMIT")
         ended = True
     finally:
         held.con = None
@@ -192,6 +213,28 @@ def _stream(url: URL, plan: ReadPlan, batch_size: int, statement_timeout_s: floa
             pool.give_back(con)
         else:
             con.close()
+
+
+def _scan(scanner: Scanner, sql: str) -> str:
+    # A literal, not a $1 parameter: binding Python values makes duckdb import pandas and
+    # numpy when they are installed (+1.5 s and +55 MiB per extraction).
+    return f"SELECT * FROM {scanner.query_function}('{ALIAS}', {literal(sql)})"
+
+
+def _fingerprints(con: duckdb.DuckDBPyConnection, url: URL, plan: ReadPlan, scanner: Scanner,
+                  secret: str | None) -> Fingerprints:
+    """The days' fingerprints, by the plan's fingerprint query through the scanner."""
+    fingerprint = plan.fingerprint
+    assert fingerprint is not None
+    sql = render_sql(fingerprint.statement, url)
+    rows, failure = None, None
+    try:
+        rows = con.execute(_scan(scanner, sql)).fetchall()
+    except duckdb.Error as e:
+        failure = _clean(e, secret, sql)
+    if rows is None:
+        raise SourceError(f"the fingerprint of {plan.label!r} failed: {failure}")
+    return fingerprint.collect(rows)
 
 
 def _only_batches(items: Iterator[pa.Schema | pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

@@ -9,6 +9,7 @@ any data moves.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import warnings
 from collections.abc import Mapping, Sequence
@@ -23,11 +24,20 @@ from etl.naming import partition_clash, partition_clash_message
 from etl.sources.arrow_types import ColumnType, chosen_type, column_type
 from etl.sources.base import ExtractRequest
 from etl.sources.choices import checked_choices
+from etl.sources.day_set import DaySet
 from etl.sources.dialects.base import SaType
 from etl.sources.dialects.describe import escape_colons
 from etl.sources.dialects.registry import Dialect, dialect_for
 from etl.sources.errors import SourceError, describe_db_error, where
+from etl.sources.fingerprint import (
+    CHECKSUM_LABEL,
+    DAY_LABEL,
+    ROWS_LABEL,
+    FingerprintPlan,
+    FingerprintSpec,
+)
 from etl.sources.fit_check import fit_check
+from etl.sources.row_filter import DayWindow
 
 # The config's rule for source identifiers, repeated because readers are also called directly
 # (bench, tests). Names are still quoted by SQLAlchemy; the rule only keeps them boring.
@@ -57,6 +67,8 @@ class ReadPlan:
     chosen: Mapping[str, ColumnType] = field(default_factory=dict)
     """``column_types`` choices, for an undescribed query's columns (typed when rows arrive)."""
     partition_column: str | None = None
+    fingerprint: FingerprintPlan | None = None
+    """The query taking each day's fingerprint of the same window (a request that asks)."""
 
     @property
     def schema(self) -> pa.Schema | None:
@@ -141,9 +153,8 @@ def _table_plan(
         cols = [table.columns[c] for c in request.columns]
     row_filter = request.row_filter
     if row_filter is not None and row_filter.column not in table.columns:
-        raise SourceError(
-            f"date_column {row_filter.column!r} does not exist in table {qualified!r}"
-        )
+        raise SourceError(f"{_field(row_filter)} {row_filter.column!r} does not exist in "
+                          f"table {qualified!r}")
     described = [(c.name, reflected[c.name]) for c in cols]
     types = _resolve(request, dialect, described, f"table {qualified!r}")
     columns = {c.name: c for c in table.columns}
@@ -151,7 +162,7 @@ def _table_plan(
                  if row_filter is not None else None)
     return _plan(request, dialect, table, columns, types, date_type, qualified,
                  {c.name: c.comment for c in cols},
-                 frozenset(c.name for c in cols if not c.nullable))
+                 frozenset(c.name for c in cols if not c.nullable), _server(conn))
 
 
 def _reflect(conn: sa.Connection, dialect: Dialect, qualified: str, schema_name: str,
@@ -175,9 +186,8 @@ def _query_plan(
         return _untyped_query_plan(dialect, query, request)
     names = [n for n, _ in described]
     if row_filter is not None and row_filter.column not in names:
-        raise SourceError(
-            f"date_column {row_filter.column!r} is not a column of the query; it returns {names}"
-        )
+        raise SourceError(f"{_field(row_filter)} {row_filter.column!r} is not a column of "
+                          f"the query; it returns {names}")
     types = _resolve(request, dialect, described, "the query")
     sub = sa.text(escape_colons(query)).columns(
         *[sa.column(n, t if t is not None else sa.types.NullType()) for n, t in described]
@@ -186,14 +196,22 @@ def _query_plan(
     if row_filter is not None:
         raw = dict(described)[row_filter.column]
         date_type = column_type(raw, dialect).arrow if raw is not None else None
-    return _plan(request, dialect, sub, dict(sub.c.items()), types, date_type, "query")
+    return _plan(request, dialect, sub, dict(sub.c.items()), types, date_type, "query",
+                 server=_server(conn))
+
+
+def _server(conn: sa.Connection) -> tuple[int, ...]:
+    """The server's version, as far as the driver reports it (some features depend on it)."""
+    version = conn.dialect.server_version_info
+    return tuple(v for v in version if isinstance(v, int)) if version else ()
 
 
 def _plan(request: ExtractRequest, dialect: Dialect, source: sa.FromClause,
           columns: Mapping[str, sa.ColumnElement[Any]], types: dict[str, ColumnType | None],
           date_type: pa.DataType | None, label: str,
           comments: Mapping[str, str | None] | None = None,
-          required: frozenset[str] = frozenset()) -> ReadPlan:
+          required: frozenset[str] = frozenset(), server: tuple[int, ...] = ()
+          ) -> ReadPlan:
     """The read statement over ``source`` (a table or the query as a subquery)."""
     exprs = [_expr(columns[n], t) if t is not None else columns[n] for n, t in types.items()]
     stmt = sa.select(*exprs).select_from(source)
@@ -207,8 +225,59 @@ def _plan(request: ExtractRequest, dialect: Dialect, source: sa.FromClause,
             stmt = stmt.order_by(filtered)
     planned = tuple(PlannedColumn(n, t, (comments or {}).get(n), n not in required)
                     for n, t in types.items())
+    fingerprint = None
+    if request.fingerprint is not None and isinstance(row_filter, DayWindow | DaySet):
+        fingerprint = _fingerprint(dialect, request.fingerprint, row_filter, source, columns,
+                                   list(types), date_type, condition, server)
     return ReadPlan(stmt, planned, label, fit_check(source, columns, types, condition),
-                    partition_column=request.partition_column)
+                    partition_column=request.partition_column, fingerprint=fingerprint)
+
+
+def _fingerprint(dialect: Dialect, spec: FingerprintSpec, window: DayWindow | DaySet,
+                 source: sa.FromClause, columns: Mapping[str, sa.ColumnElement[Any]],
+                 extracted: list[str], date_type: pa.DataType | None,
+                 condition: sa.ColumnElement[bool] | None, server: tuple[int, ...] = ()
+                 ) -> FingerprintPlan:
+    """Each day's rows and checksum over the covered columns, in one query over the window:
+    grouped by the database where it can hash, else the columns for the reader to hash."""
+    names = list(spec.columns or extracted)
+    missing = [n for n in names if n not in columns]
+    if missing:
+        raise SourceError(f"the fingerprint's column(s) {missing} are not columns of the "
+                          f"source; it has {list(columns)}")
+    covered = [columns[n] for n in names]
+    date = columns[window.column]
+    kind = _day_kind(date_type)
+    start, end = (_utc(window.start, window.timezone), _utc(window.end, window.timezone))
+    day = dialect.day_key(date, kind, window.timezone, start, end) if kind else None
+    checksum = dialect.row_checksum(covered, server)
+    stmt: sa.Select[Any]
+    if day is not None and checksum is not None:
+        stmt = sa.select(day.label(DAY_LABEL), sa.func.count().label(ROWS_LABEL),
+                         checksum.label(CHECKSUM_LABEL)).select_from(source)
+        stmt = stmt.group_by(sa.text("1"))
+    else:
+        stmt = sa.select(date, *covered).select_from(source)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    grouped = day is not None and checksum is not None
+    return FingerprintPlan(stmt, grouped, tuple(window.days), window.timezone)
+
+
+def _day_kind(arrow: pa.DataType | None) -> str | None:
+    if arrow is None:
+        return None
+    if pa.types.is_date(arrow):
+        return "date"
+    if pa.types.is_timestamp(arrow):
+        return "instant" if arrow.tz is not None else "naive"
+    return None
+
+
+def _utc(local: dt.datetime, timezone: str) -> dt.datetime:
+    from zoneinfo import ZoneInfo
+
+    return local.replace(tzinfo=ZoneInfo(timezone)).astimezone(dt.UTC)
 
 
 def _resolve(request: ExtractRequest, dialect: Dialect,
@@ -241,13 +310,24 @@ def _untyped_query_plan(dialect: Dialect, query: str, request: ExtractRequest) -
                         partition_column=part)
     column = sa.column(row_filter.column, dialect.untyped_date_type())
     sub = sa.text(escape_colons(query)).columns(column).subquery("q")
-    stmt: sa.Select[Any] = (
-        sa.select(sa.literal_column("*")).select_from(sub)
-        .where(row_filter.predicate(sub.c[row_filter.column], None, dialect))
-    )
+    condition = row_filter.predicate(sub.c[row_filter.column], None, dialect)
+    stmt: sa.Select[Any] = sa.select(sa.literal_column("*")).select_from(sub).where(condition)
     if row_filter.ordered:
         stmt = stmt.order_by(sub.c[row_filter.column])
-    return ReadPlan(stmt, None, "query", chosen=chosen, partition_column=part)
+    fingerprint = None
+    if request.fingerprint is not None and isinstance(row_filter, DayWindow | DaySet):
+        covered = request.fingerprint.columns
+        if covered:  # named columns of a query whose columns are known only when it runs
+            sub = sa.text(escape_colons(query)).columns(
+                column, *[sa.column(c) for c in covered if c != row_filter.column]
+            ).subquery("q")
+            condition = row_filter.predicate(sub.c[row_filter.column], None, dialect)
+        names = dict(sub.c.items()) if covered else {row_filter.column: sub.c[row_filter.column],
+                                                      "*": sa.literal_column("q.*")}
+        fingerprint = _fingerprint(dialect, request.fingerprint, row_filter, sub, names,
+                                   ["*"], None, condition)
+    return ReadPlan(stmt, None, "query", chosen=chosen, partition_column=part,
+                    fingerprint=fingerprint)
 
 
 def render_sql(statement: sa.ClauseElement, url: URL) -> str:
@@ -273,9 +353,14 @@ def _expr(col: sa.ColumnElement[Any], t: ColumnType) -> sa.ColumnElement[Any]:
     return col
 
 
+def _field(row_filter: object) -> str:
+    """The config field naming a filter's column (``date_column``, ``cursor_column``)."""
+    return str(getattr(row_filter, "field", "date_column"))
+
+
 def _check_identifiers(request: ExtractRequest) -> None:
     filtered = request.row_filter.column if request.row_filter is not None else None
-    names: list[tuple[str, str | None]] = [("date_column", filtered),
+    names: list[tuple[str, str | None]] = [(_field(request.row_filter), filtered),
                                             ("db_schema", request.db_schema)]
     if request.table is not None:
         names += [("table", part) for part in request.table.split(".", 1)]

@@ -20,8 +20,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from etl.sources.arrow_types import DEFAULT_DECIMAL
+from etl.sources.base import SourceRead
 from etl.sources.convert import first_misfit, misfit_message
+from etl.sources.dialects.registry import dialect_for
 from etl.sources.errors import SourceError, describe_db_error, where
+from etl.sources.fingerprint import Fingerprints, TakenFingerprints
 from etl.sources.plan import ReadPlan
 from etl.sources.prefetch import Prefetcher
 from etl.sources.stall import stalled
@@ -33,16 +36,24 @@ def open_sqlalchemy_reader(
     engine: Engine, plan: ReadPlan, batch_size: int, secret: str | None = None, *,
     read_timeout_s: float | None = None, abort: Callable[[], object] | None = None,
     live: LiveWork | None = None,
-) -> Iterator[pa.RecordBatchReader]:
-    """Yield a reader over ``plan``; its cursor and connection are closed on exit.
+) -> Iterator[SourceRead]:
+    """Yield the read over ``plan`` (and its fingerprints); cursor and connection close on exit.
 
     Closing explicitly matters when the consumer fails mid-stream: otherwise the server-side
     cursor stays open ("idle in transaction") until the generator is garbage-collected. Rows
     are fetched on a thread one batch ahead; a batch that takes longer than
     ``read_timeout_s`` fails the read, after ``abort`` cut the engine's connections off
     (:mod:`etl.sources.stall`).
+
+    A plan with a fingerprint query runs it first, on that thread and the read's connection:
+    in the transaction the dialect opens as one snapshot (PostgreSQL REPEATABLE READ, MySQL's
+    consistent snapshot, SQLite's read transaction) it cannot disagree with the rows;
+    elsewhere it runs again after the last row, and the days whose fingerprint moved are
+    changing. The first batch is then waited for before the read is handed out, so the
+    fingerprints' kind is known by then.
     """
-    ahead = Prefetcher(_batches(engine, plan, batch_size, secret), depth=1,
+    taken = TakenFingerprints() if plan.fingerprint is not None else None
+    ahead = Prefetcher(_batches(engine, plan, batch_size, secret, taken), depth=1,
                        timeout_s=read_timeout_s, interrupt=abort,
                        stalled=lambda: stalled(f"reading {plan.label!r} from "
                                                f"{where(engine.url)}", read_timeout_s or 0))
@@ -50,22 +61,26 @@ def open_sqlalchemy_reader(
         with live.running(ahead.abort) if live is not None else nullcontext():
             batches: Iterator[pa.RecordBatch] = iter(ahead)
             schema = plan.read_schema
-            if schema is None:  # not known before the rows: take it from the first batch
+            if schema is None or taken is not None:  # the schema, or the fingerprints first
                 first = next(batches)
-                schema = first.schema
+                schema = schema or first.schema
                 batches = itertools.chain([first], batches)
-            yield pa.RecordBatchReader.from_batches(schema, batches)
+            yield SourceRead(pa.RecordBatchReader.from_batches(schema, batches), taken)
     finally:
         ahead.close()  # the thread closes the cursor and the connection
 
 
 def _batches(
-    engine: Engine, plan: ReadPlan, batch_size: int, secret: str | None
+    engine: Engine, plan: ReadPlan, batch_size: int, secret: str | None,
+    taken: TakenFingerprints | None = None,
 ) -> Generator[pa.RecordBatch, None, None]:
     try:
         with engine.connect().execution_options(
             stream_results=True, yield_per=batch_size
         ) as conn:
+            if taken is not None:
+                taken.consistent = dialect_for(engine.url).begin_snapshot(conn)
+                taken.before = _fingerprints(conn, plan, secret)
             result = conn.execute(plan.statement)
             names = list(result.keys())
             schema = plan.read_schema
@@ -79,10 +94,22 @@ def _batches(
             if empty:
                 schema = schema or _infer_schema(names, [() for _ in names], plan)
                 yield _to_batch([() for _ in names], schema)
+            if taken is not None and not taken.consistent:
+                taken.after = _fingerprints(conn, plan, secret)
     except sa.exc.SQLAlchemyError as e:
         # from None: the chained driver error may echo SQL and connection details.
         cause = describe_db_error(e, secret)
         raise SourceError(f"reading {plan.label!r} failed: {cause}") from None
+
+
+def _fingerprints(conn: sa.Connection, plan: ReadPlan, secret: str | None) -> Fingerprints:
+    fingerprint = plan.fingerprint
+    assert fingerprint is not None
+    try:
+        return fingerprint.collect(conn.execute(fingerprint.statement))
+    except sa.exc.SQLAlchemyError as e:
+        cause = describe_db_error(e, secret)
+        raise SourceError(f"the fingerprint of {plan.label!r} failed: {cause}") from None
 
 
 def _to_batch(columns: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.RecordBatch:

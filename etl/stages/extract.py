@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from etl import naming
@@ -17,7 +18,8 @@ from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.rdb import SourceDatabaseResource
 from etl.resources.s3 import StorageResource
 from etl.sources.base import ExtractRequest
-from etl.sources.row_filter import DayWindow
+from etl.sources.day_set import DaySet
+from etl.sources.fingerprint import Fingerprints, FingerprintSpec
 from etl.stages.outcome import StageOutcome
 from etl.stages.progress import RowProgress
 from etl.utils.arrow_memory import use_extraction_pool
@@ -33,9 +35,10 @@ DayOutcome = tuple[str | None, StageOutcome]
 def extract_request(
     pipeline: PipelineAssetConfig, source: SourceDatabaseResource, days: Sequence[str] | None
 ) -> ExtractRequest:
-    window = (DayWindow.of(pipeline.date_column, days, source.timezone)
+    window = (DaySet.of(pipeline.date_column, days, source.timezone)
               if days and pipeline.date_column else None)
     return ExtractRequest(
+        fingerprint=FingerprintSpec(pipeline.fingerprint_columns) if window else None,
         table=pipeline.table,
         query=pipeline.query,
         columns=pipeline.columns,
@@ -74,12 +77,13 @@ def run_extract(
         yield None, _write_master(tenant, pipeline, storage, source, progress, live)
         return
     ordered = sorted(days)
+    per_scan = max(1, days_per_scan)
     with source.session(live) as session:  # one reflection and connection for every scan
         if len(ordered) > 1:  # day files are committed as they come: find unfit values first
             session.check(extract_request(pipeline, source, ordered))
-        for start in range(0, len(ordered), max(1, days_per_scan)):
+        for start in range(0, len(ordered), per_scan):  # a heal's scattered days: one read too
             yield from _scan(tenant, pipeline, source, session, storage,
-                             ordered[start:start + max(1, days_per_scan)], progress)
+                             ordered[start:start + per_scan], progress)
 
 
 def _write_master(tenant: str, pipeline: PipelineAssetConfig, storage: StorageResource,
@@ -95,18 +99,54 @@ def _write_master(tenant: str, pipeline: PipelineAssetConfig, storage: StorageRe
 def _scan(tenant: str, pipeline: PipelineAssetConfig, source: SourceDatabaseResource,
           session: ReadSession, storage: StorageResource, days: list[str],
           progress: RowProgress) -> Iterator[DayOutcome]:
+    """One query for ``days``, cut into day files; each day with its fingerprint at the source.
+
+    Where the fingerprint is taken before and after the read (no shared snapshot), the days
+    are reported once the read has ended and the second fingerprint is in.
+    """
     from etl.utils.day_split import split_by_day
 
     column = pipeline.date_column or ""
-    with session.read(extract_request(pipeline, source, days)) as reader:
+    request = extract_request(pipeline, source, days)
+    with session.read(request) as read:
+        taken = read.fingerprints
+        wait = taken is not None and not taken.consistent
+        written: list[DayOutcome] = []
         started = time.monotonic()
-        for day, rows in split_by_day(reader, column, days, source.timezone):
+        for day, rows in split_by_day(read.reader, column, days, source.timezone):
             relative = naming.data_file_path(tenant, "extract", pipeline.name, day,
                                              pipeline.partition_column)
             stats = storage.write(relative, progress.counted(rows, day))
             now = time.monotonic()
-            yield day, _outcome(pipeline, storage, relative, stats, now - started)
+            outcome = _outcome(pipeline, storage, relative, stats, now - started)
             started = now
+            if taken is None:
+                yield day, outcome
+            elif wait:
+                written.append((day, outcome))
+            else:
+                found, moved = taken.final()
+                yield day, _fingerprinted(outcome, request, found, moved, day)
+        if taken is not None and wait:
+            found, moved = taken.final()
+            for done, outcome in written:
+                yield done, _fingerprinted(outcome, request, found, moved, done)
+
+
+def _fingerprinted(outcome: StageOutcome, request: ExtractRequest, found: Fingerprints,
+                   moved: frozenset[str], day: str | None) -> StageOutcome:
+    """The day's outcome with its fingerprint at the source (``source_rows``,
+    ``source_checksum``), or marked changing if the source moved while it was read."""
+    spec = request.fingerprint
+    fingerprint = found.get(day or "")
+    extra: dict[str, object] = {
+        naming.SOURCE_FINGERPRINT_OF: spec.describe() if spec else "all columns"}
+    if fingerprint is None or day in moved or fingerprint.rows != outcome.rows:
+        extra[naming.SOURCE_CHANGING] = True
+    else:
+        extra[naming.SOURCE_ROWS] = fingerprint.rows
+        extra[naming.SOURCE_CHECKSUM] = fingerprint.checksum
+    return replace(outcome, extra={**outcome.extra, **extra})
 
 
 def _outcome(pipeline: PipelineAssetConfig, storage: StorageResource, relative: str,

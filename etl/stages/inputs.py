@@ -92,23 +92,32 @@ def stage_files(
     days: Sequence[str] | None, partition_column: str = naming.PARTITION_COLUMN,
 ) -> StageFiles:
     """Read the footer of each day's file (or of the master file) of one stage."""
-    import pyarrow.fs as pafs
-    import pyarrow.parquet as pq
-
-    fs, _ = storage.filesystem()
     present: dict[str | None, StageFile] = {}
     missing: list[str | None] = []
     for day in (list(days) if days is not None else [None]):
         relative = naming.data_file_path(tenant, stage, pipeline, day, partition_column)
-        path = storage.path(relative)
-        info = fs.get_file_info(path)
-        if info.type != pafs.FileType.File:
+        found = stage_file(storage, relative, day)
+        if found is None:
             missing.append(day)
-            continue
-        meta = pq.read_metadata(path, filesystem=fs)  # a storage error is not "missing"
-        present[day] = StageFile(day, relative, storage.uri(relative), meta.num_rows,
-                                 int(info.size or 0), meta.schema.to_arrow_schema())
+        else:
+            present[day] = found
     return StageFiles(tenant, stage, pipeline, partition_column, present, tuple(missing))
+
+
+def stage_file(storage: StorageResource, relative: str, day: str | None = None
+               ) -> StageFile | None:
+    """One file's footer (rows, bytes, schema), or None when there is no such file."""
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    fs, _ = storage.filesystem()
+    path = storage.path(relative)
+    info = fs.get_file_info(path)
+    if info.type != pafs.FileType.File:
+        return None
+    meta = pq.read_metadata(path, filesystem=fs)  # a storage error is not "missing"
+    return StageFile(day, relative, storage.uri(relative), meta.num_rows, int(info.size or 0),
+                     meta.schema.to_arrow_schema())
 
 
 def _span(days: list[str]) -> str:

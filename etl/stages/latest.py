@@ -8,8 +8,9 @@ many days, where a query per day cost seconds per thousand days.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
 
@@ -47,3 +48,30 @@ class LatestMaterializations:
         by_id = {r.storage_id: r for r in records}
         for d in wanted:
             self._known[(key, d)] = by_id.get(ids.get(d, -1))
+
+
+def previous_check_metadata(instance: dg.DagsterInstance, check: dg.AssetCheckKey,
+                            days: Sequence[str], pages: int = 20
+                            ) -> dict[str, Mapping[str, Any]]:
+    """The metadata of each day's latest finished result of ``check``, newest results first,
+    a page at a time (each reconcile run writes one per day of its window, so a page or two
+    finds them all); at most ``pages`` pages are read."""
+    from etl.instance.private import COMPLETED_CHECK_STATUSES
+
+    wanted = set(days)
+    out: dict[str, Mapping[str, Any]] = {}
+    cursor: int | None = None
+    size = max(200, 2 * len(wanted))
+    for _ in range(pages):
+        records = instance.event_log_storage.get_asset_check_execution_history(
+            check, limit=size, cursor=cursor, status=set(COMPLETED_CHECK_STATUSES))
+        for record in records:
+            data = record.event.dagster_event.event_specific_data if (
+                record.event is not None and record.event.dagster_event is not None) else None
+            day = record.partition
+            if day in wanted and day not in out and isinstance(data, dg.AssetCheckEvaluation):
+                out[day] = data.metadata
+        if len(records) < size or len(out) == len(wanted):
+            return out
+        cursor = records[-1].id
+    return out

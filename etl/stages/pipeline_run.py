@@ -1,31 +1,28 @@
-"""One pipeline's stages over a step's days, and what a step hands each of them.
+"""One pipeline's stages over a step's days.
 
-:mod:`etl.stages.step` runs a :class:`PipelineStages` per pipeline on its worker threads; each
+:mod:`etl.stages.step` runs a :class:`PipelineStages` per pipeline on its worker threads, with
+what the step hands each of them (:class:`~etl.stages.step_inputs.StepInputs`); each
 reports through ``emit``: the per-day Dagster events, log lines, and :class:`Notice` lines the
 user should see where the run is watched (a retry after a transient failure).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from etl import naming
 from etl.checks.planned import planned_checks
-from etl.config.runs import RetryConfig
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.stages.events import StepEvent, check_evaluation, materialization
 from etl.stages.retries import retrying, should_retry, wait_before_retry
-from etl.utils.live_work import LiveWork
+from etl.stages.step_inputs import StepInputs
 
 if TYPE_CHECKING:
     from etl.common.transfer import TransferFunction
-
-Days = tuple[str, ...] | None
 
 
 class Cancelled(RuntimeError):
@@ -51,44 +48,6 @@ Emitted = StepEvent | str | Notice
 """What a pipeline's stages report; the step adds its own end-of-pipeline marker."""
 
 
-@dataclass(frozen=True)
-class StepInputs:
-    tenant: str
-    days: Days  # the step's days, sorted; None for master data
-    selected: frozenset[dg.AssetKey]
-    selected_checks: frozenset[dg.AssetCheckKey]
-    source: Any
-    storage: Any
-    warehouse: Any
-    days_per_scan: int = 1
-    retry: RetryConfig = field(default_factory=RetryConfig)
-    stop: threading.Event = field(default_factory=threading.Event)
-    live: LiveWork = field(default_factory=LiveWork)  # interrupted when the step stops
-
-    def wants(self, pipeline: PipelineAssetConfig, stage: naming.Stage) -> bool:
-        return pipeline.has_stage(stage) and (
-            naming.asset_key(self.tenant, stage, pipeline.name) in self.selected
-        )
-
-    def wants_check(self, pipeline: PipelineAssetConfig) -> bool:
-        key = naming.check_key(self.tenant, "load", pipeline.name, naming.RECONCILE_CHECK)
-        return key in self.selected_checks
-
-    def wants_quality(self, pipeline: PipelineAssetConfig, check: str) -> bool:
-        stage = pipeline.load_input_stage
-        return naming.check_key(self.tenant, stage, pipeline.name, check) in self.selected_checks
-
-    def is_last(self, day: str | None) -> bool:
-        """The step's last day (or master data): its events carry what every day shares."""
-        return self.days is None or day == self.days[-1]
-
-    @property
-    def label(self) -> str:
-        if self.days is None:
-            return "latest"
-        return self.days[0] if len(self.days) == 1 else f"{self.days[0]}..{self.days[-1]}"
-
-
 @dataclass
 class PipelineStages:
     """One pipeline's stages over the step's days, emitting as each day of a stage is done."""
@@ -112,6 +71,13 @@ class PipelineStages:
 
     def run(self) -> None:
         days: list[str | None] = list(self.inputs.days) if self.inputs.days else [None]
+        if self.pipeline.is_incremental:  # its checks judge a run's own rows: only in its runs
+            if self.inputs.wants(self.pipeline, "extract"):
+                self.incremental()
+            else:
+                self.emit(f"{self.pipeline.name}: the checks of an incremental pipeline are "
+                          "evaluated by its runs (master_sync_job), on the rows each run read")
+            return
         if self.inputs.wants(self.pipeline, "extract"):
             days = self.extract(days)
         if days and self.inputs.wants(self.pipeline, "transfer"):
@@ -121,6 +87,42 @@ class PipelineStages:
         if days and self.pipeline.save_to_trino and (
                 self.inputs.wants(self.pipeline, "load") or self.inputs.wants_check(self.pipeline)):
             self.load(days)
+        if self.inputs.days and self.inputs.wants_source_check(self.pipeline):
+            self.compare_with_source(list(self.inputs.days))
+
+    def compare_with_source(self, days: list[str]) -> None:
+        """Each day's ``matches_source``: its fingerprint at the source now against the one
+        its extract recorded (:mod:`etl.stages.reconcile`)."""
+        from etl.stages.reconcile import compare_with_source
+
+        self.begin("extract")
+        try:
+            results = retrying(lambda: list(compare_with_source(
+                self.inputs.tenant, self.pipeline, self.inputs.source, self.inputs.instance,
+                days, self.inputs.live)), self.inputs.retry,
+                f"reconcile of {self.inputs.tenant}/{self.pipeline.name}", self.notice,
+                self.inputs.stop)
+        except Exception as error:
+            self.fail("extract", error, days)
+            return
+        for result in results:
+            self.emit(result)
+        differ = sum(not r.passed for r in results)
+        self.emit(f"reconcile {self.pipeline.name} [{self.inputs.label}]: {len(results)} "
+                  f"day(s) checked, {differ} differ from the source")
+
+    def incremental(self) -> None:
+        """An incremental pipeline: its changed rows merged by key (:mod:`.incremental`)."""
+        from etl.stages.incremental import IncrementalFailure, run_incremental
+
+        self.begin("extract")
+        try:
+            retrying(lambda: run_incremental(self.inputs, self.pipeline, self.emit),
+                     self.inputs.retry, self.what("extract"), self.notice, self.inputs.stop)
+        except IncrementalFailure as failure:
+            self.fail(failure.stage, failure.error, [None])
+        except Exception as error:
+            self.fail("extract", error, [None])
 
     def extract(self, days: list[str | None]) -> list[str | None]:
         """Extract the days; after a transient failure, try again from the first day not done."""

@@ -117,6 +117,15 @@ def _measure_days(con: duckdb.DuckDBPyConnection, storage: StorageResource,
     return out
 
 
+def check_file(pipeline: PipelineAssetConfig, storage: StorageResource, file: StageFile,
+               checks: Sequence[PlannedCheck]) -> list[CheckOutcome]:
+    """The checks on one given file (an incremental run's change file)."""
+    from etl.utils.duckdb_sandbox import sandbox_connection
+
+    with sandbox_connection() as con:
+        return _DayCheck(con, storage, pipeline, file).run(checks)
+
+
 @dataclass
 class _DayCheck:
     con: duckdb.DuckDBPyConnection

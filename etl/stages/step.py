@@ -34,13 +34,8 @@ from etl import naming
 from etl.checks.planned import planned_checks
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.stages.events import StepEvent
-from etl.stages.pipeline_run import (
-    Emitted,
-    Notice,
-    PipelineStages,
-    StageFailure,
-    StepInputs,
-)
+from etl.stages.pipeline_run import Emitted, Notice, PipelineStages, StageFailure
+from etl.stages.step_inputs import StepInputs
 from etl.utils.logging import redact
 from etl.utils.secrets import secret_values
 
@@ -94,6 +89,7 @@ def run_pipelines(
     """
     todo = [p for p in pipelines
             if any(inputs.wants(p, s) for s in naming.STAGES) or inputs.wants_check(p)
+            or inputs.wants_source_check(p)
             or any(inputs.wants_quality(p, c.name) for c in planned_checks(p))]
     events: queue.Queue[Emitted | _Done] = queue.Queue()
     failures: list[StageFailure] = []

@@ -37,3 +37,15 @@ def scheduled_days(now: dt.datetime, timezone: str, start_date: dt.date,
 def day_range(first: dt.date, last: dt.date) -> list[str]:
     """Every day from ``first`` to ``last``, inclusive, as ``YYYY-MM-DD``."""
     return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+
+
+def contiguous(days: list[str]) -> list[list[str]]:
+    """Sorted days cut into runs of consecutive days (a heal's scattered days: one read each)."""
+    blocks: list[list[str]] = []
+    for day in sorted(days):
+        if blocks and dt.date.fromisoformat(day) - dt.date.fromisoformat(blocks[-1][-1]) == \
+                dt.timedelta(days=1):
+            blocks[-1].append(day)
+        else:
+            blocks.append([day])
+    return blocks

@@ -15,6 +15,7 @@ from etl.model.base import FieldProblem
 from etl.sources.base import ExtractRequest
 from etl.sources.dispatch import create_source_engine, resolve_url
 from etl.sources.errors import SourceError, describe_db_error, where
+from etl.sources.fingerprint import FingerprintSpec
 from etl.sources.plan import plan_read
 from etl.sources.row_filter import DayWindow
 from etl.utils.logging import redact
@@ -57,10 +58,15 @@ def _plan_problem(engine: sa.Engine, config: TenantConfig, pipeline: PipelineAss
     request = ExtractRequest(
         table=pipeline.table, query=pipeline.query, columns=pipeline.columns,
         row_filter=window, batch_size=config.source.batch_size, db_schema=config.source.db_schema,
+        fingerprint=FingerprintSpec(pipeline.fingerprint_columns) if window else None,
     )
     try:
-        plan_read(engine, request, password)
+        plan = plan_read(engine, request, password)
     except SourceError as e:
         return redact(str(e), [password])
+    names = [c.name for c in plan.columns or ()]
+    cursor = pipeline.cursor_column
+    if cursor is not None and plan.columns is not None and cursor not in names:
+        return f"cursor_column {cursor!r} is not a column of the source; it has {names}"
     return None
 

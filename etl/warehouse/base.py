@@ -84,6 +84,50 @@ class LoadResult:
     statements: int = 0  # warehouse statements the load ran (constant in the number of days)
 
 
+DeleteMode = Literal["off", "hard", "soft"]
+
+
+@dataclass(frozen=True)
+class LakeFile:
+    """One Parquet file of the lake, for a warehouse to read: as a dataset, by its folder's URI
+    (a Trino staging table) and, for a local lake, by its path on this machine."""
+
+    data: pads.Dataset
+    schema: pa.Schema
+    folder_uri: str
+    local_paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MergeRequest:
+    """Merge an incremental run's changed rows into a table by ``key`` (``mode: incremental``).
+
+    ``full``: the rows are the whole table (a first run or a full refresh) and replace it.
+    ``keys``: every key at the source, read before the changes; the table's rows whose key is
+    not among them were deleted there and are deleted (``hard``) or get ``deleted_at`` (``soft``)
+    before the changes are merged, so a row inserted after the key read is never taken for one.
+    """
+
+    table: str
+    key: tuple[str, ...]
+    rows: LakeFile
+    full: bool
+    mode: LoadMode | None
+    schema_drift: DriftPolicy
+    deletes: DeleteMode = "off"
+    keys: LakeFile | None = None
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    table: str
+    rows: int  # rows of the table after the merge
+    merged: int  # rows of the table whose key is among the merged rows'
+    deleted: int  # rows deleted, or newly marked deleted
+    added_columns: tuple[str, ...] = ()
+    statements: int = 0
+
+
 class Warehouse(Protocol):
     """The loader of one tenant's schema: replace days (or a master table), count rows.
 
@@ -91,6 +135,10 @@ class Warehouse(Protocol):
     """
 
     def load(self, request: LoadRequest) -> LoadResult: ...
+
+    def merge(self, request: MergeRequest) -> MergeResult:
+        """Merge changed rows by key (kinds whose ``merge_refusal`` is None for the mode)."""
+        ...
 
     def count_days(self, table: str, days: Sequence[str], mode: LoadMode | None,
                    partition_column: str = naming.PARTITION_COLUMN) -> dict[str, int]:
@@ -147,6 +195,11 @@ class WarehouseConfigBase(StrictModel):
     def describe(self, tenant: str) -> str:
         """Where the tables are, as people read it (``/path/warehouse.duckdb (schema x)``)."""
 
+    def merge_refusal(self, mode: LoadMode | None) -> str | None:
+        """Why a pipeline loading in ``mode`` (None: the default) cannot merge rows by key
+        (``mode: incremental``), or None when the loader's ``merge`` can."""
+        return f"warehouse type {self.type!r} cannot merge rows into a table by key"
+
     def pipeline_problems(self, loads: Sequence[tuple[str, LoadMode | None]]
                           ) -> list[tuple[int, str]]:
         """What this kind cannot load among ``loads`` (each loaded pipeline's name and
@@ -200,6 +253,19 @@ def plan_columns(
             "set schema_drift: add_columns to add them"
         )
     return added
+
+
+def merge_columns(table: str, existing: Mapping[str, str], incoming: Mapping[str, str],
+                  request: MergeRequest) -> list[str]:
+    """Columns to add for a merge: the drift rules, the soft-delete column aside."""
+    from etl.naming import DELETED_AT_COLUMN
+
+    if DELETED_AT_COLUMN in incoming and request.deletes == "soft":
+        raise WarehouseError(f"table {table}: the source has a column {DELETED_AT_COLUMN!r}, "
+                             "which deletes: {mode: soft} adds itself; rename it in a query")
+    kept = {c: t for c, t in existing.items()
+            if not (c == DELETED_AT_COLUMN and c not in incoming)}
+    return plan_columns(table, kept, incoming, request.schema_drift)
 
 
 def required_columns(request: LoadRequest) -> set[str]:

@@ -64,6 +64,9 @@ class DuckDBWarehouseConfig(WarehouseConfigBase):
     asset_kind: ClassVar[str] = "duckdb"
     example: ClassVar[dict[str, Any]] = {"type": "duckdb", "path": ".etl/warehouse.duckdb"}
 
+    def merge_refusal(self, mode: LoadMode | None) -> str | None:
+        return None  # one DELETE and one INSERT by key, in one transaction
+
     def build_resource(self, tenant: str) -> DuckDBWarehouseResource:
         return DuckDBWarehouseResource(path=self.path, schema_name=self.schema_for(tenant),
                                        memory_limit=self.memory_limit)

@@ -31,6 +31,8 @@ from etl.warehouse.base import (
     LoadMode,
     LoadRequest,
     LoadResult,
+    MergeRequest,
+    MergeResult,
     WarehouseError,
     check_no_partition_column,
     plan_columns,
@@ -183,6 +185,11 @@ class DuckDBWarehouse:
                 f"table {target} is {have} but the load is for {want}; drop the table (or "
                 "rename the pipeline) to change a pipeline between daily and master data"
             )
+
+    def merge(self, request: MergeRequest) -> MergeResult:
+        from etl.warehouse.duckdb_merge import merge
+
+        return merge(self, request)
 
     def count_days(self, table: str, days: Sequence[str], mode: LoadMode | None,
                    partition_column: str = PARTITION_COLUMN) -> dict[str, int]:

@@ -51,6 +51,7 @@ class Tenant:
     schedule: bool = False
     ops: bool = False  # slow_orders and ghost instead of orders
     max_runtime_s: int | None = None
+    reconcile: bool = False  # orders reconciled and healed every minute; items incremental
 
     @property
     def password_env(self) -> str:
@@ -97,6 +98,10 @@ def create_source(tenant: Tenant) -> None:
               RETURN QUERY SELECT * FROM orders;
             END $$""")
         conn.execute("CREATE VIEW slow_orders AS SELECT * FROM slow_orders_fn()")
+        conn.execute("CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, "
+                     "updated_at timestamp(6) NOT NULL)")
+        conn.execute("INSERT INTO items SELECT g, 'item ' || g, timestamp '2026-01-01' "
+                     "+ g * interval '1 second' FROM generate_series(1, 200) g")
 
 
 def set_sleep(tenant: Tenant, seconds: float) -> None:
@@ -138,11 +143,11 @@ warehouse:
   type: duckdb
   path: {warehouse}
 schedule:
-  cron: "* * * * *"
+  cron: "{cron}"
   timezone: UTC
   start_date: {first_day}
   enabled: {schedule}
-backfill:
+{schedules}backfill:
   days_per_run: 2
   days_per_scan: 1
 runs:
@@ -171,6 +176,19 @@ ORDERS = """\
       checks:
         rules:
           - {type: expression, name: amount_positive, sql: amount > 0, blocking: true}
+"""
+# t_rec: every minute a reconcile of the 12 complete days (healing what differs) and an
+# incremental run of items; its daily schedule is left for a day that never comes.
+RECONCILE = """\
+  master_sync_cron: "* * * * *"
+reconcile:
+  cron: "* * * * *"
+  window_days: 12
+  heal: true
+"""
+ITEMS = """\
+    - {name: items, table: items, primary_key: [id], save_to_trino: true, mode: incremental,
+       cursor_column: updated_at, lag: 1m, deletes: {mode: hard}}
 """
 # t_ops: a query that sleeps as long as the test wants, and a table that does not exist.
 OPS = """\
@@ -214,7 +232,10 @@ def write_tenant(tenants_dir: Path, tenant: Tenant, bucket: S3Bucket, warehouses
         env_prefix=f"{tenant.id.upper()}_",
         endpoint=bucket.endpoint_url, warehouse=warehouses / f"{tenant.id}.duckdb",
         first_day=FIRST_DAY, schedule=str(tenant.schedule).lower(),
-        max_concurrent=tenant.max_concurrent, pipelines=OPS if tenant.ops else ORDERS,
+        cron="0 3 1 1 *" if tenant.reconcile else "* * * * *",
+        schedules=RECONCILE if tenant.reconcile else "",
+        max_concurrent=tenant.max_concurrent,
+        pipelines=OPS if tenant.ops else ORDERS + (ITEMS if tenant.reconcile else ""),
         max_runtime=(f"  max_runtime_s: {tenant.max_runtime_s}\n"
                      if tenant.max_runtime_s is not None else "")))
     (folder / "assets" / "__init__.py").write_text("")

@@ -76,6 +76,8 @@ def tenants(postgres_server: Service, ops_server: Service) -> dict[str, Tenant]:
         "t_c": Tenant("t_c", postgres_server, new_password()),
         "t_ops": Tenant("t_ops", ops_server, new_password(), ops=True,
                         max_runtime_s=MAX_RUNTIME_S),
+        "t_rec": Tenant("t_rec", postgres_server, new_password(), schedule=True,
+                        reconcile=True),
     }
     for tenant in found.values():
         create_source(tenant)
@@ -248,6 +250,91 @@ def test_a_day_not_loaded_by_its_deadline_shows_its_freshness_check_failed(
     assert states == {day: "FAILED"}
     ticks = ui.sensor_ticks("t_a", naming.FRESHNESS_SENSOR)
     assert any(f"orders {day}: not loaded by its deadline" in (t or "") for t in ticks), ticks
+
+
+def finished_after(instance: dg.DagsterInstance, after: float, **tags: str
+                   ) -> dg.DagsterRun | None:
+    """The first run with ``tags`` started after ``after`` that has finished."""
+    found = [r for r in records(instance, **tags)
+             if r.start_time is not None and r.start_time > after]
+    found.sort(key=lambda r: r.start_time or 0)
+    return found[0].dagster_run if found and found[0].dagster_run.is_finished else None
+
+
+def test_the_reconcile_schedule_finds_drift_and_the_heal_sensor_repairs_it(
+        deployment: Deployment, tenants: dict[str, Tenant]) -> None:
+    """t_rec's lake starts empty: its first reconcile finds every day missing and the heal
+    loads them; rows changed at the source afterwards are found by the next reconcile, and
+    healed, and the UI shows every day matching the source again."""
+    from etl.runs.healing import findings
+    from etl.runs.launch import CodeLocation
+    from tests.ui import workspace_ui
+
+    rec = tenants["t_rec"]
+    with deployment.instance() as instance:
+        first = eventually(lambda: finished_after(instance, 0, tenant="t_rec",
+                                                  **{naming.REASON_TAG: "heal"}),
+                           "t_rec's first heal run", 300 + RUN_TIMEOUT_S, 2)
+        assert first.status == dg.DagsterRunStatus.SUCCESS, failures(instance, first.run_id)
+        drifted_at = time.time()
+        with rec.connect() as conn:
+            conn.execute("UPDATE orders SET amount = amount + 1 WHERE id = 2005")
+            conn.execute("DELETE FROM orders WHERE id = 5010")
+        changed = {str(BACKFILL_DAYS[2]), str(BACKFILL_DAYS[5])}
+        found = eventually(lambda: finished_after(instance, drifted_at, tenant="t_rec",
+                                                  **{naming.REASON_TAG: "reconcile"}),
+                           "a reconcile after the change", 120 + RUN_TIMEOUT_S, 2)
+        assert {f.day for f in findings(instance, found.run_id) if f.status != "equal"} == \
+            changed
+        heal = eventually(lambda: finished_after(instance, drifted_at, tenant="t_rec",
+                                                 **{naming.REASON_TAG: "heal"}),
+                          "the heal of the changed days", 120 + RUN_TIMEOUT_S, 2)
+        assert heal.status == dg.DagsterRunStatus.SUCCESS, failures(instance, heal.run_id)
+        assert set(heal.tags[naming.DAYS_TAG].split(",")) == changed
+        healed = instance.get_run_record_by_id(heal.run_id)
+        assert healed is not None and healed.end_time is not None
+        after = eventually(lambda: finished_after(instance, healed.end_time or 0,
+                                                  tenant="t_rec",
+                                                  **{naming.REASON_TAG: "reconcile"}),
+                           "a reconcile after the heal", 120 + RUN_TIMEOUT_S, 2)
+        assert {f.status for f in findings(instance, after.run_id)} == {"equal"}
+        days = [str(d) for d in BACKFILL_DAYS]
+        check = naming.check_key("t_rec", "extract", "orders", naming.SOURCE_CHECK)
+        with workspace_ui(instance, CodeLocation.of_tenant("t_rec")) as ui:
+            # The schedule fires every minute: between two reconcile runs, every day shows
+            # its last result (during one, the days it plans show as in progress).
+            eventually(lambda: set(ui.check_days(check, days).values()) == {"SUCCEEDED"},
+                       "every day's matches_source SUCCEEDED in the UI", 120, 1)
+            assert {t["key"]: t["value"] for t in ui.run(heal.run_id)["tags"]}[
+                naming.REASON_TAG] == "heal"
+    assert {d: warehouse_days(deployment, "t_rec", "orders").get(d) for d in days} == \
+        source_days(rec, BACKFILL_DAYS)
+
+
+def test_incremental_runs_of_the_master_sync_schedule_merge_the_changes(
+        deployment: Deployment, tenants: dict[str, Tenant]) -> None:
+    rec = tenants["t_rec"]
+    with deployment.instance() as instance:
+        first = eventually(lambda: finished_after(instance, 0, tenant="t_rec",
+                                                  **{"dagster/schedule_name":
+                                                     "master_sync_schedule"}),
+                           "t_rec's first master_sync run", 120 + RUN_TIMEOUT_S, 2)
+        assert first.status == dg.DagsterRunStatus.SUCCESS, failures(instance, first.run_id)
+        changed_at = time.time()
+        with rec.connect() as conn:
+            conn.execute("UPDATE items SET name = 'renamed', updated_at = now() WHERE id < 4")
+            conn.execute("DELETE FROM items WHERE id = 100")
+            conn.execute("INSERT INTO items VALUES (500, 'new', now())")
+        run = eventually(lambda: finished_after(instance, changed_at, tenant="t_rec",
+                                                **{"dagster/schedule_name":
+                                                   "master_sync_schedule"}),
+                         "a master_sync run after the change", 120 + RUN_TIMEOUT_S, 2)
+        assert run.status == dg.DagsterRunStatus.SUCCESS, failures(instance, run.run_id)
+    path = deployment.tenants_dir.parent / "warehouses" / "t_rec.duckdb"
+    with duckdb.connect(str(path), read_only=True) as con:
+        loaded = con.execute('SELECT id, name FROM "t_rec"."t_rec"."items" ORDER BY id').fetchall()
+    with rec.connect() as conn:
+        assert loaded == conn.execute("SELECT id, name FROM items ORDER BY id").fetchall()
 
 
 def test_a_backfill_of_three_tenants_completes_within_each_tenants_run_limit(

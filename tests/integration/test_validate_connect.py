@@ -155,7 +155,7 @@ def test_every_problem_of_every_tenant_is_reported_at_once(
     text = "\n".join(line for lines in report.values() for line in lines)
 
     # The test servers' secrets are short ("etl", "test"): warned about, never shown.
-    assert report["pg_ok"][0] == "pg_ok: ok (2 assets, 3 jobs, 1 schedule), 2 warnings", text
+    assert report["pg_ok"][0] == "pg_ok: ok (2 assets, 4 jobs, 2 schedules), 2 warnings", text
     assert ("the environment variable PG_OK_PG_PASSWORD is set but shorter than 8"
             in report["pg_ok"][1])
     broken = "\n".join(report["pg_broken"])

@@ -167,6 +167,10 @@ def test_every_warehouse_kind_provides_the_whole_contract(kind: type[WarehouseCo
     loader = resource.warehouse()
     assert callable(getattr(loader, "load", None)) and callable(getattr(loader, "count_days", None))
     assert callable(getattr(loader, "count_all", None))
+    refusals = {mode: config.merge_refusal(mode) for mode in (None, *kind.load_modes)}
+    if any(r is None for r in refusals.values()):  # it merges in some mode: it has merge()
+        assert callable(getattr(loader, "merge", None))
+    assert all(r is None or (isinstance(r, str) and r) for r in refusals.values())
     assert config.schema_for("t1") == "t1" and config.target("t1")[-1] == "t1"
     assert config.describe("t1")
     # Every variable a kind reads a secret from ends up in a secret field of its resource.

@@ -30,7 +30,7 @@ def user_jobs(r: dg.RepositoryDefinition) -> list[str]:
 
 @pytest.mark.parametrize(
     ("tenant", "assets", "jobs", "schedules"),
-    [("project_01", 11, 5, 1), ("default", 9, 4, 1)],
+    [("project_01", 11, 6, 2), ("default", 9, 5, 2)],
 )
 def test_seed_verification_counts(tenant: str, assets: int, jobs: int, schedules: int) -> None:
     r = repo(tenant)
@@ -113,8 +113,8 @@ def test_all_merges_every_tenant_without_clashes() -> None:
     assert len(r.asset_graph.get_all_asset_keys()) == 20
     assert "project_01__daily_etl_job" in user_jobs(r)
     assert "default__daily_etl_job" in user_jobs(r)
-    assert len(user_jobs(r)) == 9
-    assert len(r.schedule_defs) == 2
+    assert len(user_jobs(r)) == 11
+    assert len(r.schedule_defs) == 4
 
 
 def test_each_tenant_folder_has_its_code_location_and_workspace_entry() -> None:

@@ -48,9 +48,9 @@ def test_one_line_per_tenant_with_every_problem(site: tuple[Path, Path]) -> None
     report = lines(tenants, package)
     assert sorted(report) == ["broken", "default", "gone", "no_config", "no_module",
                               "project_01", "scaffold"]
-    assert report["default"][0] == "default: ok (9 assets, 4 jobs, 1 schedule)"
+    assert report["default"][0] == "default: ok (9 assets, 5 jobs, 2 schedules)"
     assert report["project_01"] == [
-        "project_01: ok (11 assets, 5 jobs, 1 schedule)",
+        "project_01: ok (11 assets, 6 jobs, 2 schedules)",
         "  work_order (daily by created_at): extract, transfer, load",
         "  production_result (daily by produced_at): extract, transfer, load",
         "  quality_inspection (daily by inspected_at): extract, transfer, load",
@@ -74,7 +74,7 @@ def test_one_line_per_tenant_with_every_problem(site: tuple[Path, Path]) -> None
 def test_one_tenant_only(site: tuple[Path, Path]) -> None:
     tenants, package = site
     (only,) = lines(tenants, package, "project_01").values()
-    assert only[0] == "project_01: ok (11 assets, 5 jobs, 1 schedule)" and len(only) == 5
+    assert only[0] == "project_01: ok (11 assets, 6 jobs, 2 schedules)" and len(only) == 5
     (unknown,) = lines(tenants, package, "nope")["nope"][1:]
     assert "no tenant 'nope': tenants/nope/config.yaml does not exist (tenants: broken" in unknown
 
@@ -101,7 +101,7 @@ def test_short_secrets_are_warned_about_without_their_value(
     monkeypatch.setenv("PROJECT_01_DB_PASSWORD", "abc123")
     report = lines(tenants, package, "project_01")["project_01"]
     assert report[:2] == [
-        "project_01: ok (11 assets, 5 jobs, 1 schedule), 1 warning",
+        "project_01: ok (11 assets, 6 jobs, 2 schedules), 1 warning",
         "  warning: source.password_env: the environment variable PROJECT_01_DB_PASSWORD is set "
         "but shorter than 8 characters; use a real secret",
     ]
@@ -118,8 +118,8 @@ def test_the_command_prints_the_lines_and_fails_on_errors(
     assert main(["validate"]) == 0
     out = capsys.readouterr().out
     assert [line for line in out.splitlines() if not line.startswith("  ")] == [
-                                "default: ok (9 assets, 4 jobs, 1 schedule)",
-                                "project_01: ok (11 assets, 5 jobs, 1 schedule)",
+                                "default: ok (9 assets, 5 jobs, 2 schedules)",
+                                "project_01: ok (11 assets, 6 jobs, 2 schedules)",
                                 "2 tenants: 2 ok, 0 with errors"]
     config = tenants / "default" / "config.yaml"
     config.write_text(config.read_text() + "assets:\n  inherit: [work_ordr]\n")
@@ -179,6 +179,6 @@ def test_tenants_outside_the_package_need_no_modules_of_it(
     assert main(["validate"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert [line for line in out if not line.startswith("  ")] == [
-        "default: ok (9 assets, 4 jobs, 1 schedule)",
-        "site_b: ok (9 assets, 4 jobs, 1 schedule)",
+        "default: ok (9 assets, 5 jobs, 2 schedules)",
+        "site_b: ok (9 assets, 5 jobs, 2 schedules)",
         "2 tenants: 2 ok, 0 with errors"]

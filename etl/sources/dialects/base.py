@@ -46,6 +46,10 @@ class Dialect:
     try may get past: a restart, a dropped connection (:mod:`etl.stages.retries`)."""
     permanent_errors: ClassVar[tuple[str, ...]] = ()
     """Patterns of this database's errors no retry can fix: a wrong password, a missing table."""
+    scanner_snapshot: ClassVar[bool] = False
+    """Whether the scanner's queries inside one DuckDB transaction see one snapshot of the
+    source, so a day's fingerprint and its rows cannot disagree (else: taken before and after
+    the read, and a day whose fingerprint moved is marked changing)."""
 
     # --- connecting --------------------------------------------------------------------
 
@@ -132,6 +136,27 @@ class Dialect:
     def wall_clock_bounds(self, start: dt.datetime, end: dt.datetime) -> tuple[Any, Any]:
         """Bounds for naive timestamp columns: midnights, as naive datetimes."""
         return start, end
+
+    # --- fingerprints (etl.sources.fingerprint) ----------------------------------------------
+
+    def begin_snapshot(self, conn: sa.Connection) -> bool:
+        """Start the SQLAlchemy reader's transaction so that every query on ``conn`` sees one
+        snapshot; whether they do. The generic path cannot know: before and after."""
+        return False
+
+    def row_checksum(self, columns: Sequence[sa.ColumnElement[Any]],
+                     server: tuple[int, ...] = ()) -> sa.ColumnElement[Any] | None:
+        """The aggregate checksum of a group's rows over ``columns``, as text, computed by the
+        database (order-independent, NULL-safe); ``server`` is its version. None: hashed by
+        the reader instead."""
+        return None
+
+    def day_key(self, column: sa.ColumnElement[Any], kind: str, timezone: str,
+                start: dt.datetime, end: dt.datetime) -> sa.ColumnElement[Any] | None:
+        """The day (a ``date``) a date column's value falls on in ``timezone``, the way the
+        extract assigns rows to days; ``kind`` is ``date``, ``naive`` or ``instant`` (given the
+        window's UTC bounds ``start``, ``end``). None: assigned by the reader instead."""
+        return None
 
     # --- the DuckDB scanner --------------------------------------------------------------
 

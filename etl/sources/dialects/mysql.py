@@ -14,6 +14,7 @@ from sqlalchemy.sql import sqltypes
 from etl.sources.dialects.base import Described, Dialect, SaType, Scanner
 from etl.sources.dialects.describe import describe_query
 from etl.sources.errors import SourceError
+from etl.sources.fingerprint import utc_offsets
 from etl.utils.sql import literal
 
 _INTS: dict[int, type[mysql.types._IntegerType]] = {
@@ -99,6 +100,40 @@ class MySQL(Dialect):
             field = fields[i] if fields is not None and len(fields) == len(description) else None
             out.append((str(col[0]), _type(int(col[1]), col, field)))
         return out
+
+    def begin_snapshot(self, conn: sa.Connection) -> bool:
+        conn.execution_options(isolation_level="REPEATABLE READ")
+        conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        return True
+
+    def row_checksum(self, columns: Sequence[sa.ColumnElement[Any]],
+                     server: tuple[int, ...] = ()) -> sa.ColumnElement[Any] | None:
+        """The sum of the first 60 bits of each row's MD5 (over its values' text, NULL marked),
+        an exact DECIMAL."""
+        null: sa.ColumnElement[Any] = sa.literal_column("CHAR(0 USING utf8mb4)")
+        texts = [sa.func.coalesce(sa.cast(c, sa.CHAR), null) for c in columns]
+        joined = sa.func.concat_ws(sa.literal_column("CHAR(31 USING utf8mb4)"), *texts)
+        head = sa.func.substring(sa.func.md5(joined), sa.literal_column("1"),
+                                 sa.literal_column("15"))
+        value = sa.func.conv(head, sa.literal_column("16"), sa.literal_column("10"))
+        return sa.cast(sa.func.sum(sa.cast(value, mysql.DECIMAL(20, 0))), sa.CHAR)
+
+    def day_key(self, column: sa.ColumnElement[Any], kind: str, timezone: str,
+                start: dt.datetime, end: dt.datetime) -> sa.ColumnElement[Any] | None:
+        """Instants arrive as UTC (the session runs at +00:00); they are moved by the zone's
+        offset at that instant (a CASE over the window's DST changes: MySQL's named zones need
+        time-zone tables a server may not have loaded)."""
+        if kind == "instant":
+            offsets = utc_offsets(timezone, start, end)
+            minutes: sa.ColumnElement[Any] = sa.literal_column(str(offsets[-1][1]))
+            if len(offsets) > 1:
+                minutes = sa.case(*[
+                    (column < sa.literal_column(literal(at.strftime("%Y-%m-%d %H:%M:%S"))),
+                     sa.literal_column(str(offset)))
+                    for (at, _), (_, offset) in zip(offsets[1:], offsets, strict=False)],
+                    else_=minutes)
+            column = sa.func.timestampadd(sa.literal_column("MINUTE"), minutes, column)
+        return sa.func.date(column)
 
     def instant_bounds(self, start: dt.datetime, end: dt.datetime) -> tuple[Any, Any]:
         # Sessions run at +00:00, so instants are compared as naive UTC.

@@ -46,6 +46,7 @@ class PostgreSQL(Dialect):
         "duckdb_extension_postgres_scanner", "postgres_scanner", "postgres_query"
     )
     casts: ClassVar[bool] = True
+    scanner_snapshot: ClassVar[bool] = True  # one REPEATABLE READ transaction per DuckDB one
 
     def connect_args(self, connect_timeout_s: int,
                      statement_timeout_s: float | None = None) -> dict[str, object]:
@@ -81,6 +82,34 @@ class PostgreSQL(Dialect):
     def instant_bounds(self, start: dt.datetime, end: dt.datetime) -> tuple[Any, Any]:
         return start, end  # compared as timestamptz, zone included
 
+    def begin_snapshot(self, conn: sa.Connection) -> bool:
+        conn.execution_options(isolation_level="REPEATABLE READ")
+        return True
+
+    def row_checksum(self, columns: Sequence[sa.ColumnElement[Any]],
+                     server: tuple[int, ...] = ()) -> sa.ColumnElement[Any] | None:
+        """The sum of a 64-bit hash of each row, exact (``sum(bigint)`` is ``numeric``).
+
+        PostgreSQL 14 and later hash the row's values in their binary form
+        (``hash_record_extended``: no formatting, nothing that depends on the session's time zone
+        or float settings), a type without a hash function (json, xml, geometric, arrays) as its
+        text; older servers hash the row's text form (``hashtextextended``), several times
+        slower.
+        """
+        if server and server < (14,):
+            text = sa.cast(sa.func.ROW(*columns), sa.Text)
+            hashed = sa.func.hashtextextended(text, sa.literal_column("0"))
+        else:
+            row = sa.func.ROW(*(c if _hashable(c.type) else sa.cast(c, sa.Text) for c in columns))
+            hashed = sa.func.hash_record_extended(row, sa.literal_column("0"))
+        return sa.cast(sa.func.sum(hashed), sa.Text)
+
+    def day_key(self, column: sa.ColumnElement[Any], kind: str, timezone: str,
+                start: dt.datetime, end: dt.datetime) -> sa.ColumnElement[Any] | None:
+        if kind == "instant":
+            column = sa.func.timezone(sa.literal_column(literal(timezone)), column)
+        return sa.cast(column, sa.Date) if kind != "date" else column
+
     def scanner_settings(self) -> Sequence[str]:
         return ["SET pg_use_binary_copy = true"]  # binary COPY: no text parsing
 
@@ -88,6 +117,17 @@ class PostgreSQL(Dialect):
                        statement_timeout_s: float | None = None) -> Sequence[str]:
         conninfo = libpq_conninfo(url, statement_timeout_s)
         return [f"ATTACH {literal(conninfo)} AS {alias} (TYPE postgres, READ_ONLY)"]
+
+
+_HASHED = (sqltypes.Integer, sqltypes.Numeric, sqltypes.Date, sqltypes.DateTime, sqltypes.Time,
+           sqltypes._AbstractInterval, sqltypes.Boolean, sqltypes.Uuid, sqltypes.LargeBinary,
+           sqltypes.String)
+
+
+def _hashable(t: SaType) -> bool:
+    """Types whose values PostgreSQL hashes by their binary form (json has no hash function;
+    arrays and unknown types are hashed as text, which always works)."""
+    return isinstance(t, _HASHED) and not isinstance(t, sqltypes.JSON | sqltypes.ARRAY)
 
 
 def interval_text(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:

@@ -40,6 +40,11 @@ class SQLite(Dialect):
     def abort(self, dbapi_connection: Any) -> None:
         dbapi_connection.interrupt()  # no socket: sqlite3 stops the running statement
 
+    def begin_snapshot(self, conn: sa.Connection) -> bool:
+        """A read transaction: SQLite's reads inside one see one state of the file."""
+        conn.exec_driver_sql("BEGIN")
+        return True
+
     def integer_width(self, t: SaType) -> int:
         return 64  # SQLite stores every integer in up to 8 bytes, whatever the declared type
 

@@ -92,6 +92,12 @@ class TrinoWarehouseConfig(WarehouseConfigBase):
             raise ValueError("password or JWT authentication needs http_scheme: https")
         return self
 
+    def merge_refusal(self, mode: LoadMode | None) -> str | None:
+        if (mode or self.default_load_mode) == "iceberg":
+            return None
+        return ("external (Hive) tables are the lake's files and cannot be updated by key; "
+                "set load_mode: iceberg for this pipeline")
+
     def pipeline_problems(self, loads: Sequence[tuple[str, LoadMode | None]]
                           ) -> list[tuple[int, str]]:
         """External mode makes a Hive table ``<name>__raw`` beside the view ``<name>``: a

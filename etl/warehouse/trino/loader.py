@@ -16,10 +16,19 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from etl.naming import PARTITION_COLUMN
-from etl.warehouse.base import LoadMode, LoadRequest, LoadResult, check_no_partition_column
+from etl.warehouse.base import (
+    LoadMode,
+    LoadRequest,
+    LoadResult,
+    MergeRequest,
+    MergeResult,
+    WarehouseError,
+    check_no_partition_column,
+)
 from etl.warehouse.trino.catalog import TrinoTarget, checked_days
 from etl.warehouse.trino.external import load_external
 from etl.warehouse.trino.iceberg import load_iceberg
+from etl.warehouse.trino.iceberg_merge import merge_iceberg
 from etl.warehouse.trino.session import TrinoSession
 from etl.warehouse.trino.types import check_name
 
@@ -69,6 +78,15 @@ class TrinoWarehouse:
                 rows = sum(by_day.values())
             return LoadResult(table=self.target.display(mode, request.table), rows=rows,
                               rows_by_day=by_day, added_columns=added, statements=s.statements)
+
+    def merge(self, request: MergeRequest) -> MergeResult:
+        """Iceberg only: external tables are the lake's files, not rows to update by key."""
+        check_name("table", request.table)
+        if (request.mode or self.default_mode) != "iceberg":
+            raise WarehouseError(f"table {request.table}: an incremental pipeline merges into "
+                                 "Iceberg tables only; set load_mode: iceberg")
+        with self.session() as s:
+            return merge_iceberg(s, self.target, request)
 
     def count_days(self, table: str, days: Sequence[str], mode: LoadMode | None,
                    partition_column: str = PARTITION_COLUMN) -> dict[str, int]:

@@ -1,0 +1,97 @@
+"""Incremental merges into a DuckDB table: changed rows replace their keys, in one transaction.
+
+Rows gone from the source (the key read of ``deletes``) are deleted, or marked with
+``deleted_at``, first; then the rows of the change file replace the table's rows with the same
+key (``DELETE`` of those keys, ``INSERT`` of the rows), so a rerun of the same changes leaves the
+same table. A full merge (first run, full refresh) replaces the table's rows. Readers see the
+table before or after, never half of it.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from etl.naming import DELETED_AT_COLUMN
+from etl.utils.sql import literal, quote
+from etl.warehouse.base import LakeFile, MergeRequest, MergeResult, WarehouseError, merge_columns
+from etl.warehouse.duckdb_loader import DuckDBWarehouse, _Counted, _upgrade, _writer_lock
+from etl.warehouse.duckdb_types import select_list
+
+
+def merge(warehouse: DuckDBWarehouse, request: MergeRequest) -> MergeResult:
+    with _writer_lock(warehouse.path):
+        return _merge(warehouse, request)
+
+
+def _merge(warehouse: DuckDBWarehouse, request: MergeRequest) -> MergeResult:
+    con = warehouse.connect()
+    run = _Counted(con)
+    target = warehouse.qualified(run, request.table)
+    try:
+        if warehouse.memory_limit is not None:
+            con.execute(f"SET memory_limit = {literal(warehouse.memory_limit)}")
+        con.execute("SET preserve_insertion_order = false")
+        run(f"CREATE TEMP VIEW incoming AS SELECT {', '.join(select_list(request.rows.schema))}"
+            f" FROM {_files(con, 'changed_rows', request.rows)}")
+        incoming = dict(zip(con.table("incoming").columns,
+                            map(str, con.table("incoming").types), strict=True))
+        key = [quote(k) for k in request.key]
+        if request.keys is not None:
+            run(f"CREATE TEMP VIEW source_keys AS SELECT {', '.join(key)} "
+                f"FROM {_files(con, 'key_rows', request.keys)}")
+        run("BEGIN TRANSACTION")
+        run(f"CREATE SCHEMA IF NOT EXISTS {quote(run.catalog)}.{quote(warehouse.schema)}")
+        existing = warehouse._columns(run, request.table)
+        added: list[str] = []
+        if not existing:
+            run(f"CREATE TABLE {target} AS SELECT * FROM incoming LIMIT 0")
+        else:
+            _upgrade(run, target, existing, incoming)
+            added = merge_columns(target, existing, incoming, request)
+            for name in added:
+                run(f"ALTER TABLE {target} ADD COLUMN {quote(name)} {incoming[name]}")
+        soft = quote(DELETED_AT_COLUMN)
+        if request.deletes == "soft" and DELETED_AT_COLUMN not in existing:
+            run(f"ALTER TABLE {target} ADD COLUMN {soft} TIMESTAMP WITH TIME ZONE")
+        deleted = 0
+        if request.full:
+            run(f"DELETE FROM {target}")
+        elif request.keys is not None and request.deletes != "off":
+            gone = ("NOT EXISTS (SELECT 1 FROM source_keys k WHERE "
+                    + " AND ".join(f"k.{c} = t.{c}" for c in key) + ")")
+            if request.deletes == "hard":
+                found = run(f"DELETE FROM {target} AS t WHERE {gone}").fetchone()
+            else:
+                found = run(f"UPDATE {target} AS t SET {soft} = now() "
+                            f"WHERE t.{soft} IS NULL AND {gone}").fetchone()
+            deleted = int(found[0]) if found else 0
+        same_key = " AND ".join(f"i.{c} = t.{c}" for c in key)
+        if not request.full:
+            run(f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM incoming i "
+                f"WHERE {same_key})")
+        cols = ", ".join(quote(c) for c in incoming)
+        run(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM incoming")
+        run("COMMIT")
+        return MergeResult(table=f"{warehouse.schema}.{request.table}",
+                           rows=_count(run, f"SELECT count(*) FROM {target}"),
+                           merged=_count(run, f"SELECT count(*) FROM {target} AS t WHERE "
+                                              f"EXISTS (SELECT 1 FROM incoming i WHERE "
+                                              f"{same_key})"),
+                           deleted=deleted, added_columns=tuple(added),
+                           statements=run.statements)
+    except duckdb.Error as e:
+        raise WarehouseError(f"merging into {target} in {warehouse.path} failed: {e}") from e
+    finally:
+        con.close()
+
+
+def _files(con: duckdb.DuckDBPyConnection, name: str, file: LakeFile) -> str:
+    if not file.local_paths:
+        con.register(name, file.data)
+        return name
+    return f"read_parquet([{', '.join(literal(p) for p in file.local_paths)}])"
+
+
+def _count(run: _Counted, sql: str) -> int:
+    row = run(sql).fetchone()
+    return int(row[0]) if row else 0
