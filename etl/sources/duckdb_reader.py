@@ -88,10 +88,10 @@ def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int,
     batch) runs on the prefetch thread, so a stalled source fails after ``read_timeout_s``
     here instead of hanging (:mod:`etl.sources.stall`).
 
-    A plan with a fingerprint query runs it first. PostgreSQL's scanner runs every query of one
-    DuckDB transaction in one REPEATABLE READ transaction of the source, so the fingerprint and
-    the rows share a snapshot; MySQL's runs each in its own (the attachment is read-only and
-    cannot begin one), so the fingerprint is taken again after the last batch.
+    A plan with a fingerprint query runs it first. Where the dialect's scanner gives one
+    snapshot to a DuckDB transaction (``Dialect.scanner_snapshot``) both run in one; otherwise
+    (MySQL: the attachment is read-only and cannot begin one; PostgreSQL: a restart mid-read
+    inside one takes the process down) the fingerprint is taken again after the last batch.
     """
     dialect = dialect_for(url)
     scanner = dialect.scanner

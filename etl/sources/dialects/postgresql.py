@@ -46,7 +46,11 @@ class PostgreSQL(Dialect):
         "duckdb_extension_postgres_scanner", "postgres_scanner", "postgres_query"
     )
     casts: ClassVar[bool] = True
-    scanner_snapshot: ClassVar[bool] = True  # one REPEATABLE READ transaction per DuckDB one
+    # One DuckDB transaction would read the fingerprint and the rows in one REPEATABLE READ
+    # snapshot, but a server that restarts mid-read then takes the whole process down (the
+    # run worker dies instead of the read failing as transient, retried by the step): the
+    # fingerprint is taken before and after the read, as on MySQL.
+    scanner_snapshot: ClassVar[bool] = False
 
     def connect_args(self, connect_timeout_s: int,
                      statement_timeout_s: float | None = None) -> dict[str, object]:
