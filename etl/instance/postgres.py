@@ -90,8 +90,11 @@ class BatchingPostgresEventLogStorage(EventBuffer, PostgresEventLogStorage):
         connect_args: dict[str, Any] = {"application_name": f"{APPLICATION_NAME} pid={os.getpid()}"}
         if url.query.get("options"):  # as the stock webserver engine keeps them
             connect_args["options"] = url.query["options"]
+        # pool_pre_ping: a connection the server dropped (a restart, a failover) is replaced
+        # when it is taken, not found broken by the statement that needed it, as the stock
+        # class, which connects anew each time, never sees.
         settings = {"isolation_level": "AUTOCOMMIT", "pool_size": self._pool_size,
-                    "max_overflow": 4, "pool_recycle": 3600, **options}
+                    "max_overflow": 4, "pool_recycle": 3600, "pool_pre_ping": True, **options}
         return create_pg_engine(self.postgres_url, self._token_provider,
                                 connect_args=connect_args, **settings, **extra)
 
