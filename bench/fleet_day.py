@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.defs_scale import MASTER_EVERY  # noqa: E402
+from bench.defs_scale import MASTER_EVERY, PIPELINE  # noqa: E402
 from bench.deploy_runs import Deployment, instance_server  # noqa: E402
 
 WALL_TARGET_S = 600.0
@@ -60,16 +60,6 @@ assets:
     - {{name: production_result, enabled: false}}
     - {{name: quality_inspection, enabled: false}}
 {pipelines}"""
-
-PIPELINE = """\
-    - name: table_{i:03d}
-      table: table_{i:03d}
-      {date}
-      primary_key: [id]
-      has_transfer: true
-      save_to_trino: true
-"""
-
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)

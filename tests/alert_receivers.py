@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -113,15 +111,3 @@ class SmtpReceiver:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 30,
-             interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not after {timeout:.0f}s")
-        time.sleep(interval)
