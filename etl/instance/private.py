@@ -39,6 +39,7 @@ from dagster._core.storage.asset_check_execution_record import (
 )
 from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecordStatus,
+    AssetCheckPartitionInfo,
 )
 from dagster._core.storage.config import pg_config
 from dagster._core.storage.event_log.base import AssetRecord, EventLogStorage
@@ -66,7 +67,7 @@ from dagster_postgres.utils import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
     from typing import Any
 
     from dagster import AssetKey, DagsterInstance, PartitionsDefinition
@@ -102,6 +103,32 @@ class BatchedReads(LoadingContext):
         AssetRecord.prepare(self, keys)
 
 
+def add_wipe_filter(storage: SqlEventLogStorage, query: Any,
+                    keys: Sequence[AssetKey]) -> Any:
+    """``query`` over the event log, keeping only the events of ``keys`` after each one's last
+    wipe, as Dagster's own reads filter them."""
+    details = storage._get_assets_details(keys)
+    return storage._add_assets_wipe_filter_to_query(query, details, keys)
+
+
+def latest_unpartitioned_materializations(reads: BatchedReads, keys: Sequence[AssetKey]
+                                          ) -> dict[AssetKey, int]:
+    """The storage id of each asset's newest materialization when that one has no partition,
+    which ``get_asset_check_partition_info`` counts as every partition's latest: as
+    ``EventLogStorage._get_latest_unpartitioned_materialization_storage_ids`` finds it, from
+    the asset records ``reads`` holds (one query for all not yet loaded)."""
+    found: dict[AssetKey, int] = {}
+    for record in AssetRecord.blocking_get_many(reads, keys):
+        if record is None:
+            continue
+        entry = record.asset_entry
+        last = entry.last_materialization_record
+        if last is not None and last.event_log_entry.get_dagster_event().partition is None \
+                and entry.last_materialization_storage_id is not None:
+            found[entry.asset_key] = entry.last_materialization_storage_id
+    return found
+
+
 def partition_subsets(reads: BatchedReads, key: AssetKey,
                       partitions: PartitionsDefinition[str]) -> tuple[set[str], set[str]]:
     """(materialized, failed) days of ``key``, as the UI's partition bar shows them: from
@@ -131,6 +158,7 @@ __all__ = [
     "SQLITE_BUSY_TIMEOUT_SECONDS",
     "AssetCheckExecutionRecordStatus",
     "AssetCheckExecutionsTable",
+    "AssetCheckPartitionInfo",
     "AssetKeyTable",
     "AssetRecord",
     "BatchedReads",
@@ -146,12 +174,14 @@ __all__ = [
     "SqlEventLogStorage",
     "SqlEventLogStorageTable",
     "SqliteEventLogStorage",
+    "add_wipe_filter",
     "create_engine",
     "create_pg_engine",
     "forget_loaded_job",
     "get_input_data_version_tag",
     "get_input_event_pointer_tag",
     "get_token_provider_from_config",
+    "latest_unpartitioned_materializations",
     "partition_subsets",
     "pg_config",
     "pg_url_from_config",

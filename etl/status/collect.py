@@ -2,15 +2,16 @@
 
 The same sources as the UI: each asset's partition status (materialized, failed) from Dagster's
 status cache, each check's latest result per day, and the row counts on the last stage's
-materializations. The asset records of the whole fleet are one query and each tenant's check
-results one call, as the UI batches its reads; what remains is a query or two per asset, none
-per day.
+materializations. The asset records of the whole fleet are one query, as the UI batches its
+reads; each day's latest materialization, its row count and every check's latest result are a
+few queries for the whole fleet (:mod:`etl.instance.day_records`); what remains is Dagster's
+status cache, a query or two per asset, none per day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -18,9 +19,19 @@ import dagster as dg
 from etl import naming
 from etl.checks.planned import planned_checks
 from etl.config.tenant_config import PipelineAssetConfig, TenantConfig
-from etl.instance.private import AssetCheckExecutionRecordStatus, BatchedReads, partition_subsets
+from etl.instance.day_records import DayRecords
+from etl.instance.private import (
+    AssetCheckExecutionRecordStatus,
+    AssetCheckPartitionInfo,
+    BatchedReads,
+    partition_subsets,
+)
 from etl.stages.outcome import ROW_COUNT
 from etl.utils.days import daily_partitions, scheduled_days
+
+CheckResult = AssetCheckPartitionInfo
+CheckKeys = Mapping[dg.AssetCheckKey, bool]
+"""Each check of a tenant's daily pipelines, and whether it is the freshness check."""
 
 
 @dataclass
@@ -40,39 +51,68 @@ class PipelineStatus:
 
 
 def fleet_status(instance: dg.DagsterInstance, configs: Sequence[TenantConfig],
-                 window_days: int, now: dt.datetime) -> list[PipelineStatus]:
-    """Every pipeline of every tenant in ``configs``, in order."""
+                 window_days: int, now: dt.datetime, *, grouped: bool = True
+                 ) -> list[PipelineStatus]:
+    """Every pipeline of every tenant in ``configs``, in order.
+
+    Tenants sharing a window of days (the same time zone and a start before it) share one
+    :class:`DayRecords`, so the fleet's days and checks are read in a few queries
+    (``grouped=False``: Dagster's own reads, per asset and per check, for the benchmark)."""
     reads = BatchedReads(instance)
     reads.prepare(naming.asset_key(c.tenant.id, stage, p.name) for c in configs
                   for p in c.assets.enabled for stage in naming.STAGES if p.has_stage(stage))
-    return [s for c in configs for s in tenant_status(reads, c, window_days, now)]
+    windows: dict[tuple[str, ...], list[TenantConfig]] = {}
+    for config in configs:
+        windows.setdefault(_window(config, window_days, now), []).append(config)
+    found: dict[str, list[PipelineStatus]] = {}
+    for days, group in windows.items():
+        records = DayRecords(reads, days, grouped=grouped)
+        last = [naming.asset_key(c.tenant.id, p.last_stage, p.name) for c in group
+                for p in c.assets.enabled if p.is_partitioned]
+        latest = records.latest_materializations(last)
+        records.rows(latest[(key, day)] for key in last for day in days if (key, day) in latest)
+        keys = {c.tenant.id: _check_keys(c) for c in group}
+        results = records.check_results([k for c in group for k in keys[c.tenant.id]])
+        for config in group:
+            found[config.tenant.id] = _tenant(reads, records, results, keys[config.tenant.id],
+                                              config, days)
+    return [s for c in configs for s in found[c.tenant.id]]
 
 
-def tenant_status(reads: BatchedReads, config: TenantConfig, window_days: int,
-                  now: dt.datetime) -> list[PipelineStatus]:
+def _window(config: TenantConfig, window_days: int, now: dt.datetime) -> tuple[str, ...]:
     schedule = config.schedule
-    days = scheduled_days(now, schedule.timezone, schedule.start_date, window_days)
-    partitions = daily_partitions(schedule.start_date, schedule.timezone)
-    statuses = [_pipeline(reads, config, p, days if p.is_partitioned else [], partitions)
-                for p in config.assets.enabled]
-    daily = [(p, s) for p, s in zip(config.assets.enabled, statuses, strict=True)
-             if p.is_partitioned]
-    if daily:
-        _checks(reads.instance, config, daily, days)
+    return tuple(scheduled_days(now, schedule.timezone, schedule.start_date, window_days))
+
+
+def _tenant(reads: BatchedReads, records: DayRecords, results: Sequence[CheckResult],
+            keys: CheckKeys, config: TenantConfig, days: Sequence[str]) -> list[PipelineStatus]:
+    partitions = daily_partitions(config.schedule.start_date, config.schedule.timezone)
+    statuses = [_pipeline(reads, records, config, p, days if p.is_partitioned else [],
+                          partitions) for p in config.assets.enabled]
+    by_name = {s.pipeline: s for s in statuses}
+    for result in results:
+        if result.check_key in keys:
+            _judge(result, by_name[result.check_key.asset_key.path[-1]],
+                   keys[result.check_key])
+    for status in statuses:
+        status.freshness_missed.sort()
+        for failed in status.failing_checks.values():
+            failed.sort()
     return statuses
 
 
-def _pipeline(reads: BatchedReads, config: TenantConfig, pipeline: PipelineAssetConfig,
-              days: Sequence[str], partitions: dg.PartitionsDefinition[str]) -> PipelineStatus:
+def _pipeline(reads: BatchedReads, records: DayRecords, config: TenantConfig,
+              pipeline: PipelineAssetConfig, days: Sequence[str],
+              partitions: dg.PartitionsDefinition[str]) -> PipelineStatus:
     tenant = config.tenant.id
     instance = reads.instance
     status = PipelineStatus(tenant, pipeline.name)
     last = naming.asset_key(tenant, pipeline.last_stage, pipeline.name)
     if not pipeline.is_partitioned:
-        records = instance.fetch_materializations(last, limit=1).records
-        if records:
+        newest = instance.fetch_materializations(last, limit=1).records
+        if newest:
             status.last_day = "latest"
-            status.rows_yesterday = _rows(records[0])
+            status.rows_yesterday = _rows(newest[0])
             status.rows_window = status.rows_yesterday or 0
         return status
     window = set(days)
@@ -84,57 +124,51 @@ def _pipeline(reads: BatchedReads, config: TenantConfig, pipeline: PipelineAsset
         if stage == pipeline.last_stage:
             status.last_day = max(done, default=None)
             status.missing = sorted(window - done - failed)
-    _rows_by_day(instance, last, days, status)
+    _rows_by_day(records, last, days, status)
     return status
 
 
-def _checks(instance: dg.DagsterInstance, config: TenantConfig,
-            daily: Sequence[tuple[PipelineAssetConfig, PipelineStatus]],
-            days: Sequence[str]) -> None:
-    """The failing check results of a tenant's daily pipelines, in one call for them all."""
+def _check_keys(config: TenantConfig) -> CheckKeys:
+    """Every check of the tenant's daily pipelines: its quality checks, the reconciliation of
+    each load, and the freshness of its last stage."""
     tenant = config.tenant.id
-    keys: dict[dg.AssetCheckKey, tuple[PipelineStatus, bool]] = {}
-    for pipeline, status in daily:
+    keys: dict[dg.AssetCheckKey, bool] = {}
+    for pipeline in config.assets.enabled:
+        if not pipeline.is_partitioned:
+            continue
         for c in planned_checks(pipeline):
-            keys[naming.check_key(tenant, c.stage, pipeline.name, c.name)] = (status, False)
+            keys[naming.check_key(tenant, c.stage, pipeline.name, c.name)] = False
         if pipeline.save_to_trino:
-            keys[naming.check_key(tenant, "load", pipeline.name,
-                                  naming.RECONCILE_CHECK)] = (status, False)
+            keys[naming.check_key(tenant, "load", pipeline.name, naming.RECONCILE_CHECK)] = False
         if config.freshness_of(pipeline).enabled:
             keys[naming.check_key(tenant, pipeline.last_stage, pipeline.name,
-                                  naming.FRESHNESS_CHECK)] = (status, True)
-    infos = instance.event_log_storage.get_asset_check_partition_info(list(keys),
-                                                                     partition_keys=days)
-    for info in infos:
-        if info.partition_key is None or not info.is_current or (
-                info.latest_execution_status != AssetCheckExecutionRecordStatus.FAILED):
-            continue
-        status, is_freshness = keys[info.check_key]
-        if is_freshness:
-            status.freshness_missed.append(info.partition_key)
-        else:
-            status.failing_checks.setdefault(info.check_key.name, []).append(info.partition_key)
-    for _, status in daily:
-        status.freshness_missed.sort()
-        for found in status.failing_checks.values():
-            found.sort()
+                                  naming.FRESHNESS_CHECK)] = True
+    return keys
 
 
-def _rows_by_day(instance: dg.DagsterInstance, key: dg.AssetKey, days: Sequence[str],
+def _judge(result: CheckResult, status: PipelineStatus, is_freshness: bool) -> None:
+    """A check's current failed result on a day, counted on its pipeline."""
+    if result.partition_key is None or not result.is_current or (
+            result.latest_execution_status != AssetCheckExecutionRecordStatus.FAILED):
+        return
+    if is_freshness:
+        status.freshness_missed.append(result.partition_key)
+    else:
+        status.failing_checks.setdefault(result.check_key.name, []).append(
+            result.partition_key)
+
+
+def _rows_by_day(records: DayRecords, key: dg.AssetKey, days: Sequence[str],
                  status: PipelineStatus) -> None:
     """Rows of each day's latest materialization at the last stage, over the window."""
     if not days:
         return
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key, asset_partitions=list(days)),
-        limit=len(days) * 4, ascending=False).records
-    latest: dict[str, int] = {}
-    for record in records:  # newest first: a day's first record is its latest
-        day = record.partition_key
-        if day is not None and day not in latest:
-            latest[day] = _rows(record) or 0
-    status.rows_window = sum(latest.values())
-    status.rows_yesterday = latest.get(days[-1]) if days[-1] in latest else None
+    latest = records.latest_materializations([key])
+    ids = {day: latest[(key, day)] for day in days if (key, day) in latest}
+    rows = records.rows(ids.values())
+    by_day = {day: rows.get(storage_id) or 0 for day, storage_id in ids.items()}
+    status.rows_window = sum(by_day.values())
+    status.rows_yesterday = by_day.get(days[-1])
 
 
 def _rows(record: dg.EventLogRecord) -> int | None:

@@ -1,5 +1,6 @@
-"""The batching event log on PostgreSQL: the rows Dagster's own class writes, and what the UI
-shows for each day of a range run recorded in a PostgreSQL instance (read through GraphQL).
+"""The batching event log on PostgreSQL: the rows Dagster's own class writes, what the UI
+shows for each day of a range run recorded in a PostgreSQL instance (read through GraphQL), and
+the fleet's days as ``etl status`` reads them (where a wiped asset's events stay in the table).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from etl.cli.main import main
 from etl.instance.private import PostgresEventLogStorage
 from etl.instance.storage import BatchingPostgresEventLogStorage, postgres_storages
 from etl.runs.launch import CodeLocation
+from tests.day_records_cases import assert_reads_as_dagster, record_history
 from tests.event_storage import differences, dump_postgres, recorded_events, replay
 from tests.helpers import copy_tenants, seed_tenant
 from tests.ui import workspace_ui
@@ -65,6 +67,20 @@ def pg_home(root: Path, server: Service, db_name: str) -> Path:
     (home / "dagster.yaml").write_text(yaml.safe_dump(
         {**postgres_storages(db), "telemetry": {"enabled": False}}))
     return home
+
+
+def test_the_days_read_as_dagster_reads_them(tmp_path: Path, postgres_server: Service,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    db_name = f"t_{uuid.uuid4().hex[:12]}"
+    postgres.create_database(postgres_server, db_name)
+    try:
+        home = pg_home(tmp_path, postgres_server, db_name)
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            assert isinstance(instance.event_log_storage, BatchingPostgresEventLogStorage)
+            record_history(instance, tmp_path / "source")
+            assert_reads_as_dagster(instance)
+    finally:
+        postgres.drop_database(postgres_server, db_name)
 
 
 def test_a_range_in_a_postgres_instance_shows_each_day_and_check_as_it_is(

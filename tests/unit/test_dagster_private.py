@@ -210,6 +210,33 @@ def test_the_names_runs_status_and_alerts_use() -> None:
         assert found == ({"2024-01-01"}, {"2024-01-02"})
 
 
+def test_the_names_the_days_of_a_fleet_are_read_with() -> None:
+    """:mod:`etl.instance.day_records` builds Dagster's own check partition records, filters
+    wiped events through its storage's own methods and reads the unpartitioned latest
+    materialization from the asset records (its equality with Dagster's reads is tested in
+    ``tests/unit/test_day_records.py``)."""
+    sql = p.SqlEventLogStorage
+    assert params(sql._get_assets_details) == ["self", "asset_keys"]
+    assert params(sql._add_assets_wipe_filter_to_query) == [
+        "self", "query", "assets_details", "asset_keys"]
+    assert params(sql._get_latest_unpartitioned_materialization_storage_ids) == ["self", "keys"]
+    assert params(p.AssetRecord.blocking_get_many) == ["context", "ids"]
+    info = p.AssetCheckPartitionInfo(
+        check_key=dg.AssetCheckKey(KEY, "c"), partition_key="d",
+        latest_execution_status=p.AssetCheckExecutionRecordStatus.FAILED,
+        latest_planned_run_id="r", latest_check_event_storage_id=3,
+        latest_materialization_storage_id=2, latest_target_materialization_storage_id=1)
+    assert not info.is_current
+    with dg.instance_for_test() as instance:
+        assert p.latest_unpartitioned_materializations(p.BatchedReads(instance), [KEY]) == {}
+        instance.report_runless_asset_event(dg.AssetMaterialization(KEY))
+        found = p.latest_unpartitioned_materializations(p.BatchedReads(instance), [KEY])
+        storage = instance.event_log_storage
+        assert isinstance(storage, sql)
+        assert found == storage._get_latest_unpartitioned_materialization_storage_ids([KEY])
+        assert list(found) == [KEY]
+
+
 def _private_imports() -> list[tuple[str, str, str]]:
     """(file, module, name) of every ``from dagster._... import name`` in ``etl/``, lazy ones
     inside functions included."""
