@@ -519,7 +519,8 @@ def test_the_source_stopped_during_a_run_is_survived_by_the_retry_policy(
                             BACKFILL_TIMEOUT_S, 2)
         runs = records(instance, **{"dagster/backfill": backfill_id})
         logs = [m for r in runs for m in messages(instance, r.dagster_run.run_id)]
-        assert status == "COMPLETED_SUCCESS", logs[-10:]
+        causes = [m for m in logs if re.search(r"fail|error|retry|transient|refused", m, re.I)]
+        assert status == "COMPLETED_SUCCESS", causes
         assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in runs)
         assert all("dagster/parent_run_id" not in r.dagster_run.tags for r in runs)
         retries = [m for m in logs if "transient failure" in m]
