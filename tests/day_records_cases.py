@@ -1,5 +1,5 @@
 """A history with what makes "a day's latest" hard, and the check that :class:`DayRecords`
-reads it as Dagster's own reads do.
+(and the storages' prefetched planned materializations) read it as Dagster's own reads do.
 
 On top of a range run's events (:mod:`tests.event_storage`: each day's materialization and
 check result, one day failing, a day judged twice by another run; replayed, so the storage ids
@@ -21,7 +21,8 @@ from typing import Any
 import dagster as dg
 
 from etl.instance.day_records import DayRecords
-from etl.instance.private import BatchedReads, CheckTarget
+from etl.instance.prefetch import PrefetchedReads, planned_prefetched
+from etl.instance.private import BatchedReads, CheckTarget, partition_subsets
 from tests.event_storage import CHECK, DAYS, STAGES, recorded_events
 
 WIPED = dg.AssetKey(["t", "transfer", "p"])
@@ -125,3 +126,19 @@ def assert_reads_as_dagster(instance: dg.DagsterInstance) -> None:
     assert current[(STAGES[1], JUDGED_BLIND)] is False
     assert not any(current[(STAGES[0], day)] for day in WINDOW[:12])  # the unpartitioned one
     assert current[(STAGES[1], JUDGED_NOW)] is True
+
+
+def assert_planned_prefetched_as_dagster(instance: dg.DagsterInstance) -> None:
+    """Within ``planned_prefetched`` the latest planned materializations, and the partition
+    status built on them, are what the storage reads one asset at a time."""
+    keys = [*STAGES, WIPED, dg.AssetKey(["t", "none", "p"])]
+    storage = instance.event_log_storage
+    alone = {k: storage.get_latest_planned_materialization_info(k) for k in keys}
+    assert alone[STAGES[0]] is not None and alone[keys[-1]] is None
+    status = {k: partition_subsets(BatchedReads(instance), k, DAYS) for k in keys}
+    with planned_prefetched(instance, keys):
+        assert {k: storage.get_latest_planned_materialization_info(k) for k in keys} == alone
+        assert {k: partition_subsets(BatchedReads(instance), k, DAYS) for k in keys} == status
+        day = WINDOW[0]  # a partition's planned event is read as before
+        assert storage.get_latest_planned_materialization_info(STAGES[0], day) is not None
+    assert isinstance(storage, PrefetchedReads) and storage._prefetch.planned is None

@@ -130,11 +130,14 @@ class DayRecords:
         latest = self.latest_materializations(k.asset_key for k in check_keys)
         unpartitioned = latest_unpartitioned_materializations(
             self._reads, list({k.asset_key for k in check_keys}))
-        wanted = set(check_keys)
+        wanted = {(k.asset_key.to_string(), k.name): k for k in check_keys}
+        names_of: dict[dg.AssetKey, set[str]] = {}
+        for k in check_keys:
+            names_of.setdefault(k.asset_key, set()).add(k.name)
         table = AssetCheckExecutionsTable
         infos: list[AssetCheckPartitionInfo] = []
-        for chunk in _chunks(sorted({k.asset_key for k in check_keys}, key=str)):
-            names = sorted({k.name for k in check_keys if k.asset_key in set(chunk)})
+        for chunk in _chunks(sorted(names_of, key=str)):
+            names = sorted(set().union(*(names_of[k] for k in chunk)))
             newest = (sa.select(sa.func.max(table.c.id).label("id"))
                       .where(table.c.asset_key.in_([k.to_string() for k in chunk]),
                              table.c.check_name.in_(names),
@@ -149,8 +152,8 @@ class DayRecords:
             with self._sql.index_connection() as conn:
                 rows = conn.execute(query).all()
             for asset, name, day, status, evaluation, target, run_id in rows:
-                key = dg.AssetCheckKey(dg.AssetKey.from_db_string(asset), name)  # type: ignore[arg-type]
-                if key not in wanted:
+                key = wanted.get((asset, name))
+                if key is None:  # another check of the same assets
                     continue
                 materialized = max(filter(None, [latest.get((key.asset_key, day)),
                                                  unpartitioned.get(key.asset_key)]),

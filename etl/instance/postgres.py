@@ -32,6 +32,7 @@ from etl.instance.buffer import (
     flush_first,
 )
 from etl.instance.index import Stored, write_index_rows
+from etl.instance.prefetch import PrefetchedReads
 from etl.instance.private import (
     ASSET_KEY_INDEX_COLS,
     AssetKeyTable,
@@ -51,7 +52,7 @@ NOTIFY_CHANNEL = "run_events"  # the stock class's NOTIFY channel (kept for vers
 
 
 @flush_first
-class BatchingPostgresEventLogStorage(EventBuffer, PostgresEventLogStorage):
+class BatchingPostgresEventLogStorage(EventBuffer, PrefetchedReads, PostgresEventLogStorage):
     """``PostgresEventLogStorage`` with buffered, batched writes and a connection pool."""
 
     def __init__(self, postgres_url: str, should_autocreate_tables: bool = True,
@@ -60,6 +61,7 @@ class BatchingPostgresEventLogStorage(EventBuffer, PostgresEventLogStorage):
                  buffer_max_ms: int = DEFAULT_MAX_MS) -> None:
         self._pool_size = pool_size
         self._init_buffer(buffer_max_events, buffer_max_ms)
+        self._init_prefetch()
         super().__init__(postgres_url, should_autocreate_tables=should_autocreate_tables,
                          inst_data=inst_data, token_provider=token_provider)
         self._engine.dispose()  # the stock NullPool engine

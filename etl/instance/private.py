@@ -42,7 +42,11 @@ from dagster._core.storage.asset_check_execution_record import (
     AssetCheckPartitionInfo,
 )
 from dagster._core.storage.config import pg_config
-from dagster._core.storage.event_log.base import AssetRecord, EventLogStorage
+from dagster._core.storage.event_log.base import (
+    AssetRecord,
+    EventLogStorage,
+    PlannedMaterializationInfo,
+)
 from dagster._core.storage.event_log.migration import ASSET_KEY_INDEX_COLS
 from dagster._core.storage.event_log.schema import (
     AssetCheckExecutionsTable,
@@ -170,6 +174,7 @@ __all__ = [
     "EventLogStorage",
     "LoadingContext",
     "PartitionKeyFilter",
+    "PlannedMaterializationInfo",
     "PostgresEventLogStorage",
     "SqlEventLogStorage",
     "SqlEventLogStorageTable",

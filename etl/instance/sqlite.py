@@ -30,6 +30,7 @@ from etl.instance.buffer import (
     flush_first,
 )
 from etl.instance.index import Stored, write_index_rows
+from etl.instance.prefetch import PrefetchedReads
 from etl.instance.private import (
     ASSET_CHECK_EVENTS,
     ASSET_EVENTS,
@@ -45,7 +46,7 @@ MAX_ENGINES = 16
 
 
 @flush_first
-class BatchingSqliteEventLogStorage(EventBuffer, SqliteEventLogStorage):
+class BatchingSqliteEventLogStorage(EventBuffer, PrefetchedReads, SqliteEventLogStorage):
     """``SqliteEventLogStorage`` with buffered, batched writes (same files, same rows)."""
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None,
@@ -55,6 +56,7 @@ class BatchingSqliteEventLogStorage(EventBuffer, SqliteEventLogStorage):
         self._tables: set[str] = set()
         self._index_cols: bool | None = None
         self._init_buffer(buffer_max_events, buffer_max_ms)
+        self._init_prefetch()
         super().__init__(base_dir, inst_data=inst_data)
 
     @classmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -20,6 +21,7 @@ from etl import naming
 from etl.checks.planned import planned_checks
 from etl.config.tenant_config import PipelineAssetConfig, TenantConfig
 from etl.instance.day_records import DayRecords
+from etl.instance.prefetch import planned_prefetched
 from etl.instance.private import (
     AssetCheckExecutionRecordStatus,
     AssetCheckPartitionInfo,
@@ -59,24 +61,33 @@ def fleet_status(instance: dg.DagsterInstance, configs: Sequence[TenantConfig],
     :class:`DayRecords`, so the fleet's days and checks are read in a few queries
     (``grouped=False``: Dagster's own reads, per asset and per check, for the benchmark)."""
     reads = BatchedReads(instance)
-    reads.prepare(naming.asset_key(c.tenant.id, stage, p.name) for c in configs
-                  for p in c.assets.enabled for stage in naming.STAGES if p.has_stage(stage))
+    assets = [naming.asset_key(c.tenant.id, stage, p.name) for c in configs
+              for p in c.assets.enabled for stage in naming.STAGES if p.has_stage(stage)]
+    reads.prepare(assets)
     windows: dict[tuple[str, ...], list[TenantConfig]] = {}
     for config in configs:
         windows.setdefault(_window(config, window_days, now), []).append(config)
     found: dict[str, list[PipelineStatus]] = {}
-    for days, group in windows.items():
-        records = DayRecords(reads, days, grouped=grouped)
-        last = [naming.asset_key(c.tenant.id, p.last_stage, p.name) for c in group
-                for p in c.assets.enabled if p.is_partitioned]
-        latest = records.latest_materializations(last)
-        records.rows(latest[(key, day)] for key in last for day in days if (key, day) in latest)
-        keys = {c.tenant.id: _check_keys(c) for c in group}
-        results = records.check_results([k for c in group for k in keys[c.tenant.id]])
-        for config in group:
-            found[config.tenant.id] = _tenant(reads, records, results, keys[config.tenant.id],
-                                              config, days)
+    with planned_prefetched(instance, assets) if grouped else nullcontext():
+        for days, group in windows.items():
+            found.update(_group(reads, days, group, grouped))
     return [s for c in configs for s in found[c.tenant.id]]
+
+
+def _group(reads: BatchedReads, days: tuple[str, ...], group: Sequence[TenantConfig],
+           grouped: bool) -> dict[str, list[PipelineStatus]]:
+    """The tenants sharing one window of days, read together."""
+    records = DayRecords(reads, days, grouped=grouped)
+    last = [naming.asset_key(c.tenant.id, p.last_stage, p.name) for c in group
+            for p in c.assets.enabled if p.is_partitioned]
+    latest = records.latest_materializations(last)
+    records.rows(latest[(key, day)] for key in last for day in days if (key, day) in latest)
+    keys = {c.tenant.id: _check_keys(c) for c in group}
+    results: dict[str, list[CheckResult]] = {c.tenant.id: [] for c in group}
+    for result in records.check_results([k for c in group for k in keys[c.tenant.id]]):
+        results[result.check_key.asset_key.path[0]].append(result)
+    return {c.tenant.id: _tenant(reads, records, results[c.tenant.id], keys[c.tenant.id], c,
+                                 days) for c in group}
 
 
 def _window(config: TenantConfig, window_days: int, now: dt.datetime) -> tuple[str, ...]:

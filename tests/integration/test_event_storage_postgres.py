@@ -20,7 +20,11 @@ from etl.cli.main import main
 from etl.instance.private import PostgresEventLogStorage
 from etl.instance.storage import BatchingPostgresEventLogStorage, postgres_storages
 from etl.runs.launch import CodeLocation
-from tests.day_records_cases import assert_reads_as_dagster, record_history
+from tests.day_records_cases import (
+    assert_planned_prefetched_as_dagster,
+    assert_reads_as_dagster,
+    record_history,
+)
 from tests.event_storage import differences, dump_postgres, recorded_events, replay
 from tests.helpers import copy_tenants, seed_tenant
 from tests.ui import workspace_ui
@@ -79,6 +83,7 @@ def test_the_days_read_as_dagster_reads_them(tmp_path: Path, postgres_server: Se
             assert isinstance(instance.event_log_storage, BatchingPostgresEventLogStorage)
             record_history(instance, tmp_path / "source")
             assert_reads_as_dagster(instance)
+            assert_planned_prefetched_as_dagster(instance)
     finally:
         postgres.drop_database(postgres_server, db_name)
 

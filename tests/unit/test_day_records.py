@@ -11,7 +11,11 @@ import pytest
 from etl.instance.day_records import row_count_of
 from etl.instance.storage import BatchingSqliteEventLogStorage
 from etl.runs.home import instance
-from tests.day_records_cases import assert_reads_as_dagster, record_history
+from tests.day_records_cases import (
+    assert_planned_prefetched_as_dagster,
+    assert_reads_as_dagster,
+    record_history,
+)
 
 
 def test_the_days_read_as_dagster_reads_them(tmp_path: Path,
@@ -21,6 +25,7 @@ def test_the_days_read_as_dagster_reads_them(tmp_path: Path,
         assert isinstance(local.event_log_storage, BatchingSqliteEventLogStorage)
         record_history(local, tmp_path / "source")
         assert_reads_as_dagster(local)
+        assert_planned_prefetched_as_dagster(local)
 
 
 def test_a_row_count_is_read_from_the_text_only_where_dagster_wrote_it() -> None:
