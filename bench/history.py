@@ -130,6 +130,7 @@ def data_path(shape: Shape, url: str, out: Path) -> Outcome:
     no run, no event; what a range costs in data alone."""
     import dagster as dg
 
+    from etl import naming
     from etl.factories.resource_factory import build_resources
     from etl.factories.transfers import resolve_transfers
     from etl.runs.plan import TenantJobs
@@ -146,7 +147,10 @@ def data_path(shape: Shape, url: str, out: Path) -> Outcome:
     with dg.build_resources(build_resources(config)) as resources:
         inputs = StepInputs(
             tenant=TENANT, days=days, selected=frozenset(graph.get_all_asset_keys()),
-            selected_checks=frozenset(graph.asset_check_keys),
+            # The daily job's checks: not the reconcile's matches_source (nor freshness, which
+            # a sensor records), which need an instance and are no part of a backfill.
+            selected_checks=frozenset(k for k in graph.asset_check_keys if k.name not in (
+                naming.SOURCE_CHECK, naming.FRESHNESS_CHECK)),
             source=getattr(resources, f"{TENANT}__source"),
             storage=getattr(resources, f"{TENANT}__storage"),
             warehouse=getattr(resources, f"{TENANT}__warehouse"),
