@@ -32,6 +32,9 @@ RECONCILE_JOB: Final = "reconcile_job"
 RECONCILE_SCHEDULE: Final = "reconcile_schedule"
 HEAL_SENSOR: Final = "heal_sensor"
 
+ROW_COUNT: Final = "dagster/row_count"
+"""Dagster's metadata key for the rows a materialization wrote (plotted, and read by status)."""
+
 RECONCILE_CHECK: Final = "row_count_matches_parquet"
 """The blocking check on every load asset: warehouse rows equal the Parquet rows loaded."""
 PRIMARY_KEY_UNIQUE_CHECK: Final = "primary_key_unique"

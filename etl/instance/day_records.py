@@ -27,6 +27,7 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 
+from etl import naming
 from etl.instance.private import (
     AssetCheckExecutionRecordStatus,
     AssetCheckExecutionsTable,
@@ -37,7 +38,6 @@ from etl.instance.private import (
     add_wipe_filter,
     latest_unpartitioned_materializations,
 )
-from etl.stages.outcome import ROW_COUNT
 
 CHUNK = 400
 """Keys per query: well inside SQLite's and PostgreSQL's limits on bound parameters."""
@@ -46,7 +46,7 @@ MATERIALIZATION = dg.DagsterEventType.ASSET_MATERIALIZATION.value
 
 _ROW_COUNT_TEXT = re.compile(
     r'"entry_data": \{"__class__": "IntMetadataEntryData", "value": (-?\d+)\}, '
-    + re.escape(f'"label": {json.dumps(ROW_COUNT)}'))
+    + re.escape(f'"label": {json.dumps(naming.ROW_COUNT)}'))
 """A serialized materialization's row count, as Dagster writes a metadata entry (keys sorted)."""
 
 DayKey = tuple[dg.AssetKey, str]
@@ -173,14 +173,14 @@ def row_count_of(text: str) -> int | None:
     found = _ROW_COUNT_TEXT.search(text)
     if found is not None:
         return int(found.group(1))
-    if json.dumps(ROW_COUNT) not in text:
+    if json.dumps(naming.ROW_COUNT) not in text:
         return None
     return _decoded_rows(dg.deserialize_value(text, dg.EventLogEntry))
 
 
 def _decoded_rows(entry: dg.EventLogEntry | dg.EventLogRecord) -> int | None:
     mat = entry.asset_materialization
-    value = mat.metadata.get(ROW_COUNT) if mat is not None else None
+    value = mat.metadata.get(naming.ROW_COUNT) if mat is not None else None
     return int(value.value) if isinstance(value, dg.IntMetadataValue) and value.value is not None \
         else None
 

@@ -9,6 +9,8 @@ from urllib.parse import quote
 
 import dagster as dg
 
+from etl import naming
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -22,7 +24,7 @@ class DayResult:
     error: BaseException | None = None
 
 
-ROW_COUNT: Final = "dagster/row_count"
+ROW_COUNT: Final = naming.ROW_COUNT
 BYTES: Final = "bytes"
 
 

@@ -28,7 +28,6 @@ from etl.instance.private import (
     BatchedReads,
     partition_subsets,
 )
-from etl.stages.outcome import ROW_COUNT
 from etl.utils.days import daily_partitions, scheduled_days
 
 CheckResult = AssetCheckPartitionInfo
@@ -184,6 +183,6 @@ def _rows_by_day(records: DayRecords, key: dg.AssetKey, days: Sequence[str],
 
 def _rows(record: dg.EventLogRecord) -> int | None:
     mat = record.asset_materialization
-    value = mat.metadata.get(ROW_COUNT) if mat is not None else None
+    value = mat.metadata.get(naming.ROW_COUNT) if mat is not None else None
     return int(value.value) if isinstance(value, dg.IntMetadataValue) and value.value is not None \
         else None
