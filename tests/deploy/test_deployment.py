@@ -133,6 +133,14 @@ def messages(instance: dg.DagsterInstance, run_id: str) -> list[str]:
             for r in instance.get_records_for_run(run_id, limit=100_000).records]
 
 
+def failure_lines(instance: dg.DagsterInstance, runs: list[dg.RunRecord]) -> list[str]:
+    """Every line of ``runs``' logs that names a failure, an error or a retry: what a failed
+    assertion on a backfill's outcome prints."""
+    return [f"{r.dagster_run.run_id[:8]}: {m}" for r in runs
+            for m in messages(instance, r.dagster_run.run_id)
+            if re.search(r"fail|error|retry|transient|refused|did not pass", m, re.I)]
+
+
 def failures(instance: dg.DagsterInstance, run_id: str) -> str:
     """The run's error messages, in full, for an assertion to show."""
     return "\n".join(m for m in messages(instance, run_id)
@@ -451,8 +459,7 @@ def test_a_range_backfill_is_recorded_by_the_batching_event_log_in_every_process
 
         status = eventually(finished_backfill, "the backfill", BACKFILL_TIMEOUT_S, 0.3)
         runs = records(instance, **{"dagster/backfill": backfill_id})
-        assert status == "COMPLETED_SUCCESS", [messages(instance, r.dagster_run.run_id)[-3:]
-                                               for r in runs]
+        assert status == "COMPLETED_SUCCESS", failure_lines(instance, runs)
         workers = {worker_pid(instance, r.dagster_run.run_id) for r in runs}
         assert len(workers) == 2 and workers <= writers, (workers, writers)
         assert writers & set(process_tree(deployment.pids()["daemon"])), writers
@@ -519,8 +526,7 @@ def test_the_source_stopped_during_a_run_is_survived_by_the_retry_policy(
                             BACKFILL_TIMEOUT_S, 2)
         runs = records(instance, **{"dagster/backfill": backfill_id})
         logs = [m for r in runs for m in messages(instance, r.dagster_run.run_id)]
-        causes = [m for m in logs if re.search(r"fail|error|retry|transient|refused", m, re.I)]
-        assert status == "COMPLETED_SUCCESS", causes
+        assert status == "COMPLETED_SUCCESS", failure_lines(instance, runs)
         assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in runs)
         assert all("dagster/parent_run_id" not in r.dagster_run.tags for r in runs)
         retries = [m for m in logs if "transient failure" in m]
