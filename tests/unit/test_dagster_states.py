@@ -164,6 +164,30 @@ def test_a_clean_run_logs_no_warning_of_missing_outputs(home: Path) -> None:
     assert not [m for m in logs if "did not yield or return expected outputs" in m]
 
 
+def test_a_subset_of_the_daily_job_does_not_judge_the_source(home: Path) -> None:
+    """A backfill of some pipelines submitted to the daemon runs the daily job subset to their
+    assets, which selects every check of them, the reconcile's ``matches_source`` included:
+    the step evaluates every other check and leaves that one to the reconcile job."""
+    from etl import build_tenant_definitions
+
+    defs = build_tenant_definitions(TENANT)
+    keys = {key(stage, "work_order") for stage in naming.STAGES}
+    job = defs.resolve_job_def(naming.DAILY_ETL_JOB).get_subset(asset_selection=keys)
+    source = naming.check_key(TENANT, "extract", "work_order", naming.SOURCE_CHECK)
+    assert source in job.asset_layer.asset_graph.asset_check_keys  # selected by the subset
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, partition_key=DAYS[2])
+        assert result.success
+        judged = {e.event_specific_data.asset_check_key.name for e in result.all_events
+                  if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+                  and isinstance(e.event_specific_data, dg.AssetCheckEvaluation)}
+        logs = [r.event_log_entry.user_message
+                for r in instance.get_records_for_run(result.run_id).records]
+    assert naming.PRIMARY_KEY_UNIQUE_CHECK in judged and naming.RECONCILE_CHECK in judged
+    assert naming.SOURCE_CHECK not in judged, judged
+    assert not [m for m in logs if "did not yield or return expected outputs" in m]
+
+
 def test_status_says_what_each_pipeline_has(home: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     more_defects_than_output(home, DAYS[1])
