@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 TRANSIENT_ERRORS: Final[tuple[str, ...]] = (
     r"slow[ _]?down", r"throttl", r"service[ _]?unavailable", r"internal[ _]?error",
+    r"internal[ _]?failure",  # the AWS SDK's name for a 500 (pyarrow: "AWS Error INTERNAL_FAILURE")
     r"\b50[234]\b", r"network_connection", r"curlcode",
 )
 """Patterns of S3's (and pyarrow's S3 client's) errors that another try may get past: throttling,

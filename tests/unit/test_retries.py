@@ -29,6 +29,8 @@ FAST = RetryConfig(attempts=3, initial_delay_s=0.01, max_delay_s=0.02)
                  "on 'db' (timed out)\")"), True),
     (OSError("When uploading part for key 'lake/x': AWS Error NETWORK_CONNECTION during "
              "UploadPart operation: curlCode: 28, Timeout was reached"), True),
+    (OSError("When uploading part for key 'lake/x.parquet' in bucket 'b': AWS Error "
+             "INTERNAL_FAILURE during UploadPart operation: "), True),
     (OSError("AWS Error SLOW_DOWN during PutObject operation: Please reduce your request rate"),
      True),
     (WarehouseError("counting rows: cannot reach Trino at http://trino:8080: [Errno 111] "
