@@ -158,8 +158,8 @@ def first_runs(records: list[dg.RunRecord]) -> list[dg.RunRecord]:
     for record in sorted(records, key=lambda r: r.create_timestamp):
         first.setdefault(record.dagster_run.tags.get(SCHEDULE_TAG, record.dagster_run.run_id),
                          record)
-    REPEATS.update(r.dagster_run.run_id for r in records
-                   if r.dagster_run.run_id not in {f.dagster_run.run_id for f in first.values()})
+    kept = {f.dagster_run.run_id for f in first.values()}
+    REPEATS.update(r.dagster_run.run_id for r in records if r.dagster_run.run_id not in kept)
     return list(first.values())
 
 

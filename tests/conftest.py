@@ -8,7 +8,6 @@ ETL_TEST_STRICT=1 (set by `.ci/run`), so a missing dependency is never silently 
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,11 +19,11 @@ _ROOT = Path(__file__).resolve().parents[1]
 if str(_ROOT) not in sys.path:  # `tools` is not installed; plain `pytest` needs the repo root
     sys.path.insert(0, str(_ROOT))
 
+from tests.strict import missing  # noqa: E402
 from tools.services import mariadb, postgres, s3, trino  # noqa: E402
 from tools.services.base import Service, ServiceUnavailable  # noqa: E402
 from tools.services.s3 import S3Bucket  # noqa: E402
 
-STRICT_ENV = "ETL_TEST_STRICT"
 _STARTED: list[Service] = []
 
 # fixture name -> marker; item.fixturenames is transitive, so trino tests also get s3/postgres.
@@ -46,13 +45,8 @@ def _start(name: str, starter: Callable[[], Service]) -> Service:
         _STARTED.append(svc)
         return svc
     # Outside the except block, so the report is the reason, not a chained traceback.
-    msg = f"{name} test server unavailable: {reason}"
-    if os.environ.get(STRICT_ENV) == "1":
-        pytest.fail(msg + (f"\nhint: {hint}" if hint else ""), pytrace=False)
-    pytest.skip(
-        f"{msg}. To enable: {hint or 'fix the error above'}; "
-        f"set {STRICT_ENV}=1 to make this a failure."
-    )
+    missing(f"{name} test server unavailable: {reason}"
+            + (f"\nhint: {hint}" if hint else ""))
 
 
 def _serve(name: str, starter: Callable[[], Service]) -> Iterator[Service]:

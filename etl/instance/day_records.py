@@ -22,12 +22,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import dagster as dg
 import sqlalchemy as sa
 
 from etl import naming
+from etl.instance.newest import chunks, newest_ids
 from etl.instance.private import (
     AssetCheckExecutionRecordStatus,
     AssetCheckExecutionsTable,
@@ -35,14 +35,8 @@ from etl.instance.private import (
     BatchedReads,
     SqlEventLogStorage,
     SqlEventLogStorageTable,
-    add_wipe_filter,
     latest_unpartitioned_materializations,
 )
-
-CHUNK = 400
-"""Keys per query: well inside SQLite's and PostgreSQL's limits on bound parameters."""
-
-MATERIALIZATION = dg.DagsterEventType.ASSET_MATERIALIZATION.value
 
 _ROW_COUNT_TEXT = re.compile(
     r'"entry_data": \{"__class__": "IntMetadataEntryData", "value": (-?\d+)\}, '
@@ -83,34 +77,23 @@ class DayRecords:
                         dg.AssetRecordsFilter(asset_key=key, asset_partitions=self._days),
                         limit=len(self._days) * 4, ascending=False).records
                     if record.partition_key is not None}
-        table = SqlEventLogStorageTable
-        found: dict[DayKey, int] = {}
-        by_name = {key.to_string(): key for key in keys}
-        for chunk in _chunks(keys):
-            query = (sa.select(table.c.asset_key, table.c.partition,
-                               sa.func.max(table.c.id).label("id"))
-                     .where(table.c.asset_key.in_([k.to_string() for k in chunk]),
-                            table.c.dagster_event_type == MATERIALIZATION,
-                            table.c.partition.in_(self._days))
-                     .group_by(table.c.asset_key, table.c.partition))
-            query = add_wipe_filter(self._sql, query, chunk)
-            with self._sql.index_connection() as conn:
-                for name, day, storage_id in conn.execute(query):
-                    found[(by_name[name], day)] = int(storage_id)
-        return found
+        found = newest_ids(self._sql, keys, dg.DagsterEventType.ASSET_MATERIALIZATION,
+                           self._days)
+        return {(key, day): storage_id for (key, day), storage_id in found.items()
+                if day is not None}
 
     def rows(self, storage_ids: Iterable[int]) -> dict[int, int | None]:
         """The row count each materialization records (None: it records none); each read once."""
         asked = set(storage_ids)
         ids = sorted(asked - set(self._rows))
         if ids and self._sql is None:
-            self._rows.update((r.storage_id, _decoded_rows(r))
+            self._rows.update((r.storage_id, recorded_rows(r))
                               for r in self._instance.get_event_records(
                 dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_MATERIALIZATION,
                                       storage_ids=ids), limit=len(ids)))
         elif ids and self._sql is not None:
             table = SqlEventLogStorageTable
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 with self._sql.index_connection() as conn:
                     rows = conn.execute(sa.select(table.c.id, table.c.event)
                                         .where(table.c.id.in_(chunk))).all()
@@ -136,7 +119,7 @@ class DayRecords:
             names_of.setdefault(k.asset_key, set()).add(k.name)
         table = AssetCheckExecutionsTable
         infos: list[AssetCheckPartitionInfo] = []
-        for chunk in _chunks(sorted(names_of, key=str)):
+        for chunk in chunks(sorted(names_of, key=str)):
             names = sorted(set().union(*(names_of[k] for k in chunk)))
             newest = (sa.select(sa.func.max(table.c.id).label("id"))
                       .where(table.c.asset_key.in_([k.to_string() for k in chunk]),
@@ -175,16 +158,13 @@ def row_count_of(text: str) -> int | None:
         return int(found.group(1))
     if json.dumps(naming.ROW_COUNT) not in text:
         return None
-    return _decoded_rows(dg.deserialize_value(text, dg.EventLogEntry))
+    return recorded_rows(dg.deserialize_value(text, dg.EventLogEntry))
 
 
-def _decoded_rows(entry: dg.EventLogEntry | dg.EventLogRecord) -> int | None:
+def recorded_rows(entry: dg.EventLogEntry | dg.EventLogRecord) -> int | None:
+    """The row count a materialization records (None: none, or not a count)."""
     mat = entry.asset_materialization
     value = mat.metadata.get(naming.ROW_COUNT) if mat is not None else None
     return int(value.value) if isinstance(value, dg.IntMetadataValue) and value.value is not None \
         else None
 
-
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start:start + CHUNK]

@@ -24,15 +24,12 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 
+from etl.instance.newest import chunks, newest_ids
 from etl.instance.private import (
     PlannedMaterializationInfo,
     SqlEventLogStorage,
     SqlEventLogStorageTable,
-    add_wipe_filter,
 )
-
-PLANNED = dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED.value
-CHUNK = 400
 
 
 class PrefetchedReads:
@@ -49,22 +46,18 @@ class PrefetchedReads:
     def planned_prefetched(self, keys: Iterable[dg.AssetKey]) -> Iterator[None]:
         storage = self._sql()
         wanted = list(dict.fromkeys(keys))
-        known: dict[dg.AssetKey, PlannedMaterializationInfo | None] = dict.fromkeys(wanted)
+        newest = {key: storage_id for (key, _), storage_id in newest_ids(
+            storage, wanted, dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED).items()}
+        run_ids: dict[int, str] = {}
         table = SqlEventLogStorageTable
-        by_name = {k.to_string(): k for k in wanted}
-        for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start:start + CHUNK]
-            newest = (sa.select(sa.func.max(table.c.id).label("id"))
-                      .where(table.c.asset_key.in_([k.to_string() for k in chunk]),
-                             table.c.dagster_event_type == PLANNED)
-                      .group_by(table.c.asset_key))
-            newest = add_wipe_filter(storage, newest, chunk).subquery("newest")
-            query = sa.select(table.c.asset_key, table.c.id, table.c.run_id).join(
-                newest, table.c.id == newest.c.id)
+        for chunk in chunks(sorted(newest.values())):
             with storage.index_connection() as conn:
-                for name, storage_id, run_id in conn.execute(query):
-                    known[by_name[name]] = PlannedMaterializationInfo(
-                        storage_id=int(storage_id), run_id=run_id)
+                rows = conn.execute(sa.select(table.c.id, table.c.run_id)
+                                    .where(table.c.id.in_(chunk))).all()
+            run_ids.update((int(storage_id), run_id) for storage_id, run_id in rows)
+        known = {key: PlannedMaterializationInfo(storage_id=newest[key],
+                                                 run_id=run_ids[newest[key]])
+                 if key in newest else None for key in wanted}
         previous = getattr(self._prefetch, "planned", None)
         self._prefetch.planned = known
         try:

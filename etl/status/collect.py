@@ -20,7 +20,7 @@ import dagster as dg
 from etl import naming
 from etl.checks.planned import planned_checks
 from etl.config.tenant_config import PipelineAssetConfig, TenantConfig
-from etl.instance.day_records import DayRecords
+from etl.instance.day_records import DayRecords, recorded_rows
 from etl.instance.prefetch import planned_prefetched
 from etl.instance.private import (
     AssetCheckExecutionRecordStatus,
@@ -122,7 +122,7 @@ def _pipeline(reads: BatchedReads, records: DayRecords, config: TenantConfig,
         newest = instance.fetch_materializations(last, limit=1).records
         if newest:
             status.last_day = "latest"
-            status.rows_yesterday = _rows(newest[0])
+            status.rows_yesterday = recorded_rows(newest[0])
             status.rows_window = status.rows_yesterday or 0
         return status
     window = set(days)
@@ -180,9 +180,3 @@ def _rows_by_day(records: DayRecords, key: dg.AssetKey, days: Sequence[str],
     status.rows_window = sum(by_day.values())
     status.rows_yesterday = by_day.get(days[-1])
 
-
-def _rows(record: dg.EventLogRecord) -> int | None:
-    mat = record.asset_materialization
-    value = mat.metadata.get(naming.ROW_COUNT) if mat is not None else None
-    return int(value.value) if isinstance(value, dg.IntMetadataValue) and value.value is not None \
-        else None
