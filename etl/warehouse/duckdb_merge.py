@@ -14,23 +14,21 @@ import duckdb
 from etl.naming import DELETED_AT_COLUMN
 from etl.utils.sql import literal, quote
 from etl.warehouse.base import LakeFile, MergeRequest, MergeResult, WarehouseError, merge_columns
-from etl.warehouse.duckdb_loader import DuckDBWarehouse, _Counted, _upgrade, _writer_lock
+from etl.warehouse.duckdb_file import DuckDBFile, keep_required, upgrade, writer_lock
 from etl.warehouse.duckdb_types import select_list
 
 
-def merge(warehouse: DuckDBWarehouse, request: MergeRequest) -> MergeResult:
-    with _writer_lock(warehouse.path):
+def merge(warehouse: DuckDBFile, request: MergeRequest) -> MergeResult:
+    with writer_lock(warehouse.path):
         return _merge(warehouse, request)
 
 
-def _merge(warehouse: DuckDBWarehouse, request: MergeRequest) -> MergeResult:
+def _merge(warehouse: DuckDBFile, request: MergeRequest) -> MergeResult:
     con = warehouse.connect()
-    run = _Counted(con)
+    run = warehouse.writing(con)
     target = warehouse.qualified(run, request.table)
+    required = {f.name for f in request.rows.schema if not f.nullable}
     try:
-        if warehouse.memory_limit is not None:
-            con.execute(f"SET memory_limit = {literal(warehouse.memory_limit)}")
-        con.execute("SET preserve_insertion_order = false")
         run(f"CREATE TEMP VIEW incoming AS SELECT {', '.join(select_list(request.rows.schema))}"
             f" FROM {_files(con, 'changed_rows', request.rows)}")
         incoming = dict(zip(con.table("incoming").columns,
@@ -41,12 +39,16 @@ def _merge(warehouse: DuckDBWarehouse, request: MergeRequest) -> MergeResult:
                 f"FROM {_files(con, 'key_rows', request.keys)}")
         run("BEGIN TRANSACTION")
         run(f"CREATE SCHEMA IF NOT EXISTS {quote(run.catalog)}.{quote(warehouse.schema)}")
-        existing = warehouse._columns(run, request.table)
+        existing = warehouse.columns(run, request.table)
         added: list[str] = []
         if not existing:
             run(f"CREATE TABLE {target} AS SELECT * FROM incoming LIMIT 0")
+            for name in sorted(required & set(incoming)):
+                run(f"ALTER TABLE {target} ALTER COLUMN {quote(name)} SET NOT NULL")
         else:
-            _upgrade(run, target, existing, incoming)
+            keep_required(run, target, warehouse.required(run, request.table), required,
+                          incoming)
+            upgrade(run, target, existing, incoming)
             added = merge_columns(target, existing, incoming, request)
             for name in added:
                 run(f"ALTER TABLE {target} ADD COLUMN {quote(name)} {incoming[name]}")
@@ -73,10 +75,10 @@ def _merge(warehouse: DuckDBWarehouse, request: MergeRequest) -> MergeResult:
         run(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM incoming")
         run("COMMIT")
         return MergeResult(table=f"{warehouse.schema}.{request.table}",
-                           rows=_count(run, f"SELECT count(*) FROM {target}"),
-                           merged=_count(run, f"SELECT count(*) FROM {target} AS t WHERE "
-                                              f"EXISTS (SELECT 1 FROM incoming i WHERE "
-                                              f"{same_key})"),
+                           rows=run.count(f"SELECT count(*) FROM {target}"),
+                           merged=run.count(f"SELECT count(*) FROM {target} AS t WHERE "
+                                            f"EXISTS (SELECT 1 FROM incoming i WHERE "
+                                            f"{same_key})"),
                            deleted=deleted, added_columns=tuple(added),
                            statements=run.statements)
     except duckdb.Error as e:
@@ -91,7 +93,3 @@ def _files(con: duckdb.DuckDBPyConnection, name: str, file: LakeFile) -> str:
         return name
     return f"read_parquet([{', '.join(literal(p) for p in file.local_paths)}])"
 
-
-def _count(run: _Counted, sql: str) -> int:
-    row = run(sql).fetchone()
-    return int(row[0]) if row else 0

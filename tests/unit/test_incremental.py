@@ -47,6 +47,14 @@ def table(tmp_path: Path) -> list[tuple[object, ...]]:
         return con.execute("SELECT id, name, version FROM wh.shop.items ORDER BY id").fetchall()
 
 
+def required(tmp_path: Path) -> set[str]:
+    """The warehouse table's NOT NULL columns."""
+    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT column_name FROM information_schema.columns WHERE "
+                           "table_name = 'items' AND is_nullable = 'NO'").fetchall()
+    return {str(name) for (name,) in rows}
+
+
 def last(key: dg.AssetKey) -> dict[str, object]:
     with dg.DagsterInstance.get() as instance:
         record = instance.fetch_materializations(key, limit=1).records[0]
@@ -58,6 +66,7 @@ def test_changes_deletes_and_a_full_refresh(shop: sqlite3.Connection, tmp_path: 
     extract, load = (naming.asset_key("shop", stage, "items") for stage in ("extract", "load"))
     assert main(["run", "shop", "master_sync_job"]) == 0
     assert last(extract)["read"] == "full" and last(load)[naming.HIGH_WATER_MARK] == "10"
+    assert "version" in required(tmp_path) and "name" not in required(tmp_path)
     shop.execute("UPDATE items SET name = 'changed', version = 11 WHERE id = 3")
     shop.execute("INSERT INTO items VALUES (11, 'new', 11)")
     shop.execute("DELETE FROM items WHERE id = 7")
@@ -65,6 +74,7 @@ def test_changes_deletes_and_a_full_refresh(shop: sqlite3.Connection, tmp_path: 
     assert last(extract)["read"] == "version >= 10 - lag"
     assert last(extract)[naming.HIGH_WATER_MARK] == "11" and last(load)["deleted_rows"] == 1
     assert table(tmp_path) == shop.execute("SELECT * FROM items ORDER BY id").fetchall()
+    assert "version" in required(tmp_path)
     assert main(["run", "shop", "master_sync_job", "--full-refresh"]) == 0
     assert last(extract)["read"] == "full"
     assert table(tmp_path) == shop.execute("SELECT * FROM items ORDER BY id").fetchall()
