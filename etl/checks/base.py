@@ -80,6 +80,11 @@ class CheckRule(StrictModel):
     """Rows ``(id, status)`` of a day the example passes, then of one it fails (the contract
     test in ``tests/unit/test_architecture.py`` judges both)."""
 
+    grouped: ClassVar[bool] = True
+    """Whether a range's days are measured in one scan grouped by day: the kind's measure is an
+    aggregate that stays right with ``GROUP BY`` the day added. A kind whose SQL a tenant writes
+    says False, and each day is measured alone."""
+
     @property
     def check_name(self) -> str:
         return self.name or self.default_name()

@@ -32,6 +32,8 @@ class ExpressionRule(CheckRule):
     example_days: ClassVar[tuple[list[tuple[int | None, str | None]], ...]] = (
         [(1, "open"), (None, "open")], [(1, "open"), (-1, "open")])
 
+    grouped: ClassVar[bool] = False  # the tenant's SQL, measured day by day as written
+
     def default_name(self) -> str:
         return self.name
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -33,14 +34,17 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     up.add_argument("--env-dir", type=Path,
                     help="folder of <tenant>.env files with more variables for a tenant")
     up.add_argument("--ready-file", type=Path, help=argparse.SUPPRESS)
+    up.set_defaults(act=_up)
     instance = deploy.add_parser("instance", help="write dagster.yaml and workspace.yaml only")
     _common(instance)
     instance.add_argument("--host", default="127.0.0.1")
     instance.add_argument("--base-port", type=int, default=4266,
                           help="first code server port (one per tenant, in order)")
+    instance.set_defaults(act=_instance)
     pools = deploy.add_parser("pools", help="set the tenants' pool limits in $DAGSTER_HOME")
     pools.add_argument("--tenant", action="append", type=tenant_id,
                        help="only these tenants (repeatable)")
+    pools.set_defaults(act=_pools)
     helm = deploy.add_parser("helm-values", help="values for Dagster's Helm charts")
     helm.add_argument("--tenant", action="append", type=tenant_id,
                       help="only these tenants (repeatable)")
@@ -50,6 +54,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     helm.add_argument("--postgresql-database", default="dagster")
     helm.add_argument("--output", type=Path, help="write here instead of stdout")
     _settings_options(helm)
+    helm.set_defaults(act=_helm)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -96,34 +101,44 @@ def load_tenants(names: list[str] | None) -> list[TenantConfig]:
     return configs
 
 
+Action = Callable[[argparse.Namespace, list[TenantConfig], DeploymentSettings, TextIO], int]
+
+
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    stream = out or sys.stdout
-    tenants = load_tenants(args.tenant)
-    settings = settings_of(args)
-    if args.action == "up":
-        from etl.deploy.local import Layout, up
+    """Each action is a function of its own, set on its parser: ``args.act``."""
+    act: Action = args.act
+    return act(args, load_tenants(args.tenant), settings_of(args), out or sys.stdout)
 
-        layout = Layout(args.home.resolve(), args.host,
-                        None if args.no_webserver else args.port, args.env_dir,
-                        args.single_location)
-        return up(layout, tenants, settings, stream, args.ready_file)
-    if args.action == "instance":
-        from etl.deploy.local import Layout, write_files
 
-        ports = {t.tenant.id: args.base_port + i for i, t in enumerate(tenants)}
-        layout = Layout(args.home.resolve(), args.host)
-        write_files(layout, tenants, settings, ports)
-        stream.write(f"wrote {layout.home / 'dagster.yaml'} and {layout.workspace}\n")
-        return 0
-    if args.action == "pools":
-        from etl.deploy.instance import apply_pool_limits
-        from etl.runs.home import instance
+def _up(args: argparse.Namespace, tenants: list[TenantConfig], settings: DeploymentSettings,
+        out: TextIO) -> int:
+    from etl.deploy.local import Layout, up
 
-        with instance() as inst:
-            for pool, limit in apply_pool_limits(inst, tenants).items():
-                stream.write(f"{pool}: {limit}\n")
-        return 0
-    return _helm(args, tenants, settings, stream)
+    layout = Layout(args.home.resolve(), args.host, None if args.no_webserver else args.port,
+                    args.env_dir, args.single_location)
+    return up(layout, tenants, settings, out, args.ready_file)
+
+
+def _instance(args: argparse.Namespace, tenants: list[TenantConfig],
+              settings: DeploymentSettings, out: TextIO) -> int:
+    from etl.deploy.local import Layout, write_files
+
+    ports = {t.tenant.id: args.base_port + i for i, t in enumerate(tenants)}
+    layout = Layout(args.home.resolve(), args.host)
+    write_files(layout, tenants, settings, ports)
+    out.write(f"wrote {layout.home / 'dagster.yaml'} and {layout.workspace}\n")
+    return 0
+
+
+def _pools(args: argparse.Namespace, tenants: list[TenantConfig], settings: DeploymentSettings,
+           out: TextIO) -> int:
+    from etl.deploy.instance import apply_pool_limits
+    from etl.runs.home import instance
+
+    with instance() as inst:
+        for pool, limit in apply_pool_limits(inst, tenants).items():
+            out.write(f"{pool}: {limit}\n")
+    return 0
 
 
 def _helm(args: argparse.Namespace, tenants: list[TenantConfig], settings: DeploymentSettings,

@@ -72,10 +72,13 @@ def read_dotenv(folder: Path | None = None) -> None:
 
 def known_errors() -> tuple[type[Exception], ...]:
     """A bad config, an unreachable or refusing source or warehouse, a command line asking for
-    something that cannot be done. Anything else is a bug, and keeps its traceback."""
+    something that cannot be done, a deployment's process that did not come up (its message
+    holds the process's last log lines). Anything else is a bug, and keeps its traceback."""
     from etl.config.errors import ConfigError, TenantsConfigError
+    from etl.deploy.processes import StartupError
     from etl.errors import UsageError
     from etl.sources.errors import SourceError
     from etl.warehouse.base import WarehouseError
 
-    return (ConfigError, TenantsConfigError, SourceError, WarehouseError, UsageError)
+    return (ConfigError, TenantsConfigError, SourceError, WarehouseError, UsageError,
+            StartupError)

@@ -47,7 +47,7 @@ def stage_code_versions(config: TenantConfig, pipeline: PipelineAssetConfig,
                                   {"ref": ref.function, "code": code})
     if pipeline.save_to_trino:
         warehouse = config.warehouse
-        mode = pipeline.load_mode or getattr(warehouse, "default_load_mode", None)
+        mode = warehouse.effective_mode(pipeline.load_mode)
         out["load"] = _digest("load", _fields(pipeline, LOAD_FIELDS), {
             "kind": warehouse.type, "schema": config.warehouse_schema, "mode": mode})
     return out  # type: ignore[return-value]

@@ -2,7 +2,7 @@
 
 With ``reconcile.heal: true`` a tenant gets ``heal_sensor``, a run-status sensor on its
 ``reconcile_job``: it reads the run's ``matches_source`` results and requests one run of
-``daily_etl_job`` for the days that differ (:mod:`etl.runs.healing`), tagged ``etl/reason:
+``daily_etl_job`` for the days that differ (:mod:`etl.instance.healing`), tagged ``etl/reason:
 heal``. It runs when deployed with ``schedule.enabled``, like the schedules.
 """
 
@@ -14,7 +14,7 @@ import dagster as dg
 
 from etl import naming
 from etl.config.tenant_config import TenantConfig
-from etl.runs.healing import findings, plan_heal
+from etl.instance.healing import findings, plan_heal
 
 
 def build_heal_sensors(tenant: str, config: TenantConfig, jobs: Mapping[str, dg.JobDefinition],

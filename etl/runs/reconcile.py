@@ -3,7 +3,7 @@
 The reconcile run is a run of the tenant's ``reconcile_job`` over the days (its code location
 recorded, as ``etl run`` records runs), so every day's ``matches_source`` result is in Dagster;
 the findings are read back from the run's own events. A heal is one run of ``daily_etl_job``
-over the days that differ (:mod:`etl.runs.healing`), followed by one more reconcile run over
+over the days that differ (:mod:`etl.instance.healing`), followed by one more reconcile run over
 those days, whose results show they match again.
 """
 
@@ -17,10 +17,10 @@ import dagster as dg
 
 from etl import naming
 from etl.errors import Interrupted
+from etl.instance.healing import DayFinding, HealPlan, findings, plan_heal
 from etl.instance.run_failures import failure_causes, was_interrupted
 from etl.runs.console import execute as execute_with_progress
 from etl.runs.console import span
-from etl.runs.healing import DayFinding, HealPlan, findings, plan_heal
 from etl.runs.launch import QUIET, RunRequest, create_run, execute
 from etl.runs.plan import TenantJobs
 

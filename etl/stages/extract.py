@@ -21,7 +21,7 @@ from etl.sources.base import ExtractRequest
 from etl.sources.day_set import DaySet
 from etl.sources.fingerprint import Fingerprints, FingerprintSpec
 from etl.stages.outcome import StageOutcome
-from etl.stages.progress import RowProgress
+from etl.stages.row_progress import RowProgress
 from etl.utils.arrow_memory import use_extraction_pool
 
 if TYPE_CHECKING:

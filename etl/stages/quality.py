@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 SAMPLE_SIZE = 10
 DAYS_PER_QUERY = 100  # days measured in one grouped scan: bounds its distinct-key tables
-GROUPED_KINDS = frozenset({"unique", "not_null", "accepted_values", "row_count"})
 
 
 class BlockedByChecks(RuntimeError):
@@ -89,7 +88,7 @@ def _measure_days(con: duckdb.DuckDBPyConnection, storage: StorageResource,
 
     days = [d for d in files.present if d is not None]
     if (not days or not files.uniform_schema
-            or any(c.rule.kind not in GROUPED_KINDS for c in checks)):
+            or not all(c.rule.grouped for c in checks)):
         return {}
     scope = _DayCheck(con, storage, pipeline, files.present[days[0]])
     scope.columns = list(files.present[days[0]].schema.names)

@@ -34,7 +34,7 @@ from etl import naming
 from etl.checks.planned import planned_checks
 from etl.config.tenant_config import PipelineAssetConfig
 from etl.stages.events import StepEvent
-from etl.stages.pipeline_run import Emitted, Notice, PipelineStages, StageFailure
+from etl.stages.pipeline_stages import Emitted, Notice, PipelineStages, StageFailure
 from etl.stages.step_inputs import StepInputs
 from etl.utils.logging import redact
 from etl.utils.secrets import secret_values

@@ -195,6 +195,11 @@ class WarehouseConfigBase(StrictModel):
     def describe(self, tenant: str) -> str:
         """Where the tables are, as people read it (``/path/warehouse.duckdb (schema x)``)."""
 
+    def effective_mode(self, mode: LoadMode | None) -> LoadMode | None:
+        """The mode a pipeline that chose ``mode`` (None: none) loads in: a kind with load
+        modes has a default one."""
+        return mode
+
     def merge_refusal(self, mode: LoadMode | None) -> str | None:
         """Why a pipeline loading in ``mode`` (None: the default) cannot merge rows by key
         (``mode: incremental``), or None when the loader's ``merge`` can."""

@@ -275,7 +275,7 @@ def test_the_reconcile_schedule_finds_drift_and_the_heal_sensor_repairs_it(
     """t_rec's lake starts empty: its first reconcile finds every day missing and the heal
     loads them; rows changed at the source afterwards are found by the next reconcile, and
     healed, and the UI shows every day matching the source again."""
-    from etl.runs.healing import findings
+    from etl.instance.healing import findings
     from etl.runs.launch import CodeLocation
     from tests.ui import workspace_ui
 

@@ -23,6 +23,7 @@ from etl.sources.duckdb_reader import extension_path
 from etl.utils.secrets import secret_values
 from etl.warehouse.base import WarehouseConfigBase, WarehouseResource
 from etl.warehouse.registry import WAREHOUSE_KINDS
+from tests.check_texts import ExampleScope
 
 PACKAGE = naming.PACKAGE_DIR
 MAX_MODULE_LINES = 400
@@ -250,38 +251,6 @@ def test_concrete_check_kinds_are_named_only_in_check_modules() -> None:
     assert offenders == []
 
 
-class _Scope:
-    """The contract's CheckScope over an in-memory table ``input``."""
-
-    def __init__(self, rows: list[tuple[int | None, str | None]]) -> None:
-        import duckdb
-
-        self.con = duckdb.connect()
-        self.con.execute("CREATE TABLE input (id INTEGER, status VARCHAR)")
-        if rows:
-            self.con.executemany("INSERT INTO input VALUES (?, ?)", rows)
-
-    def resolve(self, name: str) -> str:
-        from etl.checks.base import MissingColumn
-
-        if name not in ("id", "status"):
-            raise MissingColumn(name)
-        return name
-
-    def is_sensitive(self, column: str) -> bool:
-        return False
-
-    def scalar(self, expression: str) -> Any:
-        row = self.con.sql(f"SELECT {expression} FROM input").fetchone()
-        return row[0] if row else None
-
-    def rows(self, query: str) -> Any:
-        return self.con.sql(query).fetchall()
-
-    def sample(self, source: str, prefix: str = "") -> dict[str, Any]:
-        return {"sample_keys": self.rows(f"SELECT DISTINCT {prefix}id {source}")}
-
-
 @pytest.mark.parametrize("kind", CHECK_KINDS, ids=kind_name)
 def test_every_check_kind_provides_the_whole_contract(kind: type[CheckRule]) -> None:
     """Its example parses, names and describes itself, and judges a passing and a failing day
@@ -292,7 +261,7 @@ def test_every_check_kind_provides_the_whole_contract(kind: type[CheckRule]) -> 
     rule = kind.model_validate(kind.example)
     assert rule.kind == literal and rule.check_name and rule.text()
     for rows, passed in zip(kind.example_days, (True, False), strict=True):
-        scope = _Scope(rows)
+        scope = ExampleScope(rows)
         judged = rule.judge(scope, int(scope.scalar(rule.measure(scope)) or 0), len(rows))
         assert judged.passed is passed and judged.text, (rows, judged)
         if not passed:

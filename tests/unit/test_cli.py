@@ -56,6 +56,35 @@ def test_a_tenant_id_is_checked_before_it_names_a_file(argv: tuple[str, ...]) ->
     assert "Traceback" not in done.stderr and "File name too long" not in done.stderr
 
 
+def _known_errors() -> list[Exception]:
+    from etl.deploy.processes import StartupError
+    from etl.sources.errors import SourceError
+    from etl.warehouse.base import WarehouseError
+
+    return [SourceError("cannot reach the source at db:5432: connection refused"),
+            WarehouseError("cannot reach Trino at trino:8080: connection refused"),
+            StartupError("the daemon did not come up: its log ends with 'port in use'")]
+
+
+@pytest.mark.parametrize("error", _known_errors(), ids=lambda e: type(e).__name__)
+def test_a_known_error_is_one_line_and_verbose_shows_its_traceback(
+        error: Exception, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """An unreachable source or warehouse, or a deployment's process that did not start, is
+    what the user fixes: one line and exit status 2; ``--verbose`` gives the traceback."""
+    def failing(args: object) -> int:
+        raise error
+
+    commands = tuple(c if c.name != "run" else c.__class__(c.name, c.help, c.arguments,
+                                                              failing)
+                     for c in cli_main.COMMANDS)
+    monkeypatch.setattr(cli_main, "COMMANDS", commands)
+    assert main(["run", "default", "daily_etl_job"]) == 2
+    assert capsys.readouterr().err == f"error: {error}\n"
+    with pytest.raises(type(error)):
+        main(["run", "default", "daily_etl_job", "--verbose"])
+
+
 def test_a_bug_is_not_dressed_as_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """A ValueError from a programming mistake reaches the user as the traceback it is."""
     from etl.cli import demo

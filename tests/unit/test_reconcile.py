@@ -18,7 +18,7 @@ from dagster._core.storage.dagster_run import RunsFilter
 from etl import naming
 from etl.cli.main import main
 from etl.config.reconcile import ReconcileConfig
-from etl.runs.healing import DayFinding, plan_heal
+from etl.instance.healing import DayFinding, plan_heal
 from etl.runs.launch import CodeLocation
 from etl.sources.cursor import CursorFilter, mark_text
 from etl.sources.dialects.registry import GENERIC

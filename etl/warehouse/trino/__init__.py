@@ -92,8 +92,11 @@ class TrinoWarehouseConfig(WarehouseConfigBase):
             raise ValueError("password or JWT authentication needs http_scheme: https")
         return self
 
+    def effective_mode(self, mode: LoadMode | None) -> LoadMode | None:
+        return mode or self.default_load_mode
+
     def merge_refusal(self, mode: LoadMode | None) -> str | None:
-        if (mode or self.default_load_mode) == "iceberg":
+        if self.effective_mode(mode) == "iceberg":
             return None
         return ("external (Hive) tables are the lake's files and cannot be updated by key; "
                 "set load_mode: iceberg for this pipeline")
@@ -103,7 +106,7 @@ class TrinoWarehouseConfig(WarehouseConfigBase):
         """External mode makes a Hive table ``<name>__raw`` beside the view ``<name>``: a
         pipeline named like it would drop or replace it with its own load."""
         external = {naming.raw_table(naming.warehouse_table(name)).lower(): name
-                    for name, mode in loads if (mode or self.default_load_mode) == "external"}
+                    for name, mode in loads if self.effective_mode(mode) == "external"}
         return [(index, (
             f"its table {naming.warehouse_table(name)} is the raw table of pipeline "
             f"{external[table]!r}, which loads in external mode (a view "

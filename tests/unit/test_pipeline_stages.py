@@ -1,4 +1,4 @@
-"""The step runner: check-only runs, cancellation, failure isolation."""
+"""A step's pipelines side by side: check-only runs, cancellation, failure isolation."""
 
 from __future__ import annotations
 
