@@ -68,7 +68,8 @@ class TransferConfig(StrictModel):
         default=TRANSFER_MAX_TEMP_SIZE,
         description=(
             "Disk one transfer's DuckDB may fill with temporary files (spilled joins, sorts, "
-            "aggregations), in a scratch folder of its own that is removed afterwards."
+            "aggregations), in a scratch folder of its own that is removed afterwards; a "
+            "day's output rows past it (their size in memory) fail the day too."
         ),
     )
     timeout_s: float = Field(

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import socket
 from typing import Final, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from etl.model.base import EnvVarName, StrictModel
+from etl.model.base import EnvVarName, FieldError, StrictModel
+from etl.utils.hosts import normal_host
 
 Compression = Literal["zstd", "snappy", "gzip", "none"]
 # Lenient on purpose: old AWS buckets and other S3 stores allow upper case and '_'.
@@ -19,7 +18,6 @@ AWS: Final = "aws"
 # s3.amazonaws.com, s3.<region>.amazonaws.com, s3-<region>, s3.dualstack.<region>, s3-fips...
 _AWS_HOST = re.compile(r"^s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(\.cn)?$")
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
-_LOOPBACK: Final = "localhost"
 
 
 class StorageConfig(StrictModel):
@@ -83,6 +81,8 @@ class StorageConfig(StrictModel):
     def _endpoint(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://, e.g. http://minio:9000")
+        if value is not None:
+            _no_credentials(value)
         return value
 
     @model_validator(mode="after")
@@ -90,6 +90,23 @@ class StorageConfig(StrictModel):
         if (self.access_key_env is None) != (self.secret_key_env is None):
             raise ValueError("set both 'access_key_env' and 'secret_key_env', or neither")
         return self
+
+
+def _no_credentials(endpoint: str) -> None:
+    """Keys belong in the environment. An endpoint is where the store is, nothing more: user
+    info (``http://KEY@host``, with or without a secret) or a query, however encoded, is
+    refused, and the URL is shown without them."""
+    parts = urlsplit(endpoint)
+    host = parts.netloc.rpartition("@")[2]
+    if "@" not in parts.netloc and not parts.query and not parts.fragment:
+        return
+    shown = urlunsplit((parts.scheme, host, parts.path, "", ""))
+    # A FieldError: its message is shown as written, the URL only without what was refused.
+    raise FieldError((), (
+        "the endpoint URL may hold only a scheme, a host, a port and a path: it carries user "
+        "info or a query, which could hold keys; remove them and name the environment "
+        "variables holding the keys in 'access_key_env' and 'secret_key_env' (the endpoint "
+        f"without them: {shown!r})"))
 
 
 def normal_endpoint(endpoint_url: str | None) -> str:
@@ -115,21 +132,5 @@ def normal_endpoint(endpoint_url: str | None) -> str:
         host = f"{host}:{parts.netloc.rpartition(':')[2]}"
     if port == _DEFAULT_PORTS.get(parts.scheme.lower()):
         port = None
-    host = _normal_host(host)
+    host = normal_host(host)
     return host if port is None else f"{host}:{port}"
-
-
-def _normal_host(host: str) -> str:
-    """An IP address in its one spelling (``127.1`` is ``127.0.0.1``), loopbacks as one."""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        try:  # the forms inet_aton reads: 127.1, 0x7f.0.0.1, 2130706433
-            address = ipaddress.ip_address(socket.inet_aton(host))
-        except OSError:
-            return _LOOPBACK if host == "localhost" else host
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if address.is_loopback or address.is_unspecified:
-        return _LOOPBACK
-    return address.compressed

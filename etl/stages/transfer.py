@@ -20,7 +20,7 @@ from etl.config.tenant_config import PipelineAssetConfig
 from etl.resources.s3 import StorageResource
 from etl.stages.inputs import StageFile, StageFiles, stage_files
 from etl.stages.outcome import DayResult, StageOutcome
-from etl.stages.transfer_limits import TransferGuard, limit_error
+from etl.stages.transfer_limits import TransferGuard, capped_output, limit_error
 from etl.utils.duckdb_sandbox import (
     Limits,
     check_transfer_query,
@@ -114,7 +114,9 @@ def _transfer_day(tenant: str, pipeline: PipelineAssetConfig, function: Transfer
     con.register("source", source)
     output = _call(function, source, TransferContext(tenant, pipeline, day, con))
     checked = _checked(_as_reader(output), dataset.schema, pipeline, day)
-    stats = storage.write(target_rel, carry_comments(checked, dataset.schema))
+    what = f"transfer of {tenant}/{pipeline.name} [{day or 'latest'}]"
+    capped = capped_output(checked, what, pipeline.transfer_ref)
+    stats = storage.write(target_rel, carry_comments(capped, dataset.schema))
     return StageOutcome(
         rows=stats.rows, uri=storage.uri(target_rel), seconds=time.monotonic() - started,
         schema=stats.schema, bytes=stats.bytes,

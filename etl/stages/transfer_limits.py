@@ -9,6 +9,11 @@ connection once a day's transfer is past ``transfer.timeout_s``, or as soon as t
 stopped, and keeps interrupting until the day is given up, so a function that runs one query
 after another cannot outlast it. DuckDB checks for the interrupt between the vectors it
 produces; a function busy in plain Python is not interrupted until it calls DuckDB again.
+
+The day's output is temporary disk too until it is committed: :func:`capped_output` stops it
+once the rows it handed to the writer are past ``transfer.max_temp_size`` (their size in
+memory, which the compressed Parquet file does not usually reach), so a runaway that writes
+fast cannot fill the disk before its time is up.
 """
 
 from __future__ import annotations
@@ -23,10 +28,13 @@ from etl.utils.duckdb_sandbox import first_line
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
     from etl.config.pipeline import TransferConfig
 
 _POLL_S = 0.2
+_UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
 Reason = Literal["timeout", "stop"]
 
 
@@ -109,3 +117,31 @@ def limit_error(error: BaseException, fired: Reason | None, what: str,
         return error
     found.__cause__ = error
     return found
+
+
+def size_bytes(size: str) -> int:
+    """``'4GB'`` in bytes, read as DuckDB reads its size settings (KB = 1000, KiB = 1024)."""
+    number, unit = size.replace(" ", "")[:-2], size.replace(" ", "")[-2:]
+    if unit == "iB":
+        number, unit = size.replace(" ", "")[:-3], size.replace(" ", "")[-3:]
+    return int(float(number) * _UNITS[unit])
+
+
+def capped_output(reader: pa.RecordBatchReader, what: str,
+                  limits: TransferConfig) -> pa.RecordBatchReader:
+    """``reader``, failing with the limit's name once its rows are past ``max_temp_size``."""
+    import pyarrow as pa
+
+    cap = size_bytes(limits.max_temp_size)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        written = 0
+        for batch in reader:
+            written += batch.nbytes
+            if written > cap:
+                raise TransferLimitExceeded(
+                    f"{what} wrote more than transfer.max_temp_size ({limits.max_temp_size}) "
+                    "of rows; the file is not kept")
+            yield batch
+
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())

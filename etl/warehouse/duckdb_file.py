@@ -94,6 +94,14 @@ class DuckDBFile:
                 f"the DuckDB file {self.given} is a symbolic link (to "
                 f"{Path(self.given).resolve()}); a warehouse file must be a file of its own, "
                 "not a link to one: remove the link")
+        for beside in (Path(self.path + ".wal"), Path(self.path + ".tmp")):
+            # DuckDB writes its log and spills next to the file, following links: one put
+            # there would have it overwrite what the link leads to.
+            if beside.is_symlink():
+                raise WarehouseError(
+                    f"{beside}, where DuckDB writes beside the warehouse file {self.given}, is a "
+                    f"symbolic link (to {beside.resolve()}); DuckDB would write through it: "
+                    "remove the link")
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + LOCK_WAIT_S
         delay = 0.05

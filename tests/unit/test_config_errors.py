@@ -153,7 +153,10 @@ def test_a_secret_pasted_into_an_env_field_is_never_repeated() -> None:
                          ("password_encoded_in_query", "hunter2hunter2"),
                          ("password_encoded_in_user_info", "hunter2hunter2"),
                          ("odbc_password_in_url", "hunter2hunter2"),
-                         ("password_in_url", "hunter2")):
+                         ("password_in_url", "hunter2"),
+                         ("storage_endpoint_with_keys", "s3cr3t"),
+                         ("storage_endpoint_with_keys", "AKIAEXAMPLE"),
+                         ("storage_endpoint_with_query", "s3cr3t")):
         with pytest.raises(ConfigError) as info:
             build_tenant_definitions(case, tenants_dir=CASES_DIR)
         error: BaseException | None = info.value

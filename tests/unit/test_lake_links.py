@@ -139,3 +139,23 @@ def test_a_duckdb_file_replaced_by_a_link_fails_the_load(tmp_path: Path) -> None
     with pytest.raises(WarehouseError, match="is a symbolic link"):
         warehouse.connect()
     assert not lake_file.exists()
+
+
+@pytest.mark.parametrize("beside", ["wh.duckdb.wal", "wh.duckdb.tmp"])
+def test_a_link_beside_the_duckdb_file_fails_the_load_and_leaves_its_target_alone(
+        tmp_path: Path, beside: str) -> None:
+    """DuckDB writes its log (``.wal``) and its spills (``.tmp``) next to the file, through any
+    link found there: an insert through a linked log overwrote another tenant's Parquet."""
+    victim = tmp_path / "lake" / "alpha" / "extract" / "data.parquet"
+    victim.parent.mkdir(parents=True)
+    victim.write_bytes(b"PAR1 alpha's rows PAR1")
+    warehouse = duckdb_warehouse(tmp_path / "wh.duckdb", "beta")
+    warehouse.connect().close()  # the file exists, as after a first load
+    (tmp_path / beside).symlink_to(victim)
+    with pytest.raises(WarehouseError) as info:
+        warehouse.connect()
+    assert str(info.value) == (
+        f"{tmp_path.resolve() / beside}, where DuckDB writes beside the warehouse file "
+        f"{tmp_path / 'wh.duckdb'}, is a symbolic link (to {victim.resolve()}); DuckDB would "
+        "write through it: remove the link")
+    assert victim.read_bytes() == b"PAR1 alpha's rows PAR1"

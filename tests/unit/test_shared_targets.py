@@ -7,6 +7,7 @@ code location (not only in ``etl.all``); the holder keeps loading.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,28 @@ def test_two_tenants_choosing_a_third_name_both_fail(tmp_path: Path,
            warehouse="{type: trino, host: trino.internal, port: 8080, schema_name: shared}")
     assert "where tenant 'site_b' already keeps its tables" in error_of(tmp_path, "site_a")
     assert "where tenant 'site_a' already keeps its tables" in error_of(tmp_path, "site_b")
+
+
+@pytest.mark.parametrize(("holder", "intruder"), [
+    ("trino.internal", "'TRINO.internal.'"),
+    ("127.0.0.1", "localhost"),
+    ("10.0.0.7", "'10.0.7'"),
+])
+def test_the_same_trino_spelled_differently_is_the_same_warehouse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, holder: str, intruder: str
+) -> None:
+    """A host written in another case, with a trailing dot or as another spelling of its
+    address is the same server: the holder's schema stays its own."""
+    monkeypatch.chdir(tmp_path)
+    tenant(tmp_path, "holder", storage="{root: 's3://lake/holder'}",
+           warehouse=f"{{type: trino, host: {holder}}}")
+    tenant(tmp_path, "intruder", storage="{root: 's3://lake/intruder'}",
+           warehouse=f"{{type: trino, host: {intruder}, schema_name: holder}}")
+    assert ("config.yaml:4: warehouse.schema_name: tenant 'intruder' would write to Trino "
+            f"http://{intruder.strip(chr(39))}:8080 (schema holder), where tenant 'holder' "
+            "already keeps its tables; their tables would replace each other's rows: set a "
+            "warehouse.schema_name of its own") in error_of(tmp_path, "intruder")
+    assert load_tenant_config("holder", tmp_path).tenant_id == "holder"
 
 
 @pytest.mark.parametrize(("outer_root", "inner_root"), [
@@ -249,3 +272,36 @@ def test_endpoints_in_normal_form() -> None:
     assert all(len(n) == 1 for n in names) and len(set().union(*names)) == len(same)
     assert normal_endpoint("http://minio:9001") != normal_endpoint("http://minio:9000")
     assert normal_endpoint("https://s3.cn-north-1.amazonaws.com.cn") != "aws"
+
+
+@pytest.mark.parametrize(("storage", "warehouse", "extra", "line", "field"), [
+    ("{root: 's3://lake/site', access_key_env: VICTIM_KEY, secret_key_env: SITE_SECRET}",
+     DUCKDB, "", 3, "storage.access_key_env"),
+    ("{root: 's3://lake/site', access_key_env: SITE_KEY, secret_key_env: VICTIM_SECRET}",
+     DUCKDB, "", 3, "storage.secret_key_env"),
+    ("{root: 's3://lake/site'}", "{type: trino, host: trino.internal, http_scheme: https, "
+     "password_env: VICTIM_TRINO_PASSWORD}", "", 4, "warehouse.password_env"),
+    ("{root: 's3://lake/site'}", "{type: trino, host: trino.internal, http_scheme: https, "
+     "jwt_env: VICTIM_TRINO_JWT}", "", 4, "warehouse.jwt_env"),
+    (LOCAL, DUCKDB, "alerts: {destinations: [{type: slack, url_env: VICTIM_SLACK_URL}]}\n",
+     6, "alerts.destinations[0].url_env"),
+    (LOCAL, DUCKDB, "alerts: {destinations: [{type: webhook, url_env: SITE_HOOK, headers: "
+     "[{name: Authorization, value_env: VICTIM_TOKEN}]}]}\n", 6,
+     "alerts.destinations[0].headers[0].value_env"),
+])
+def test_no_env_field_names_another_tenants_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, storage: str, warehouse: str, extra: str,
+    line: int, field: str
+) -> None:
+    """Every field that names a variable (lake keys, warehouse password and token, alert
+    destinations and headers) follows the rule ``source.password_env`` does."""
+    monkeypatch.chdir(tmp_path)
+    tenant(tmp_path, "victim")
+    tenant(tmp_path, "site", storage=storage, warehouse=warehouse)
+    config = tmp_path / "site" / "config.yaml"
+    config.write_text(config.read_text() + extra)
+    (variable,) = re.findall(r"VICTIM_[A-Z_]+", storage + warehouse + extra)
+    message = error_of(tmp_path, "site")
+    assert (f"config.yaml:{line}: {field}: names the environment variable {variable}, which "
+            "is not tenant 'site''s: a tenant names only variables that start with its id in "
+            "upper case, SITE_ (e.g. SITE_DB_PASSWORD); rename the variable") in message

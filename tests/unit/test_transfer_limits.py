@@ -99,6 +99,20 @@ def test_memory_past_transfer_memory_limit_fails_naming_it(tmp_path: Path,
     _no_files_left(tmp_path)
 
 
+def test_an_output_past_transfer_max_temp_size_fails_naming_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The issue's runaway wrote its file at megabytes a second: the rows handed to the writer
+    count against the same disk cap as DuckDB's spills, long before its time is up."""
+    monkeypatch.chdir(tmp_path)
+    error, elapsed = _transfer(tmp_path, sql_transfer(RUNAWAY_SQL), max_temp_size="8MB",
+                               timeout_s=600)
+    assert str(error) == (f"transfer of t1/p [{DAY}] wrote more than transfer.max_temp_size "
+                          "(8MB) of rows; the file is not kept")
+    assert elapsed < 60, elapsed
+    assert not is_transient(error)
+    _no_files_left(tmp_path)
+
+
 def test_stopping_the_step_interrupts_the_running_query(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)

@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 
 from etl import naming
 from etl.model.base import EnvVarName, FieldProblem, Identifier
+from etl.utils.hosts import normal_host
 from etl.warehouse.base import LoadMode, Warehouse, WarehouseConfigBase, WarehouseResource
 from etl.warehouse.trino.resource import TrinoResource
 
@@ -131,7 +132,7 @@ class TrinoWarehouseConfig(WarehouseConfigBase):
         )
 
     def target(self, tenant: str) -> tuple[str, ...]:
-        return ("trino", self.host.lower(), str(self.port), self.schema_for(tenant))
+        return ("trino", normal_host(self.host), str(self.port), self.schema_for(tenant))
 
     def describe(self, tenant: str) -> str:
         address = f"{self.http_scheme}://{self.host}:{self.port}"
