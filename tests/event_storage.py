@@ -2,7 +2,8 @@
 
 The run is Dagster's own (``dg.materialize`` of a two-asset daily multi-asset over a range, as
 one run), recorded by the stock SQLite storage: each day's planned materialization, its
-materialization with a data version and an observation, and each day's check result naming
+materialization with a data version and an observation, log lines, its outputs, and each
+day's check result naming
 the materialization it judged, one day failing. On top of it, what a single run rarely has: a
 second run whose results have no planned rows (one day judged twice), and two runs' events
 interleaved. Replaying the same sequence through two storages and dumping every table shows
@@ -41,6 +42,7 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)  # partitioned che
 def pipeline(context) -> Iterator[Any]:  # type: ignore[no-untyped-def]
     days = sorted(context.partition_keys)
     for key in STAGES:
+        context.log.info(f"{key.to_user_string()}: {len(days)} day(s)")  # a step's log line
         for i, day in enumerate(days):
             yield dg.AssetMaterialization(asset_key=key, partition=day,
                                           metadata={"dagster/row_count": i, "bytes": 100 + i},

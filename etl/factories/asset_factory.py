@@ -21,7 +21,7 @@ from etl.factories.code_versions import stage_code_versions
 from etl.factories.context import TenantContext
 from etl.stages.latest import LatestMaterializations
 from etl.stages.provenance import Provenance
-from etl.stages.stamps import stamped
+from etl.stages.stamps import HOLD_S, stamped
 from etl.stages.step import run_pipelines
 from etl.stages.step_inputs import StepInputs
 
@@ -128,7 +128,7 @@ def build_step_asset(
         )
         latest = LatestMaterializations(context.instance, inputs.days)
         yield from stamped(run_pipelines(inputs, pipelines, transfers, max_parallel,
-                                         context.log, notifier(context)),
+                                         context.log, notifier(context), idle_s=HOLD_S),
                            latest, Provenance(latest, code_versions, upstream))
         # Each day's check result was recorded above; these tell Dagster the selected checks
         # were evaluated, so it does not list them as outputs the step failed to yield.

@@ -18,6 +18,14 @@ from etl.stages.outcome import StageOutcome
 StepEvent = dg.AssetMaterialization | dg.AssetCheckEvaluation
 
 
+class Idle:
+    """No event came from the pipelines for a while: a moment to release held events
+    (:mod:`etl.stages.stamps`) while the stages work."""
+
+
+IDLE = Idle()
+
+
 def materialization(key: dg.AssetKey, day: str | None, outcome: StageOutcome,
                     last: bool = True) -> StepEvent:
     """One day's materialization; the column schema only on the ``last`` day of a range.

@@ -3,16 +3,22 @@
 Two steps need it while a step runs: provenance (the upstream day's data version) and check
 results (the materialization each day's result judged, without which Dagster does not count the
 result as that day's). One lookup per asset covers every day of the step: two queries, however
-many days, where a query per day cost seconds per thousand days.
+many days, where a query per day cost seconds per thousand days; :meth:`prefetch` covers many
+assets in the same two queries, for the batches the step stamps (:mod:`etl.stages.stamps`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
+
+from etl.instance.newest import newest_ids
+from etl.instance.private import SqlEventLogStorage
+
+Day = tuple[dg.AssetKey, str | None]
 
 
 @dataclass
@@ -28,6 +34,38 @@ class LatestMaterializations:
         if (key, day) not in self._known:
             self._load(key, day)
         return self._known.get((key, day))
+
+    def knows(self, key: dg.AssetKey, day: str | None) -> bool:
+        return (key, day) in self._known
+
+    def prefetch(self, wanted: Iterable[Day]) -> None:
+        """Look up many (asset, day) pairs of many assets at once: the newest ids of all of
+        them in one grouped query (which writes this process's buffered events first), their
+        records in one more. A step stamping a batch of events asks this once for the batch."""
+        todo = [pair for pair in dict.fromkeys(wanted) if pair not in self._known]
+        storage = self.instance.event_log_storage
+        if not todo:
+            return
+        if not isinstance(storage, SqlEventLogStorage):
+            for key, day in todo:
+                self._load(key, day)
+            return
+        kind = dg.DagsterEventType.ASSET_MATERIALIZATION
+        daily = sorted({k for k, d in todo if d is not None}, key=lambda k: k.to_string())
+        master = sorted({k for k, d in todo if d is None}, key=lambda k: k.to_string())
+        ids: dict[Day, int] = {}
+        if daily:
+            ids.update(newest_ids(storage, daily, kind,
+                                  sorted({d for _, d in todo if d is not None})))
+        if master:
+            ids.update(newest_ids(storage, master, kind))
+        found = sorted({ids[pair] for pair in todo if pair in ids})
+        records = storage.get_event_records(
+            dg.EventRecordsFilter(event_type=kind, storage_ids=found),
+            limit=len(found)) if found else []
+        by_id = {r.storage_id: r for r in records}
+        for pair in todo:
+            self._known[pair] = by_id.get(ids.get(pair, -1))
 
     def forget(self, key: dg.AssetKey, day: str | None) -> None:
         """``key`` has a new event for ``day``: look it up afresh next time."""

@@ -44,6 +44,10 @@ class Provenance:
     code_versions: Mapping[dg.AssetKey, str]
     upstream: Mapping[dg.AssetKey, dg.AssetKey]
 
+    def upstream_of(self, key: dg.AssetKey) -> dg.AssetKey | None:
+        """The asset whose day ``key``'s stamp reads (None: no code version, or no parent)."""
+        return self.upstream.get(key) if key in self.code_versions else None
+
     def stamp(self, event: dg.AssetMaterialization) -> dg.AssetMaterialization:
         key, day = event.asset_key, event.partition
         code = self.code_versions.get(key)

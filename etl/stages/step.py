@@ -33,7 +33,7 @@ import dagster as dg
 from etl import naming
 from etl.checks.planned import planned_checks
 from etl.config.tenant_config import PipelineAssetConfig
-from etl.stages.events import StepEvent
+from etl.stages.events import IDLE, Idle, StepEvent
 from etl.stages.pipeline_stages import Emitted, Notice, PipelineStages, StageFailure
 from etl.stages.step_inputs import StepInputs
 from etl.utils.logging import redact
@@ -81,11 +81,13 @@ def run_pipelines(
     max_parallel: int,
     log: dg.DagsterLogManager,
     notify: Callable[[str], None] | None = None,
-) -> Iterator[StepEvent]:
+    idle_s: float | None = None,
+) -> Iterator[StepEvent | Idle]:
     """Yield every event as a stage produces it; raise ``PipelineFailures`` at the end.
 
     ``notify`` receives the lines meant for whoever watches the run (retries); without it
-    they go to the log.
+    they go to the log. With ``idle_s``, :data:`IDLE` is yielded whenever no event came for
+    that long.
     """
     todo = [p for p in pipelines
             if any(inputs.wants(p, s) for s in naming.STAGES) or inputs.wants_check(p)
@@ -107,7 +109,11 @@ def run_pipelines(
             pool.submit(_run_guarded, inputs, p, transfers.get(p.name), events.put)
         running = len(todo)
         while running:
-            item = events.get()
+            try:
+                item = events.get(timeout=idle_s)
+            except queue.Empty:
+                yield IDLE
+                continue
             if isinstance(item, _Done):
                 running -= 1
                 for failure in item.failures:
