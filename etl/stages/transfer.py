@@ -9,6 +9,7 @@ on a sandboxed connection (:mod:`etl.utils.duckdb_sandbox`) unless its pipeline 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
@@ -40,6 +41,7 @@ class TransferRefused(RuntimeError):
     """The sandbox refused what a transfer tried; the message names the statement or function."""
 
 
+@functools.cache  # one function per query: a tenant's definitions are built once per config
 def sql_transfer(sql: str) -> TransferFunction:
     def _run(source: duckdb.DuckDBPyRelation, ctx: TransferContext) -> duckdb.DuckDBPyRelation:
         import duckdb
