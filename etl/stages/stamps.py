@@ -15,6 +15,9 @@ the oldest has waited :data:`HOLD_S`, and at the end. A release writes the buffe
 up every held event's materialization in one grouped query (:meth:`LatestMaterializations.
 prefetch`); each pipeline and day moves on by one event per release, since the next one names
 the event just released. Events reach Dagster at most about a second later than they happen.
+A step that fails still releases what it holds (the days that succeeded count); a run stopped
+in the middle drops it, as a killed process drops its unwritten buffer: those days show as not
+materialized, and a rerun records them.
 """
 
 from __future__ import annotations
