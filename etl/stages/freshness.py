@@ -10,6 +10,7 @@ none, "loaded late" once it has one after the deadline (still a failure: it miss
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -40,17 +41,8 @@ class Deadlines:
 
     def of(self, day: str) -> dt.datetime:
         """The moment ``day`` is due (time-zone aware)."""
-        end = dt.datetime.combine(dt.date.fromisoformat(day) + dt.timedelta(days=1),
-                                  dt.time(), self.zone)
-        at = self.freshness.deadline_time
-        if at is not None:
-            date = end.date() + dt.timedelta(days=self.freshness.days_after - 1)
-            return dt.datetime.combine(date, at, self.zone)
-        from dagster._utils.schedules import cron_string_iterator  # the schedule's own cron
-
-        first_run = next(cron_string_iterator(end.timestamp(), self.schedule.cron,
-                                              self.schedule.timezone))
-        return first_run + DEFAULT_GRACE
+        return _deadline(day, self.schedule.cron, self.schedule.timezone,
+                         self.freshness.deadline_time, self.freshness.days_after)
 
     def describe(self) -> str:
         zone = self.schedule.timezone
@@ -69,6 +61,24 @@ class Deadlines:
         first = max(self.schedule.start_date, local - dt.timedelta(days=window_days + 31))
         return [d for d in day_range(first, local)
                 if now - dt.timedelta(days=window_days) < self.of(d) <= now]
+
+
+@functools.lru_cache(maxsize=65_536)
+def _deadline(day: str, cron: str, timezone: str, at: dt.time | None,
+              days_after: int) -> dt.datetime:
+    """A day's deadline never changes for one rule, and the freshness sensor asks for every
+    day of its window, for every pipeline, at every tick: computed once per process. (Walking
+    the schedule's cron for each was 4 CPU-seconds a tick for 27 pipelines, every five minutes
+    for every tenant of a deployment.)"""
+    zone = ZoneInfo(timezone)
+    end = dt.datetime.combine(dt.date.fromisoformat(day) + dt.timedelta(days=1), dt.time(),
+                              zone)
+    if at is not None:
+        date = end.date() + dt.timedelta(days=days_after - 1)
+        return dt.datetime.combine(date, at, zone)
+    from dagster._utils.schedules import cron_string_iterator  # the schedule's own cron
+
+    return next(cron_string_iterator(end.timestamp(), cron, timezone)) + DEFAULT_GRACE
 
 
 @dataclass(frozen=True)
