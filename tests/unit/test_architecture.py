@@ -24,6 +24,7 @@ from etl.utils.secrets import secret_values
 from etl.warehouse.base import WarehouseConfigBase, WarehouseResource
 from etl.warehouse.registry import WAREHOUSE_KINDS
 from tests.check_texts import ExampleScope
+from tests.source_tree import parse
 
 PACKAGE = naming.PACKAGE_DIR
 MAX_MODULE_LINES = 400
@@ -40,7 +41,7 @@ def modules() -> Iterator[tuple[str, Path]]:
 def module_level_imports(path: Path, name: str, is_package: bool) -> set[str]:
     """Modules ``name`` imports at its top level, ``TYPE_CHECKING`` blocks included: a loop
     that only type checkers follow is still two modules that cannot be read one at a time."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = parse(path)
     found: set[str] = set()
 
     def visit(nodes: list[ast.stmt]) -> None:
@@ -131,7 +132,7 @@ def test_backend_names_are_compared_only_in_dialect_modules() -> None:
     for name, path in modules():
         if name.startswith("etl.sources.dialects"):
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parse(path)):
             if isinstance(node, ast.Compare):
                 values = set().union(*(_string_constants(n) for n in [node.left,
                                                                       *node.comparators]))
@@ -147,7 +148,7 @@ def test_concrete_warehouses_are_named_only_in_warehouse_modules() -> None:
     for name, path in modules():
         if name.startswith("etl.warehouse"):
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parse(path)):
             names = {node.id} if isinstance(node, ast.Name) else (
                 {a.name for a in node.names} if isinstance(node, ast.ImportFrom) else set())
             if names & concrete:
@@ -243,7 +244,7 @@ def test_concrete_check_kinds_are_named_only_in_check_modules() -> None:
     for name, path in modules():
         if name.startswith("etl.checks"):
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parse(path)):
             names = {node.id} if isinstance(node, ast.Name) else (
                 {a.name for a in node.names} if isinstance(node, ast.ImportFrom) else set())
             if names & concrete:
@@ -298,7 +299,7 @@ def test_concrete_alert_kinds_are_named_only_in_alert_modules() -> None:
     for name, path in modules():
         if name.startswith("etl.alerts"):
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parse(path)):
             names = {node.id} if isinstance(node, ast.Name) else (
                 {a.name for a in node.names} if isinstance(node, ast.ImportFrom) else set())
             if names & concrete:

@@ -8,6 +8,7 @@ import pytest
 
 from etl import build_all_definitions, build_tenant_definitions
 from etl.config.errors import ConfigError, TenantsConfigError
+from tests.source_tree import parse
 
 CASES_DIR = Path(__file__).parent / "invalid_configs"
 CASES = sorted(p.name for p in CASES_DIR.iterdir() if (p / "config.yaml").is_file())
@@ -90,7 +91,7 @@ def _validator_messages() -> list[tuple[str, str]]:
               for k in (*WAREHOUSE_KINDS, *CHECK_KINDS, *ALERT_KINDS)]
     found = []
     for file in files:
-        for func in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+        for func in ast.walk(parse(file)):
             if not isinstance(func, ast.FunctionDef) or not any(
                     "validator" in ast.unparse(d) for d in func.decorator_list):
                 continue
@@ -114,7 +115,7 @@ def _raised_messages(file: Path, calls: dict[str, int]) -> list[tuple[str, str]]
     import ast
 
     found = []
-    for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+    for node in ast.walk(parse(file)):
         if isinstance(node, ast.Call) and (at := calls.get(ast.unparse(node.func))) is not None:
             if len(node.args) > at:
                 parts = [n.value for n in ast.walk(node.args[at])

@@ -23,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from etl.instance import private as p
+from tests.source_tree import parse
 
 PINNED = {"dagster": "1.13.27", "dagster-postgres": "0.29.27"}
 
@@ -244,7 +245,7 @@ def _private_imports() -> list[tuple[str, str, str]]:
 
     found = []
     for path in sorted(Path(p.__file__).parents[1].rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parse(path)):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dagster._"):
                 found += [(path.name, node.module or "", a.name) for a in node.names]
     return found

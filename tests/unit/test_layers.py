@@ -17,6 +17,7 @@ from etl.checks.base import CheckRule
 from etl.checks.registry import CHECK_KINDS
 from etl.warehouse.base import WarehouseConfigBase
 from etl.warehouse.registry import WAREHOUSE_KINDS
+from tests.source_tree import parse
 from tests.unit.test_architecture import _cycles, modules
 
 PACKAGE = naming.PACKAGE_DIR
@@ -33,7 +34,7 @@ def _part(module: str) -> str:
 def _imports(path: Path) -> set[str]:
     """Every ``etl`` module ``path`` imports, at any depth (functions and TYPE_CHECKING too)."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(parse(path)):
         if isinstance(node, ast.ImportFrom) and node.module and not node.level:
             found.add(node.module)
             found.update(f"{node.module}.{a.name}" for a in node.names)
