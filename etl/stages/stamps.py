@@ -10,14 +10,14 @@ a check judged), whose storage id exists only once the event is written. Looked 
 at a time, that was a write of the buffered events and two queries per stage of each pipeline:
 81 of each for a day of 27 pipelines, a third of the step. So events that need a lookup are
 held, with whatever follows them of the same pipeline and day (their order is kept), and
-released together: once the step has been quiet for a while (:data:`etl.stages.step.Idle`), once
-the oldest has waited :data:`HOLD_S`, and at the end. A release writes the buffer once and looks
-up every held event's materialization in one grouped query (:meth:`LatestMaterializations.
-prefetch`); each pipeline and day moves on by one event per release, since the next one names
-the event just released. Events reach Dagster at most about a second later than they happen.
-A step that fails still releases what it holds (the days that succeeded count); a run stopped
-in the middle drops it, as a killed process drops its unwritten buffer: those days show as not
-materialized, and a rerun records them.
+released together: once the step has been quiet for a while (:class:`etl.stages.events.Idle`),
+once the oldest has waited :data:`HOLD_S`, and at the end. A release writes the buffer once
+and looks up every held event's materialization in one grouped query
+(:meth:`LatestMaterializations.prefetch`); each pipeline and day moves on by one event per
+release, since the next one names the event just released. Events reach Dagster at most about
+a second later than they happen. A step that fails still releases what it holds (the days that
+succeeded count); a run stopped in the middle drops it, as a killed process drops its unwritten
+buffer: those days show as not materialized, and a rerun records them.
 """
 
 from __future__ import annotations
