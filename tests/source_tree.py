@@ -20,10 +20,10 @@ def parse(path: Path) -> ast.Module:
 @functools.cache
 def _parse(path: Path, mtime_ns: int) -> ast.Module:
     text = path.read_text(encoding="utf-8")
-    paused = gc.isenabled()
+    collecting = gc.isenabled()
     gc.disable()
     try:
         return ast.parse(text)
     finally:
-        if paused:
+        if collecting:
             gc.enable()

@@ -12,6 +12,7 @@ from etl.config.freshness import FreshnessConfig
 from etl.config.incremental import DURATION, DeletesConfig, PipelineMode
 from etl.model.base import ColumnName, FieldError, Identifier, SourceIdentifier, StrictModel
 from etl.model.column_types import ColumnTypeSpec
+from etl.model.sizes import checked_size
 from etl.naming import PARTITION_COLUMN
 from etl.warehouse.base import DriftPolicy
 from etl.warehouse.registry import load_mode_names
@@ -20,7 +21,6 @@ COMMON_TRANSFER_PREFIX: Final = "common:"
 TENANT_TRANSFER_PREFIX: Final = "tenant:"
 DEFAULT_TRANSFER: Final = "common:standardize"
 _TRANSFER_REF = re.compile(r"^(common|tenant):[A-Za-z_][A-Za-z0-9_]*$")
-_SIZE = re.compile(r"^[0-9]+(\.[0-9]+)? ?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
 TRANSFER_MEMORY_LIMIT: Final = "512MB"
 TRANSFER_MAX_TEMP_SIZE: Final = "4GB"
 TRANSFER_TIMEOUT_S: Final = 600.0
@@ -83,9 +83,7 @@ class TransferConfig(StrictModel):
     @field_validator("memory_limit", "max_temp_size")
     @classmethod
     def _size(cls, value: str) -> str:
-        if not _SIZE.match(value):
-            raise ValueError("not a size; write a number and a unit, e.g. '512MB' or '4GB'")
-        return value
+        return checked_size(value, "'512MB' or '4GB'")
 
     @field_validator("sql")
     @classmethod

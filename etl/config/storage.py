@@ -79,10 +79,11 @@ class StorageConfig(StrictModel):
     @field_validator("endpoint_url")
     @classmethod
     def _endpoint(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
+        if value is None:
+            return value
+        if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://, e.g. http://minio:9000")
-        if value is not None:
-            _no_credentials(value)
+        _no_credentials(value)
         return value
 
     @model_validator(mode="after")
@@ -94,8 +95,8 @@ class StorageConfig(StrictModel):
 
 def _no_credentials(endpoint: str) -> None:
     """Keys belong in the environment. An endpoint is where the store is, nothing more: user
-    info (``http://KEY@host``, with or without a secret) or a query, however encoded, is
-    refused, and the URL is shown without them."""
+    info (``http://KEY@host``, with or without a secret), a query or a fragment, however
+    encoded, is refused, and the URL is shown without them."""
     parts = urlsplit(endpoint)
     host = parts.netloc.rpartition("@")[2]
     if "@" not in parts.netloc and not parts.query and not parts.fragment:
@@ -104,7 +105,7 @@ def _no_credentials(endpoint: str) -> None:
     # A FieldError: its message is shown as written, the URL only without what was refused.
     raise FieldError((), (
         "the endpoint URL may hold only a scheme, a host, a port and a path: it carries user "
-        "info or a query, which could hold keys; remove them and name the environment "
+        "info, a query or a fragment, which could hold keys; remove them and name the environment "
         "variables holding the keys in 'access_key_env' and 'secret_key_env' (the endpoint "
         f"without them: {shown!r})"))
 

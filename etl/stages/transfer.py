@@ -95,19 +95,19 @@ def _one_day(tenant: str, pipeline: PipelineAssetConfig, function: TransferFunct
              day: str | None, file: StageFile | None, inputs: StageFiles) -> DayResult:
     if file is None:
         return DayResult(day, error=inputs.missing_error([day]))
+    what = f"transfer of {tenant}/{pipeline.name} [{day or 'latest'}]"
     try:
         with guard.day():
             return DayResult(day, _transfer_day(tenant, pipeline, function, storage, con, day,
-                                                file.relative))
+                                                file.relative, what))
     except Exception as error:  # the other days still run
-        what = f"transfer of {tenant}/{pipeline.name} [{day or 'latest'}]"
         return DayResult(day, error=limit_error(error, guard.fired, what,
                                                 pipeline.transfer_ref))
 
 
 def _transfer_day(tenant: str, pipeline: PipelineAssetConfig, function: TransferFunction,
                   storage: StorageResource, con: duckdb.DuckDBPyConnection, day: str | None,
-                  source_rel: str) -> StageOutcome:
+                  source_rel: str, what: str) -> StageOutcome:
     started = time.monotonic()
     target_rel = naming.data_file_path(tenant, "transfer", pipeline.name, day,
                                        pipeline.partition_column)
@@ -116,7 +116,6 @@ def _transfer_day(tenant: str, pipeline: PipelineAssetConfig, function: Transfer
     con.register("source", source)
     output = _call(function, source, TransferContext(tenant, pipeline, day, con))
     checked = _checked(_as_reader(output), dataset.schema, pipeline, day)
-    what = f"transfer of {tenant}/{pipeline.name} [{day or 'latest'}]"
     capped = capped_output(checked, what, pipeline.transfer_ref)
     stats = storage.write(target_rel, carry_comments(capped, dataset.schema))
     return StageOutcome(

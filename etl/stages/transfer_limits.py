@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Literal
 
+from etl.model.sizes import size_bytes
 from etl.utils.duckdb_sandbox import first_line
 
 if TYPE_CHECKING:
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
     from etl.config.pipeline import TransferConfig
 
 _POLL_S = 0.2
-_UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-          "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
 Reason = Literal["timeout", "stop"]
 
 
@@ -117,14 +116,6 @@ def limit_error(error: BaseException, fired: Reason | None, what: str,
         return error
     found.__cause__ = error
     return found
-
-
-def size_bytes(size: str) -> int:
-    """``'4GB'`` in bytes, read as DuckDB reads its size settings (KB = 1000, KiB = 1024)."""
-    number, unit = size.replace(" ", "")[:-2], size.replace(" ", "")[-2:]
-    if unit == "iB":
-        number, unit = size.replace(" ", "")[:-3], size.replace(" ", "")[-3:]
-    return int(float(number) * _UNITS[unit])
 
 
 def capped_output(reader: pa.RecordBatchReader, what: str,

@@ -8,13 +8,13 @@ its assets.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
 from etl.model.base import FieldProblem
+from etl.model.sizes import checked_size
 from etl.warehouse.base import LoadMode, WarehouseConfigBase, WarehouseResource
 
 if TYPE_CHECKING:
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 # On the 2,000-day bench history (5M rows, ad hoc) 128 MB loaded as fast as DuckDB's default
 # limit (80% of RAM) with about a third of the memory.
 DEFAULT_MEMORY_LIMIT = "128MB"
-_SIZE = re.compile(r"^[0-9]+(\.[0-9]+)? ?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
 
 
 class DuckDBWarehouseResource(WarehouseResource):
@@ -57,9 +56,7 @@ class DuckDBWarehouseConfig(WarehouseConfigBase):
     @field_validator("memory_limit")
     @classmethod
     def _size(cls, value: str) -> str:
-        if not _SIZE.match(value):
-            raise ValueError("not a size; write a number and a unit, e.g. '128MB' or '2GB'")
-        return value
+        return checked_size(value, "'128MB' or '2GB'")
 
     asset_kind: ClassVar[str] = "duckdb"
     example: ClassVar[dict[str, Any]] = {"type": "duckdb", "path": ".etl/warehouse.duckdb"}

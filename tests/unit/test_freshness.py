@@ -37,6 +37,29 @@ def test_deadlines_follow_the_config_or_the_schedule() -> None:
     assert "06:00 (Asia/Seoul) 2 days later" in explicit.describe()
 
 
+def test_a_tick_walks_the_schedules_cron_once_per_day_whatever_the_pipelines_and_ticks(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sensor asks every pipeline's deadlines for every day of its window at every tick;
+    the schedule's cron is walked once per day (it cost seconds a tick, for every tenant)."""
+    from dagster._utils import schedules
+
+    walked: list[float] = []
+    original = schedules.cron_string_iterator
+
+    def counting(start: float, *args: object, **kwargs: object) -> object:
+        walked.append(start)
+        return original(start, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(schedules, "cron_string_iterator", counting)
+    schedule = ScheduleConfig(cron="17 4 * * *", timezone="Asia/Seoul", start_date=DAYS[0])
+    pipelines = [Deadlines(FreshnessConfig(), schedule) for _ in range(27)]
+    now = seoul(20, 12)
+    for _ in range(3):  # ticks
+        due = [d.due(now) for d in pipelines]
+    assert due[0] and all(days == due[0] for days in due)
+    assert len(walked) == len(set(walked)) > 0
+
+
 @pytest.fixture
 def defs(tmp_path: Path) -> dg.Definitions:
     tenants = copy_tenants(tmp_path, ("default",))
