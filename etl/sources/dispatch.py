@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import replace
 from typing import Any, Literal, get_args
 
 import pyarrow as pa
@@ -23,6 +24,7 @@ from etl.sources.duckdb_reader import ScannerPool, open_duckdb_reader
 from etl.sources.errors import SourceError, describe_db_error, where
 from etl.sources.fingerprint import Fingerprints
 from etl.sources.fit_check import converted_decimals
+from etl.sources.in_band import summed
 from etl.sources.plan import ReadPlan, Reflected, plan_read
 from etl.sources.sqlalchemy_reader import open_sqlalchemy_reader
 from etl.sources.stall import EngineSockets, call_with_timeout
@@ -124,12 +126,16 @@ class ReadSession:
         """The request's rows and, when it asks, each day's fingerprint taken with them; the
         stream ends on exit, the session's reflection and idle DuckDB connection stay for the
         next read."""
+        if self.reader == "duckdb" and request.fingerprint is not None:
+            request = replace(request, fingerprint=replace(request.fingerprint, in_rows=True))
         plan = self.plan(request)
         if self.reader == "duckdb":
             self.db.dispose()  # the plan's connection is not needed while DuckDB streams
             with open_duckdb_reader(self.url, plan, request.batch_size, self.timeout,
                                     request.read_timeout_s, self.live,
                                     pool=self._scanners) as read:
+                if plan.row_hashes is not None:
+                    read = SourceRead(*summed(read.reader, plan.row_hashes))
                 yield _converted(read, plan)
         else:
             with open_sqlalchemy_reader(self.db, plan, request.batch_size, self.secret,

@@ -88,17 +88,20 @@ def open_duckdb_reader(url: URL, plan: ReadPlan, batch_size: int,
     batch) runs on the prefetch thread, so a stalled source fails after ``read_timeout_s``
     here instead of hanging (:mod:`etl.sources.stall`).
 
-    A plan with a fingerprint query runs it first. Where the dialect's scanner gives one
-    snapshot to a DuckDB transaction (``Dialect.scanner_snapshot``) both run in one; otherwise
-    (MySQL: the attachment is read-only and cannot begin one; PostgreSQL: a restart mid-read
-    inside one takes the process down) the fingerprint is taken again after the last batch.
+    A plan whose rows carry their hashes (PostgreSQL, MySQL/MariaDB) runs no fingerprint query:
+    the caller adds the hashes up (:mod:`etl.sources.in_band`). Any other plan with a
+    fingerprint query runs it first. Where the dialect's scanner gives one snapshot to a DuckDB
+    transaction (``Dialect.scanner_snapshot``) both run in one; otherwise the fingerprint is
+    taken again after the last batch.
     """
     dialect = dialect_for(url)
     scanner = dialect.scanner
     if scanner is None:
         raise SourceError(f"DuckDB has no scanner for {dialect.label} sources")
     held = _Held()
-    taken = TakenFingerprints() if plan.fingerprint is not None else None
+    # Hashes in the rows are added up by the caller (etl.sources.in_band): no query of its own.
+    asks = plan.fingerprint is not None and plan.row_hashes is None
+    taken = TakenFingerprints() if asks else None
     stream = _stream(url, plan, batch_size, statement_timeout_s, dialect, scanner, held, pool,
                      taken)
     ahead: Prefetcher[pa.Schema | pa.RecordBatch] = Prefetcher(

@@ -6,7 +6,9 @@ dialect uses its own database's functions (:meth:`Dialect.row_checksum`): a sum 
 hash of each row, which no row order changes and NULL cannot hide in. It covers the pipeline's
 ``primary_key`` and ``change_column`` when it has one, else every extracted column. A range of
 days is one grouped query, ``GROUP BY`` the day as a date (:meth:`Dialect.day_key`), over
-exactly the rows the extract reads (the same table or query and the same day window).
+exactly the rows the extract reads (the same table or query and the same day window). An
+extract through DuckDB's scanner takes no such query: its rows carry their hashes and it adds
+them up per day itself (:mod:`etl.sources.in_band`), the same sums.
 
 Dialects whose database has no such function (SQLite, the generic path) read the covered
 columns and the date column and hash them here, streamed (:func:`fold`): the same guarantee,
@@ -54,6 +56,9 @@ class FingerprintSpec:
     """What a fingerprint covers: these columns, or every extracted column (None)."""
 
     columns: tuple[str, ...] | None = None
+    in_rows: bool = False
+    """The read may carry each row's hash and add them up itself (:mod:`etl.sources.in_band`):
+    DuckDB's scanner reads, where the database hashes rows."""
 
     def describe(self) -> str:
         return ", ".join(self.columns) if self.columns else "all columns"

@@ -37,6 +37,7 @@ from etl.sources.fingerprint import (
     FingerprintSpec,
 )
 from etl.sources.fit_check import fit_check
+from etl.sources.in_band import ROW_HASH, RowHashes
 from etl.sources.row_filter import DayWindow
 
 # The config's rule for source identifiers, repeated because readers are also called directly
@@ -69,6 +70,9 @@ class ReadPlan:
     partition_column: str | None = None
     fingerprint: FingerprintPlan | None = None
     """The query taking each day's fingerprint of the same window (a request that asks)."""
+    row_hashes: RowHashes | None = None
+    """The statement also returns each row's hash (:mod:`etl.sources.in_band`): the read adds
+    them up itself and ``fingerprint`` is only for taking them again later."""
 
     @property
     def schema(self) -> pa.Schema | None:
@@ -225,12 +229,26 @@ def _plan(request: ExtractRequest, dialect: Dialect, source: sa.FromClause,
             stmt = stmt.order_by(filtered)
     planned = tuple(PlannedColumn(n, t, (comments or {}).get(n), n not in required)
                     for n, t in types.items())
-    fingerprint = None
+    fingerprint, hashes = None, None
     if request.fingerprint is not None and isinstance(row_filter, DayWindow | DaySet):
         fingerprint = _fingerprint(dialect, request.fingerprint, row_filter, source, columns,
                                    list(types), date_type, condition, server)
+        hashed = _row_hash(dialect, request.fingerprint, columns, list(types), server)
+        if hashed is not None:
+            stmt = stmt.add_columns(hashed.label(ROW_HASH))
+            hashes = RowHashes(row_filter.column, row_filter.timezone, tuple(row_filter.days))
     return ReadPlan(stmt, planned, label, fit_check(source, columns, types, condition),
-                    partition_column=request.partition_column, fingerprint=fingerprint)
+                    partition_column=request.partition_column, fingerprint=fingerprint,
+                    row_hashes=hashes)
+
+
+def _row_hash(dialect: Dialect, spec: FingerprintSpec,
+              columns: Mapping[str, sa.ColumnElement[Any]], extracted: list[str],
+              server: tuple[int, ...]) -> sa.ColumnElement[Any] | None:
+    """Each row's hash over the covered columns, for a read that adds them up itself."""
+    if not spec.in_rows or ROW_HASH in columns:
+        return None
+    return dialect.row_hash([columns[n] for n in spec.columns or extracted], server)
 
 
 def _fingerprint(dialect: Dialect, spec: FingerprintSpec, window: DayWindow | DaySet,

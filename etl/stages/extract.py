@@ -101,8 +101,10 @@ def _scan(tenant: str, pipeline: PipelineAssetConfig, source: SourceDatabaseReso
           progress: RowProgress) -> Iterator[DayOutcome]:
     """One query for ``days``, cut into day files; each day with its fingerprint at the source.
 
-    Where the fingerprint is taken before and after the read (no shared snapshot), the days
-    are reported once the read has ended and the second fingerprint is in.
+    Where the fingerprint is taken before and after the read (no shared snapshot: the generic
+    path), the days are reported once the read has ended and the second fingerprint is in; a
+    fingerprint added up from the rows (:mod:`etl.sources.in_band`) or taken in the read's own
+    snapshot is final for each day as soon as its file is written.
     """
     from etl.utils.day_split import split_by_day
 

@@ -99,19 +99,20 @@ def _slices(reader: pa.RecordBatchReader, column: str, timezone: str) -> Iterato
             start = end
 
 
-def _day(number: int) -> str:
+def day_name(number: int) -> str:
+    """A day number of :func:`day_numbers` as ``YYYY-MM-DD``."""
     return (_EPOCH + dt.timedelta(days=number)).isoformat()
 
 
 def _outside(found: int, days: list[str]) -> str:
     return (
-        f"the source returned rows of {_day(found)}, outside the window {days[0]}..{days[-1]}; "
+        f"the source returned rows of {day_name(found)}, outside the window {days[0]}..{days[-1]}; "
         "is the date column's filter applied?"
     )
 
 
 def _out_of_order(found: int, current: int) -> str:
     return (
-        f"rows of {_day(found)} arrived after rows of {_day(current)}: the source did not "
+        f"rows of {day_name(found)} arrived after rows of {day_name(current)}: the source did not "
         "return them ordered by the date column"
     )

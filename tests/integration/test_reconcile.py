@@ -103,3 +103,36 @@ def test_a_change_in_a_non_key_column_is_found_when_the_fingerprint_covers_it(
     assert {d for d in DAYS[2:6] if after_all[d] != before["o"][d]} == {DAYS[2], DAYS[3]}
     assert {d for d in DAYS[2:6] if after_keyed[d] != before["k"][d]} == {DAYS[3]}
     assert all(after_all[d].rows == 20 for d in DAYS[2:6])
+
+
+def test_a_scanner_read_adds_up_each_days_fingerprint_from_the_rows_it_reads(
+        case: source_cases.SourceCase, db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through DuckDB's scanner the rows carry their hashes: each day's fingerprint is added up
+    from exactly the rows read, with no fingerprint query of the read's own, and equals the one
+    a reconcile takes with its grouped query (an empty day and NULLs included)."""
+    import etl.sources.duckdb_reader as duckdb_reader
+    from etl.sources.in_band import ROW_HASH, Sums
+
+    create_orders(db, case.naive_timestamp)
+    execute(db, "DELETE FROM orders WHERE id >= 300 AND id < 400",  # DAYS[3]: no rows
+            "UPDATE orders SET amount = NULL WHERE id = 501")
+
+    def no_query(*args: object) -> None:
+        raise AssertionError("the scanner read ran a fingerprint query of its own")
+
+    monkeypatch.setattr(duckdb_reader, "_fingerprints", no_query)
+    every = PipelineAssetConfig(name="o", table="orders", date_column="created_at",
+                                primary_key=("id",))
+    keyed = every.model_copy(update={"change_column": "updated_at"})
+    scanner, generic = source(db, "duckdb"), source(db, "sqlalchemy")
+    for pipeline in (every, keyed):
+        request = extract_request(pipeline, scanner, list(DAYS))
+        with scanner.session() as session, session.read(request) as read:
+            assert ROW_HASH not in read.reader.schema.names
+            rows = read.reader.read_all()
+            assert isinstance(read.fingerprints, Sums)
+            found, moved = read.fingerprints.final()
+        assert ROW_HASH not in rows.column_names and not moved
+        assert rows.num_rows == sum(f.rows for f in found.values()) == len(DAYS) * 20 - 20
+        assert found[DAYS[3]] == Fingerprint.empty()
+        assert found == generic.fingerprints(extract_request(pipeline, generic, list(DAYS)))

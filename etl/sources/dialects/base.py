@@ -144,11 +144,18 @@ class Dialect:
         snapshot; whether they do. The generic path cannot know: before and after."""
         return False
 
+    def row_hash(self, columns: Sequence[sa.ColumnElement[Any]],
+                 server: tuple[int, ...] = ()) -> sa.ColumnElement[Any] | None:
+        """One row's hash over ``columns``, an integer below 2**63 in magnitude, computed by the
+        database (NULL-safe); ``server`` is its version. A day's checksum is the exact sum of
+        its rows' hashes (:meth:`row_checksum`), which an extract may also add up from the rows
+        it reads (:mod:`etl.sources.in_band`). None: hashed by the reader instead."""
+        return None
+
     def row_checksum(self, columns: Sequence[sa.ColumnElement[Any]],
                      server: tuple[int, ...] = ()) -> sa.ColumnElement[Any] | None:
-        """The aggregate checksum of a group's rows over ``columns``, as text, computed by the
-        database (order-independent, NULL-safe); ``server`` is its version. None: hashed by
-        the reader instead."""
+        """The aggregate checksum of a group's rows over ``columns``, as text: the exact sum of
+        their :meth:`row_hash` (order-independent). None: hashed by the reader instead."""
         return None
 
     def day_key(self, column: sa.ColumnElement[Any], kind: str, timezone: str,

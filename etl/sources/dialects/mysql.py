@@ -106,17 +106,22 @@ class MySQL(Dialect):
         conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT")
         return True
 
-    def row_checksum(self, columns: Sequence[sa.ColumnElement[Any]],
-                     server: tuple[int, ...] = ()) -> sa.ColumnElement[Any] | None:
-        """The sum of the first 60 bits of each row's MD5 (over its values' text, NULL marked),
-        an exact DECIMAL."""
+    def row_hash(self, columns: Sequence[sa.ColumnElement[Any]],
+                 server: tuple[int, ...] = ()) -> sa.ColumnElement[Any] | None:
+        """The first 60 bits of the row's MD5 (over its values' text, NULL marked), unsigned."""
         null: sa.ColumnElement[Any] = sa.literal_column("CHAR(0 USING utf8mb4)")
         texts = [sa.func.coalesce(sa.cast(c, sa.CHAR), null) for c in columns]
         joined = sa.func.concat_ws(sa.literal_column("CHAR(31 USING utf8mb4)"), *texts)
         head = sa.func.substring(sa.func.md5(joined), sa.literal_column("1"),
                                  sa.literal_column("15"))
         value = sa.func.conv(head, sa.literal_column("16"), sa.literal_column("10"))
-        return sa.cast(sa.func.sum(sa.cast(value, mysql.DECIMAL(20, 0))), sa.CHAR)
+        return sa.cast(value, mysql.BIGINT(unsigned=True))
+
+    def row_checksum(self, columns: Sequence[sa.ColumnElement[Any]],
+                     server: tuple[int, ...] = ()) -> sa.ColumnElement[Any] | None:
+        """The exact sum of the rows' hashes, a DECIMAL, as text."""
+        hashed = self.row_hash(columns, server)
+        return sa.cast(sa.func.sum(sa.cast(hashed, mysql.DECIMAL(20, 0))), sa.CHAR)
 
     def day_key(self, column: sa.ColumnElement[Any], kind: str, timezone: str,
                 start: dt.datetime, end: dt.datetime) -> sa.ColumnElement[Any] | None:

@@ -48,8 +48,8 @@ class PostgreSQL(Dialect):
     casts: ClassVar[bool] = True
     # One DuckDB transaction would read the fingerprint and the rows in one REPEATABLE READ
     # snapshot, but a server that restarts mid-read then takes the whole process down (the
-    # run worker dies instead of the read failing as transient, retried by the step): the
-    # fingerprint is taken before and after the read, as on MySQL.
+    # run worker dies instead of the read failing as transient, retried by the step). The rows
+    # carry their hashes instead (etl.sources.in_band): one statement, one snapshot.
     scanner_snapshot: ClassVar[bool] = False
 
     def connect_args(self, connect_timeout_s: int,
@@ -90,9 +90,9 @@ class PostgreSQL(Dialect):
         conn.execution_options(isolation_level="REPEATABLE READ")
         return True
 
-    def row_checksum(self, columns: Sequence[sa.ColumnElement[Any]],
-                     server: tuple[int, ...] = ()) -> sa.ColumnElement[Any] | None:
-        """The sum of a 64-bit hash of each row, exact (``sum(bigint)`` is ``numeric``).
+    def row_hash(self, columns: Sequence[sa.ColumnElement[Any]],
+                 server: tuple[int, ...] = ()) -> sa.ColumnElement[Any] | None:
+        """A 64-bit hash of the row (``bigint``).
 
         PostgreSQL 14 and later hash the row's values in their binary form
         (``hash_record_extended``: no formatting, nothing that depends on the session's time zone
@@ -102,11 +102,14 @@ class PostgreSQL(Dialect):
         """
         if server and server < (14,):
             text = sa.cast(sa.func.ROW(*columns), sa.Text)
-            hashed = sa.func.hashtextextended(text, sa.literal_column("0"))
-        else:
-            row = sa.func.ROW(*(c if _hashable(c.type) else sa.cast(c, sa.Text) for c in columns))
-            hashed = sa.func.hash_record_extended(row, sa.literal_column("0"))
-        return sa.cast(sa.func.sum(hashed), sa.Text)
+            return sa.func.hashtextextended(text, sa.literal_column("0"))
+        row = sa.func.ROW(*(c if _hashable(c.type) else sa.cast(c, sa.Text) for c in columns))
+        return sa.func.hash_record_extended(row, sa.literal_column("0"))
+
+    def row_checksum(self, columns: Sequence[sa.ColumnElement[Any]],
+                     server: tuple[int, ...] = ()) -> sa.ColumnElement[Any] | None:
+        """The exact sum of the rows' hashes (``sum(bigint)`` is ``numeric``), as text."""
+        return sa.cast(sa.func.sum(self.row_hash(columns, server)), sa.Text)
 
     def day_key(self, column: sa.ColumnElement[Any], kind: str, timezone: str,
                 start: dt.datetime, end: dt.datetime) -> sa.ColumnElement[Any] | None:
