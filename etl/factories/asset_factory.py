@@ -126,7 +126,7 @@ def build_step_asset(
             tags=dict(context.run.tags),
             every_check=naming.DAYS_TAG in context.run.tags,
         )
-        latest = LatestMaterializations(context.instance, inputs.days)
+        latest = LatestMaterializations(context.instance, inputs.days, context.run.run_id)
         yield from stamped(run_pipelines(inputs, pipelines, transfers, max_parallel,
                                          context.log, notifier(context), idle_s=HOLD_S),
                            latest, Provenance(latest, code_versions, upstream))

@@ -8,6 +8,7 @@ events after each asset's last wipe, as Dagster's own reads count them.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -48,3 +49,27 @@ def newest_ids(storage: SqlEventLogStorage, keys: Sequence[dg.AssetKey],
 def chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), CHUNK):
         yield items[start:start + CHUNK]
+
+
+def event_heads(storage: SqlEventLogStorage, ids: Sequence[int]
+                ) -> dict[int, tuple[str, float]]:
+    """storage id -> (run id, timestamp) of those events, from the table's own columns: no
+    event body is read or decoded."""
+    table = SqlEventLogStorageTable
+    found: dict[int, tuple[str, float]] = {}
+    for chunk in chunks(ids):
+        query = sa.select(table.c.id, table.c.run_id, table.c.timestamp).where(
+            table.c.id.in_(list(chunk)))
+        with storage.index_connection() as conn:
+            for row in conn.execute(query):
+                found[int(row[0])] = (str(row[1]), _epoch(row[2]))
+    return found
+
+
+def _epoch(value: Any) -> float:
+    """The column's time (naive UTC, as Dagster stores it) as the event's own timestamp."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return float(value.timestamp())

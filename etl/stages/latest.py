@@ -15,40 +15,73 @@ from typing import Any
 
 import dagster as dg
 
-from etl.instance.newest import newest_ids
+from etl.instance.newest import event_heads, newest_ids
 from etl.instance.private import SqlEventLogStorage
 
 Day = tuple[dg.AssetKey, str | None]
 
 
+@dataclass(frozen=True)
+class Head:
+    """What stamping needs of a materialization: read from the event log's own columns, so no
+    event is decoded (decoding them was most of a long range's stamping)."""
+
+    storage_id: int
+    run_id: str
+    timestamp: float
+
+
 @dataclass
 class LatestMaterializations:
-    """A cache of (asset, day) -> latest materialization record, filled per asset in bulk."""
+    """A cache of (asset, day) -> latest materialization, filled per asset in bulk.
+
+    ``run_id``: the step's run. A materialization this step stamped (:meth:`stamped`) keeps its
+    data version here, so a later stage's provenance does not read the event back.
+    """
 
     instance: dg.DagsterInstance
     days: Sequence[str] | None  # the step's days (None: master data)
-    _known: dict[tuple[dg.AssetKey, str | None], dg.EventLogRecord | None] = field(
-        default_factory=dict)
+    run_id: str | None = None
+    _known: dict[Day, dg.EventLogRecord | None] = field(default_factory=dict)
+    _heads: dict[Day, Head | None] = field(default_factory=dict)
+    _versions: dict[Day, str] = field(default_factory=dict)
 
     def record(self, key: dg.AssetKey, day: str | None) -> dg.EventLogRecord | None:
+        """The whole record (its metadata decoded)."""
         if (key, day) not in self._known:
             self._load(key, day)
         return self._known.get((key, day))
 
+    def head(self, key: dg.AssetKey, day: str | None) -> Head | None:
+        if (key, day) not in self._heads:
+            wanted = [(key, d) for d in {*(self.days or ()), day}] if day is not None else []
+            self.prefetch([(key, day), *wanted])
+        return self._heads.get((key, day))
+
+    def data_version(self, key: dg.AssetKey, day: str | None, head: Head,
+                     tag: str) -> str | None:
+        """The ``tag`` (the data version) of ``head``: as this step stamped it, else read."""
+        if head.run_id == self.run_id and (key, day) in self._versions:
+            return self._versions[(key, day)]
+        record = self.record(key, day)
+        return (record.event_log_entry.tags or {}).get(tag) if record is not None else None
+
     def knows(self, key: dg.AssetKey, day: str | None) -> bool:
-        return (key, day) in self._known
+        return (key, day) in self._heads
 
     def prefetch(self, wanted: Iterable[Day]) -> None:
         """Look up many (asset, day) pairs of many assets at once: the newest ids of all of
         them in one grouped query (which writes this process's buffered events first), their
-        records in one more. A step stamping a batch of events asks this once for the batch."""
-        todo = [pair for pair in dict.fromkeys(wanted) if pair not in self._known]
+        run and time in one more. A step stamping a batch of events asks this once for it."""
+        todo = [pair for pair in dict.fromkeys(wanted) if pair not in self._heads]
         storage = self.instance.event_log_storage
         if not todo:
             return
         if not isinstance(storage, SqlEventLogStorage):
-            for key, day in todo:
-                self._load(key, day)
+            for pair in todo:
+                record = self.record(*pair)
+                self._heads[pair] = None if record is None else Head(
+                    record.storage_id, record.run_id, record.timestamp)
             return
         kind = dg.DagsterEventType.ASSET_MATERIALIZATION
         daily = sorted({k for k, d in todo if d is not None}, key=lambda k: k.to_string())
@@ -59,17 +92,18 @@ class LatestMaterializations:
                                   sorted({d for _, d in todo if d is not None})))
         if master:
             ids.update(newest_ids(storage, master, kind))
-        found = sorted({ids[pair] for pair in todo if pair in ids})
-        records = storage.get_event_records(
-            dg.EventRecordsFilter(event_type=kind, storage_ids=found),
-            limit=len(found)) if found else []
-        by_id = {r.storage_id: r for r in records}
+        heads = event_heads(storage, sorted({ids[pair] for pair in todo if pair in ids}))
         for pair in todo:
-            self._known[pair] = by_id.get(ids.get(pair, -1))
+            found = ids.get(pair)
+            head = heads.get(found) if found is not None else None
+            self._heads[pair] = Head(found, *head) if found is not None and head else None
 
-    def forget(self, key: dg.AssetKey, day: str | None) -> None:
-        """``key`` has a new event for ``day``: look it up afresh next time."""
+    def stamped(self, key: dg.AssetKey, day: str | None, version: str) -> None:
+        """This step is storing a new materialization of ``key``'s ``day`` with data version
+        ``version``: look the day up afresh next time."""
         self._known.pop((key, day), None)
+        self._heads.pop((key, day), None)
+        self._versions[(key, day)] = version
 
     def _load(self, key: dg.AssetKey, day: str | None) -> None:
         if day is None:

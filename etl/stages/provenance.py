@@ -65,19 +65,20 @@ class Provenance:
         meta = event.metadata
         wrote = [str(_value(meta.get(ROW_COUNT))), str(_value(meta.get(BYTES)))]
         tags[DATA_VERSION_TAG] = _hash([code, *inputs, *wrote])
-        # This day of ``key`` now has a new event: a later stage must look it up afresh.
-        self.latest.forget(key, day)
+        # This day of ``key`` now has a new event: a later stage must look it up afresh (and
+        # can take its data version from here).
+        self.latest.stamped(key, day, tags[DATA_VERSION_TAG])
         return dg.AssetMaterialization(
             asset_key=key, partition=day, description=event.description,
             metadata=dict(meta), tags={**(event.tags or {}), **tags},
         )
 
     def _input(self, parent: dg.AssetKey, day: str | None) -> Version:
-        record = self.latest.record(parent, day)
-        if record is None:
+        head = self.latest.head(parent, day)
+        if head is None:
             return NULL_POINTER, None
-        tags = record.event_log_entry.tags or {}
-        return tags.get(DATA_VERSION_TAG, "INITIAL"), record.storage_id
+        version = self.latest.data_version(parent, day, head, DATA_VERSION_TAG)
+        return version or "INITIAL", head.storage_id
 
 
 def _value(entry: object) -> object:

@@ -132,11 +132,11 @@ def with_target(event: dg.AssetCheckEvaluation,
     """The result naming the latest materialization of its day (none yet: left as it is)."""
     if event.target_materialization_data is not None:
         return event
-    record = latest.record(event.asset_key, event.partition)
-    if record is None:
+    head = latest.head(event.asset_key, event.partition)
+    if head is None:
         return event
-    target = CheckTarget(storage_id=record.storage_id, run_id=record.run_id,
-                         timestamp=record.timestamp)
+    target = CheckTarget(storage_id=head.storage_id, run_id=head.run_id,
+                         timestamp=head.timestamp)
     return dg.AssetCheckEvaluation(
         asset_key=event.asset_key, check_name=event.check_name, passed=event.passed,
         metadata=event.metadata, target_materialization_data=target, severity=event.severity,

@@ -11,7 +11,11 @@ from typing import Any, cast
 
 import dagster as dg
 
-from etl.instance.private import get_input_event_pointer_tag
+from etl.instance.private import (
+    DATA_VERSION_TAG,
+    get_input_data_version_tag,
+    get_input_event_pointer_tag,
+)
 from etl.stages.events import IDLE, Idle, StepEvent
 from etl.stages.latest import Day, LatestMaterializations
 from etl.stages.provenance import Provenance
@@ -56,13 +60,19 @@ class FakeLatest:
             found = self.stored.get(pair)
             self.known[pair] = Record(found) if found is not None else None
 
-    def record(self, k: dg.AssetKey, day: str | None) -> Record | None:
+    versions: dict[Day, str] = field(default_factory=dict)
+
+    def head(self, k: dg.AssetKey, day: str | None) -> Record | None:
         if (k, day) not in self.known:
             self.prefetch([(k, day)])
         return self.known[(k, day)]
 
-    def forget(self, k: dg.AssetKey, day: str | None) -> None:
+    def data_version(self, k: dg.AssetKey, day: str | None, head: Record, tag: str) -> str:
+        return self.versions[(k, day)]  # every parent here was stamped by this step
+
+    def stamped(self, k: dg.AssetKey, day: str | None, version: str) -> None:
         self.known.pop((k, day), None)
+        self.versions[(k, day)] = version
 
 
 def events(pipelines: int, idle_after: int | None = None) -> Iterator[StepEvent | Idle]:
@@ -104,6 +114,8 @@ def test_every_event_once_in_its_pipelines_order_with_one_read_per_stage() -> No
         for parent, child in itertools.pairwise(mine[:3]):
             pointer = child.tags[get_input_event_pointer_tag(parent.asset_key)]
             assert pointer == str(out.index(parent) + 1)
+            assert child.tags[get_input_data_version_tag(parent.asset_key)] == \
+                parent.tags[DATA_VERSION_TAG]
     # transfer, load and check of 27 pipelines: three reads, not 81
     assert [len(r) for r in latest.reads] == [27, 27, 27]
 
@@ -112,3 +124,32 @@ def test_a_quiet_moment_releases_what_is_held() -> None:
     out, latest = run(pipelines=4, idle_after=2)
     assert len(out) == 16 and len(latest.reads) >= 3
     assert all(p is not None for r in latest.reads for p in r)
+
+
+def test_a_head_is_the_latest_materialization_read_without_decoding_it() -> None:
+    """On a real instance: each day's head is its latest materialization (id, run, time); a
+    data version this step stamped comes from the step, any other from the event itself."""
+    with dg.instance_for_test() as instance:
+        asset = key("extract", "p0")
+        for version in ("old", "new"):
+            for day in ("2026-03-01", "2026-03-02"):
+                instance.report_runless_asset_event(dg.AssetMaterialization(
+                    asset_key=asset, partition=day, tags={DATA_VERSION_TAG: version}))
+        records: dict[str | None, Any] = {}
+        for record in instance.fetch_materializations(asset, limit=10).records:  # newest first
+            records.setdefault(record.partition_key, record)
+        latest = LatestMaterializations(instance, ["2026-03-01", "2026-03-02"], "run-x")
+        for day, record in records.items():
+            head = latest.head(asset, day)
+            assert head is not None and head.storage_id == record.storage_id
+            assert head.run_id == record.run_id
+            assert abs(head.timestamp - record.timestamp) < 1e-5
+            assert latest.data_version(asset, day, head, DATA_VERSION_TAG) == "new"
+        assert latest.head(asset, "2026-03-03") is None
+        latest.stamped(asset, "2026-03-01", "mine")  # but the head is another run's event
+        head = latest.head(asset, "2026-03-01")
+        assert head is not None
+        assert latest.data_version(asset, "2026-03-01", head, DATA_VERSION_TAG) == "new"
+        mine = LatestMaterializations(instance, None, head.run_id)
+        mine.stamped(asset, "2026-03-01", "mine")
+        assert mine.data_version(asset, "2026-03-01", head, DATA_VERSION_TAG) == "mine"
