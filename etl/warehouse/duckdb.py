@@ -16,15 +16,10 @@ from pydantic import Field, field_validator
 from etl.model.base import FieldProblem
 from etl.model.sizes import checked_size
 from etl.warehouse.base import LoadMode, WarehouseConfigBase, WarehouseResource
+from etl.warehouse.duckdb_limits import LOAD_MEMORY_LIMIT, MERGE_MEMORY_LIMIT
 
 if TYPE_CHECKING:
     from etl.warehouse.duckdb_loader import DuckDBWarehouse
-
-# On the 2,000-day bench history (5M rows, ad hoc, one run each) the load took 2.17-2.19 s under
-# 64 MB, 96 MB and 128 MB alike, and the run's peak RSS was 456, 493 and 532 MiB; 128 MB had
-# loaded as fast as DuckDB's default limit (80% of RAM) with about a third of the memory.
-DEFAULT_MEMORY_LIMIT = "64MB"
-
 
 class DuckDBWarehouseResource(WarehouseResource):
     """Loads into one schema of a DuckDB file."""
@@ -45,19 +40,21 @@ class DuckDBWarehouseConfig(WarehouseConfigBase):
         default=".etl/warehouse.duckdb",
         description="DuckDB database file (relative to the working directory).",
     )
-    memory_limit: str = Field(
-        default=DEFAULT_MEMORY_LIMIT,
+    memory_limit: str | None = Field(
+        default=None,
         description=(
-            "DuckDB's memory_limit while loading (e.g. 128MB, 2GB): the rows of a load past "
-            "it are written to the file as they come, so years of history load in bounded "
-            "memory."
+            f"DuckDB's memory_limit while writing (e.g. 128MB, 2GB). Default "
+            f"{LOAD_MEMORY_LIMIT} for loads, whose rows past it are written to the file as "
+            f"they come, so years of history load in bounded memory; {MERGE_MEMORY_LIMIT} for "
+            "an incremental pipeline's merge, whose comparison of the source's keys with the "
+            "table's holds the keys in memory."
         ),
     )
 
     @field_validator("memory_limit")
     @classmethod
-    def _size(cls, value: str) -> str:
-        return checked_size(value, "'128MB' or '2GB'")
+    def _size(cls, value: str | None) -> str | None:
+        return None if value is None else checked_size(value, "'128MB' or '2GB'")
 
     asset_kind: ClassVar[str] = "duckdb"
     example: ClassVar[dict[str, Any]] = {"type": "duckdb", "path": ".etl/warehouse.duckdb"}

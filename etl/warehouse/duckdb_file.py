@@ -114,10 +114,10 @@ class DuckDBFile:
                 time.sleep(delay + random.random() * delay)
                 delay = min(delay * 2, 2.0)
 
-    def writing(self, con: duckdb.DuckDBPyConnection) -> Counted:
-        """The connection set up for a write: the file's memory limit, no row order kept."""
-        if self.memory_limit is not None:
-            con.execute(f"SET memory_limit = {literal(self.memory_limit)}")
+    def writing(self, con: duckdb.DuckDBPyConnection, default_limit: str) -> Counted:
+        """The connection set up for a write: the file's memory limit (the write's own default
+        unless one is configured), no row order kept."""
+        con.execute(f"SET memory_limit = {literal(self.memory_limit or default_limit)}")
         con.execute("SET preserve_insertion_order = false")  # a table keeps no row order
         return Counted(con)
 

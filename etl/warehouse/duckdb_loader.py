@@ -34,6 +34,7 @@ from etl.warehouse.base import (
     required_columns,
 )
 from etl.warehouse.duckdb_file import Counted, DuckDBFile, keep_required, upgrade, writer_lock
+from etl.warehouse.duckdb_limits import LOAD_MEMORY_LIMIT
 from etl.warehouse.duckdb_merge import merge
 from etl.warehouse.duckdb_types import select_list
 
@@ -50,7 +51,7 @@ class DuckDBWarehouse(DuckDBFile):
         """One transaction whatever the number of days: delete them, insert the new rows."""
         part = quote(request.partition_column)
         con = self.connect()
-        run = self.writing(con)
+        run = self.writing(con, LOAD_MEMORY_LIMIT)
         target = self.qualified(run, request.table)
         try:
             columns = select_list(request.schema)

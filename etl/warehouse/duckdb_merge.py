@@ -15,6 +15,7 @@ from etl.naming import DELETED_AT_COLUMN
 from etl.utils.sql import literal, quote
 from etl.warehouse.base import LakeFile, MergeRequest, MergeResult, WarehouseError, merge_columns
 from etl.warehouse.duckdb_file import DuckDBFile, keep_required, upgrade, writer_lock
+from etl.warehouse.duckdb_limits import MERGE_MEMORY_LIMIT
 from etl.warehouse.duckdb_types import select_list
 
 
@@ -25,7 +26,7 @@ def merge(warehouse: DuckDBFile, request: MergeRequest) -> MergeResult:
 
 def _merge(warehouse: DuckDBFile, request: MergeRequest) -> MergeResult:
     con = warehouse.connect()
-    run = warehouse.writing(con)
+    run = warehouse.writing(con, MERGE_MEMORY_LIMIT)
     target = warehouse.qualified(run, request.table)
     required = {f.name for f in request.rows.schema if not f.nullable}
     try:
