@@ -42,15 +42,19 @@ class RowHashes:
 
 @dataclass
 class Sums(TakenFingerprints):
-    """Fingerprints counted from the rows as they pass (see the module's docstring)."""
+    """Fingerprints counted from the rows as they pass (see the module's docstring). Every day
+    of the window has one from the start (the empty fingerprint until its rows come), so the
+    extract can ask for them after each day's file at no cost."""
 
-    days: tuple[str, ...] = ()
-    rows: dict[str, int] = field(default_factory=dict)
-    sums: dict[str, int] = field(default_factory=dict)
+    found: Fingerprints = field(default_factory=dict)
+    _totals: dict[str, tuple[int, int]] = field(default_factory=dict)  # day -> (rows, sum)
+
+    @classmethod
+    def of(cls, days: tuple[str, ...]) -> Sums:
+        return cls(consistent=True, found={day: Fingerprint.empty() for day in days})
 
     def final(self) -> tuple[Fingerprints, frozenset[str]]:
-        return {day: Fingerprint(self.rows[day], str(self.sums[day])) if day in self.rows
-                else Fingerprint.empty() for day in self.days}, frozenset()
+        return self.found, frozenset()
 
     def add(self, batch: pa.RecordBatch, hashes: RowHashes) -> None:
         numbers = day_numbers(batch.column(hashes.date_column), hashes.timezone)
@@ -64,15 +68,16 @@ class Sums(TakenFingerprints):
                 day, count = day_name(number), end - start
                 total = ((pc.sum(high.slice(start, count)).as_py() << 32)
                          + pc.sum(low.slice(start, count)).as_py())
-                self.rows[day] = self.rows.get(day, 0) + count
-                self.sums[day] = self.sums.get(day, 0) + total
+                rows, sums = self._totals.get(day, (0, 0))
+                self._totals[day] = rows + count, sums + total
+                self.found[day] = Fingerprint(rows + count, str(sums + total))
             start = end
 
 
 def summed(reader: pa.RecordBatchReader, hashes: RowHashes
            ) -> tuple[pa.RecordBatchReader, Sums]:
     """``reader`` without the hash column, and the sums it fills as its batches are read."""
-    sums = Sums(consistent=True, days=hashes.days)
+    sums = Sums.of(hashes.days)
     index = reader.schema.get_field_index(ROW_HASH)
     schema = reader.schema.remove(index)
 

@@ -16,7 +16,7 @@ from typing import Any
 import dagster as dg
 
 from etl.instance.newest import event_heads, newest_ids
-from etl.instance.private import SqlEventLogStorage
+from etl.instance.private import DATA_VERSION_TAG, SqlEventLogStorage
 
 Day = tuple[dg.AssetKey, str | None]
 
@@ -53,18 +53,21 @@ class LatestMaterializations:
         return self._known.get((key, day))
 
     def head(self, key: dg.AssetKey, day: str | None) -> Head | None:
+        """The day's latest materialization (a daily asset's other step days looked up with
+        it)."""
         if (key, day) not in self._heads:
-            wanted = [(key, d) for d in {*(self.days or ()), day}] if day is not None else []
-            self.prefetch([(key, day), *wanted])
+            others = self.days if day is not None and self.days is not None else ()
+            self.prefetch([(key, day), *((key, d) for d in others)])
         return self._heads.get((key, day))
 
-    def data_version(self, key: dg.AssetKey, day: str | None, head: Head,
-                     tag: str) -> str | None:
-        """The ``tag`` (the data version) of ``head``: as this step stamped it, else read."""
+    def data_version(self, key: dg.AssetKey, day: str | None, head: Head) -> str | None:
+        """The data version of ``head``: as this step stamped it, else read from the event."""
         if head.run_id == self.run_id and (key, day) in self._versions:
             return self._versions[(key, day)]
         record = self.record(key, day)
-        return (record.event_log_entry.tags or {}).get(tag) if record is not None else None
+        if record is None:
+            return None
+        return (record.event_log_entry.tags or {}).get(DATA_VERSION_TAG)
 
     def knows(self, key: dg.AssetKey, day: str | None) -> bool:
         return (key, day) in self._heads

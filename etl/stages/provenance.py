@@ -77,7 +77,7 @@ class Provenance:
         head = self.latest.head(parent, day)
         if head is None:
             return NULL_POINTER, None
-        version = self.latest.data_version(parent, day, head, DATA_VERSION_TAG)
+        version = self.latest.data_version(parent, day, head)
         return version or "INITIAL", head.storage_id
 
 

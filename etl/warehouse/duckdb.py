@@ -21,6 +21,7 @@ from etl.warehouse.duckdb_limits import LOAD_MEMORY_LIMIT, MERGE_MEMORY_LIMIT
 if TYPE_CHECKING:
     from etl.warehouse.duckdb_loader import DuckDBWarehouse
 
+
 class DuckDBWarehouseResource(WarehouseResource):
     """Loads into one schema of a DuckDB file."""
 
@@ -43,7 +44,7 @@ class DuckDBWarehouseConfig(WarehouseConfigBase):
     memory_limit: str | None = Field(
         default=None,
         description=(
-            f"DuckDB's memory_limit while writing (e.g. 128MB, 2GB). Default "
+            "DuckDB's memory_limit while writing (e.g. 128MB, 2GB). Default "
             f"{LOAD_MEMORY_LIMIT} for loads, whose rows past it are written to the file as "
             f"they come, so years of history load in bounded memory; {MERGE_MEMORY_LIMIT} for "
             "an incremental pipeline's merge, whose comparison of the source's keys with the "

@@ -275,3 +275,45 @@ def test_not_null_source_columns_stay_not_null_to_the_warehouse(
         name="by_query", table=None, has_transfer=False,
         query="SELECT id, produced_at, defect_qty FROM production_result"))
     assert all(f.nullable for f in pq.read_schema(queried.uri))
+
+
+@pytest.mark.parametrize("configured", [None, "1GB"])
+def test_each_duckdb_write_runs_under_its_memory_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, configured: str | None) -> None:
+    """A load runs under 64MB by default and an incremental merge, whose key comparison holds
+    the keys in memory, under 128MB; ``warehouse.memory_limit`` sets both. Read back from
+    DuckDB itself while each write runs."""
+    from etl.warehouse.base import LakeFile, MergeRequest
+    from etl.warehouse.duckdb import DuckDBWarehouseConfig
+    from etl.warehouse.duckdb_file import DuckDBFile
+
+    seen: list[str] = []
+    writing = DuckDBFile.writing
+
+    def spy(self: DuckDBFile, con: duckdb.DuckDBPyConnection, default_limit: str) -> object:
+        counted = writing(self, con, default_limit)
+        row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+        seen.append(str(row[0]) if row else "")
+        return counted
+
+    monkeypatch.setattr(DuckDBFile, "writing", spy)
+
+    def limit(size: str) -> str:
+        with duckdb.connect() as con:
+            con.execute(f"SET memory_limit = '{size}'")
+            row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+        return str(row[0]) if row else ""
+
+    config = DuckDBWarehouseConfig(type="duckdb", path=str(tmp_path / "wh.duckdb"),
+                                   memory_limit=configured)
+    warehouse = config.build_resource("t1").warehouse()
+    _load(warehouse, pa.table({"id": [1, 2]}), "2026-03-01")
+    file = tmp_path / "changes" / "data.parquet"
+    file.parent.mkdir()
+    pq.write_table(pa.table({"id": [1, 2]}), file)
+    warehouse.merge(MergeRequest(
+        table="items", key=("id",), full=True, mode=None, schema_drift="fail",
+        rows=LakeFile(pads.dataset(str(file)), pq.read_schema(file), str(file.parent),
+                      (str(file),))))
+    assert seen == ([limit("64MB"), limit("128MB")] if configured is None
+                    else [limit(configured)] * 2)

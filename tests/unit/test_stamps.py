@@ -67,7 +67,7 @@ class FakeLatest:
             self.prefetch([(k, day)])
         return self.known[(k, day)]
 
-    def data_version(self, k: dg.AssetKey, day: str | None, head: Record, tag: str) -> str:
+    def data_version(self, k: dg.AssetKey, day: str | None, head: Record) -> str:
         return self.versions[(k, day)]  # every parent here was stamped by this step
 
     def stamped(self, k: dg.AssetKey, day: str | None, version: str) -> None:
@@ -144,12 +144,12 @@ def test_a_head_is_the_latest_materialization_read_without_decoding_it() -> None
             assert head is not None and head.storage_id == record.storage_id
             assert head.run_id == record.run_id
             assert abs(head.timestamp - record.timestamp) < 1e-5
-            assert latest.data_version(asset, day, head, DATA_VERSION_TAG) == "new"
+            assert latest.data_version(asset, day, head) == "new"
         assert latest.head(asset, "2026-03-03") is None
         latest.stamped(asset, "2026-03-01", "mine")  # but the head is another run's event
         head = latest.head(asset, "2026-03-01")
         assert head is not None
-        assert latest.data_version(asset, "2026-03-01", head, DATA_VERSION_TAG) == "new"
+        assert latest.data_version(asset, "2026-03-01", head) == "new"
         mine = LatestMaterializations(instance, None, head.run_id)
         mine.stamped(asset, "2026-03-01", "mine")
-        assert mine.data_version(asset, "2026-03-01", head, DATA_VERSION_TAG) == "mine"
+        assert mine.data_version(asset, "2026-03-01", head) == "mine"
