@@ -11,8 +11,11 @@ A day is done when every asset of the run has its materialization for it; while 
 each stage shows its own days (``extract 1,480``), since a range's load lands only after its
 extract. The time left comes from the stage that governs the remainder: the first stage not
 yet through every day, at its own pace per day, plus the stages after it, estimated from that
-pace (:data:`LATER_STAGE_SHARE`) until they report days of their own. Once every day is done,
-the line says what the run still does rather than going quiet.
+pace (:data:`LATER_STAGE_SHARE`) until they report days of their own. A range's load writes
+every day in one statement and then reports them all, faster than a busy instance lets them be
+read: once its days arrive the line says so (``load written, recording its other 1,215 days``)
+instead of a time left it cannot know. Once every day is done, the line says what the run
+still does rather than going quiet.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ PLAIN_EVERY_S = 5.0
 # (measured on the history benches: a DuckDB load of a range took 0.3-0.6 of its extract; the
 # quality checks before it are in the same share).
 LATER_STAGE_SHARE = {"transfer": 0.5, "load": 0.5}
+# A range's load writes every day in one statement, then reports its days, as fast as they are
+# stored: faster than the watcher reads them on a busy instance (a poll took 2 s on the history
+# bench). Its days arriving in bulk say its work is done, not how long the rest takes.
+LANDS_AT_ONCE = frozenset({"load"})
 
 
 @dataclass
@@ -125,7 +132,8 @@ class Pace:
         of the days came since; never slower than its pace since it began.
 
         Days arrive in batches (the event log writes them a second or a thousand at a time):
-        one or two days after a pause would otherwise pace the rest at hours a day.
+        one or two days after a pause would otherwise pace the rest at hours a day, and a
+        first batch that came fast, the rest at a fraction of their time.
         """
         overall = max(now - self._since(stages, index), 1e-9) / done
         seen, days = self.first.get(stages[index], (now, done))
@@ -133,11 +141,22 @@ class Pace:
             return min((now - seen) / (done - days), overall)
         return overall
 
+    def recording(self, counts: dict[str, int], total: int) -> str | None:
+        """A stage whose work is written and whose days are being recorded: one that lands at
+        once, first seen with a twentieth of the days or more."""
+        for stage, done in counts.items():
+            first = self.first.get(stage)
+            if (stage in LANDS_AT_ONCE and 0 < done < total and first is not None
+                    and first[1] >= max(1, total // 20)):
+                return stage
+        return None
+
     def left(self, counts: dict[str, int], total: int, now: float) -> float | None:
-        """Seconds left, paced by the first stage not through every day (None: not known)."""
+        """Seconds left, paced by the first stage not through every day (None: not known, or
+        only the recording of a written stage's days is left)."""
         stages = list(counts)
         open_ = [s for s in stages if counts[s] < total]
-        if not open_:
+        if not open_ or self.recording(counts, total):
             return None
         index = stages.index(open_[0])
         governing, done = stages[index], counts[stages[index]]
@@ -211,10 +230,16 @@ class RunWatcher:
             line += " (" + ", ".join(f"{s} {n:,}" for s, n in counts.items()) + ")"
         line += f", {rate}"
         left = self.pace.left(counts, t.days, now)
+        recording = self.pace.recording(counts, t.days)
         if left is not None:
             line += f", ETA {_clock(left)}"
-        elif done >= t.days and not t.failed:
+        elif t.failed:
+            pass
+        elif done >= t.days:
             line += f" — recording {t.days:,} days' results ..."
+        elif recording:
+            line += (f" — {recording} written, recording its other "
+                     f"{t.days - counts[recording]:,} days ...")
         return line
 
     def _loop(self) -> None:

@@ -62,6 +62,33 @@ def test_a_later_stage_that_streams_is_paced_by_its_own_days() -> None:
     assert pace.left({"extract": DAYS, "transfer": 100}, DAYS, 70.0) == pytest.approx(20.0)
 
 
+def test_a_load_that_lands_at_once_says_it_is_recording_rather_than_guessing() -> None:
+    """The load's one statement runs 40 s with no day to show; then its days are recorded, 900
+    of 2,000 by the first poll after it. Its work is done, and how long storing the rest takes
+    is not known from its start (paced from there it showed 17x the remainder on the TPC-H
+    bench): no time left, the line says what the run does."""
+    pace = Pace(started=0.0)
+    for now in (100.0, 120.0, 139.5):
+        pace.update({"extract": 2000, "load": 0}, 2000, now)
+    counts = {"extract": 2000, "load": 900}
+    pace.update(counts, 2000, 140.0)
+    assert pace.left(counts, 2000, 140.0) is None
+    assert pace.recording(counts, 2000) == "load"
+
+    keys = frozenset(dg.AssetKey(["t", stage, "p"]) for stage in ("extract", "load"))
+    with dg.DagsterInstance.ephemeral() as instance:
+        watcher = RunWatcher(instance, "t daily_etl_job [a..b]", keys, 20, io.StringIO())
+        for day in range(20):
+            watcher.tally.done[f"d{day}"] |= {dg.AssetKey(["t", "extract", "p"])}
+        watcher.pace.update(watcher.tally.stage_days(), 20, watcher.pace.started + 1)
+        for day in range(5):
+            watcher.tally.done[f"d{day}"] |= {dg.AssetKey(["t", "load", "p"])}
+        line = watcher.render()
+    assert "ETA" not in line
+    assert line.endswith("(extract 20, load 5), 0 rows, 0 rows/s — load written, recording "
+                         "its other 15 days ..."), line
+
+
 def test_a_load_past_its_expected_time_never_shows_0_00() -> None:
     """The extract took 100 s for 200 days; its load is expected in half that (50 s). Past it,
     the time left is a tenth of the expectation, and the line rounds up to whole seconds."""
