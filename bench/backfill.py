@@ -21,6 +21,8 @@ and the spread reported):
 * ``duckdb-copy`` / ``duckdb-partitioned``: DuckDB's ``COPY ... TO`` Parquet per table, one file
   or ``PARTITION_BY`` the day (no load, no atomic replace): the floor;
 * ``old-way`` (events shape): one ``etl run --day`` process per day for 20 days, extrapolated;
+* ``project-serial`` (TPC-H shape, two pipelines): the project with ``source.max_parallel: 1``,
+  one pipeline at a time, beside the default that runs them at once;
 * ``project-stock`` (only with ``--only``): the project with Dagster's own SQLite event log.
 
 Each time is the method's own work (imports, interpreter start and the check that every day's
@@ -75,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         return child(args)
     with server(args.dsn) as url:
         shape, source = prepare(url, args)
-        methods = args.only or [*DEFAULT, *(["old-way"] if args.shape == "events" else [])]
+        methods = args.only or [*DEFAULT, *(["old-way"] if args.shape == "events" else
+                                            ["project-serial"])]
         runs: dict[str, list[Run]] = {m: [] for m in methods}
         for i in range(args.repeat):
             for method in methods:
@@ -183,9 +186,12 @@ def summarize(runs: dict[str, list[Run]], args: argparse.Namespace,
                     for m, rs in runs.items() if rs},
     }
     floor = medians.get("duckdb-partitioned")
-    for method in ("project", "project-postgres", "data-path", "project-stock", "old-way"):
+    for method in ("project", "project-postgres", "project-serial", "data-path",
+                   "project-stock", "old-way"):
         if method in medians and floor:
             summary.setdefault("vs_partitioned", {})[method] = round(medians[method] / floor, 2)
+    if "project-serial" in medians and "project" in medians:
+        summary["parallel_vs_serial"] = round(medians["project"] / medians["project-serial"], 2)
     if "duckdb-copy" in medians:
         for method in ("project", "project-postgres", "data-path"):
             if method in medians:
@@ -222,6 +228,12 @@ def report(summary: dict[str, Any]) -> str:
                 "data-path": DATA_PATH_TARGET}.get(method)
         lines.append(f"{method} / partitioned COPY: {ratio:.2f}x"
                      + (f" (target <= {goal:g}x)" if goal else ""))
+    if "parallel_vs_serial" in summary:
+        serial = summary["methods"]["project-serial"]
+        lines.append(f"project (max_parallel default) / project-serial (max_parallel 1): "
+                     f"{summary['parallel_vs_serial']:.2f}x (target <= 1); peak RSS "
+                     f"{summary['methods']['project']['peak_rss_mib']:.0f} vs "
+                     f"{serial['peak_rss_mib']:.0f} MiB")
     for name, m in summary["methods"].items():
         if "events" not in m:
             continue

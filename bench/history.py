@@ -58,6 +58,13 @@ def project(shape: Shape, url: str, out: Path) -> Outcome:
     return _backfill(shape, url, out, "local home")
 
 
+def project_serial(shape: Shape, url: str, out: Path) -> Outcome:
+    """The same with one pipeline at a time (``source.max_parallel: 1``): whether the tenant's
+    pipelines, run at once by default, slow each other down on this machine."""
+    os.environ[PARALLEL_ENV] = "1"  # this child process runs this one method
+    return project(shape, url, out)
+
+
 def project_stock(shape: Shape, url: str, out: Path) -> Outcome:
     """The same, recorded by Dagster's own SQLite event log (the storage before this one)."""
     environment(shape, url, out)
@@ -213,6 +220,7 @@ def old_way(shape: Shape, url: str, out: Path, days: int = 20) -> Outcome:
 METHODS: dict[str, Method] = {
     "project": project,
     "project-postgres": project_postgres,
+    "project-serial": project_serial,
     "project-stock": project_stock,
     "data-path": data_path,
     "duckdb-copy": duckdb_copy,

@@ -41,6 +41,10 @@ PLAIN_EVERY_S = 5.0
 # (measured on the history benches: a DuckDB load of a range took 0.3-0.6 of its extract; the
 # quality checks before it are in the same share).
 LATER_STAGE_SHARE = {"transfer": 0.5, "load": 0.5}
+# What a later stage still shows once it took its expected time, as a share of that time: its
+# end and the recording after it (what followed a range's extract, to the command's end, took
+# 0.40-0.53 of the extract on the events bench and 0.59-0.62 on TPC-H's, three runs each).
+PAST_EXPECTED = 0.3
 # A range's load writes every day in one statement, then reports its days, as fast as they are
 # stored: faster than the watcher reads them on a busy instance (a poll took 2 s on the history
 # bench). Its days arriving in bulk say its work is done, not how long the rest takes.
@@ -167,10 +171,10 @@ class Pace:
             per_day = self.per_day[stages[index - 1]]
             expected = LATER_STAGE_SHARE.get(governing, 0.5) * per_day * total
             waited = now - self.finished[stages[index - 1]]
-            # Past the expectation nothing tells how much is left: a tenth of it, rounded up
-            # to a second on the line. (Taking the stage as half done, as long again as it has
-            # taken, showed up to 76x the remainder on the TPC-H bench's last seconds.)
-            left = max(expected - waited, 0.1 * expected)
+            # Past the expectation nothing tells how much is left: PAST_EXPECTED of it. (Taking
+            # the stage as half done, as long again as it has taken, showed up to 76x the
+            # remainder on the TPC-H bench's last seconds; a tenth of it, 0.36x.)
+            left = max(expected - waited, PAST_EXPECTED * expected)
         else:
             return None
         return left + sum(LATER_STAGE_SHARE.get(s, 0.5) * per_day * (total - counts[s])

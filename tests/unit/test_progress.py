@@ -91,12 +91,13 @@ def test_a_load_that_lands_at_once_says_it_is_recording_rather_than_guessing() -
 
 def test_a_load_past_its_expected_time_never_shows_0_00() -> None:
     """The extract took 100 s for 200 days; its load is expected in half that (50 s). Past it,
-    the time left is a tenth of the expectation, and the line rounds up to whole seconds."""
+    the time left is three tenths of the expectation, and the line rounds up to whole
+    seconds."""
     pace = Pace(started=0.0)
     counts = {"extract": DAYS, "load": 0}
     pace.update(counts, DAYS, 100.0)
     assert pace.left(counts, DAYS, 110.0) == pytest.approx(40.0)
-    assert pace.left(counts, DAYS, 180.0) == pytest.approx(5.0)
+    assert pace.left(counts, DAYS, 180.0) == pytest.approx(15.0)
     assert progress._clock(0.2) == "0:01" and progress._clock(61.0) == "1:01"
 
 
