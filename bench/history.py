@@ -45,6 +45,16 @@ class Outcome:
     ok: bool
     note: str
     extra: dict[str, Any] = field(default_factory=dict)
+    # The process's peak RSS when the method's work ended: before the bench's own checks read
+    # the run's events back and compare every day with the source.
+    peak_rss_mib: float | None = None
+
+
+def peak_rss_mib() -> float:
+    """This process's peak RSS so far (Linux reports ru_maxrss in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 Method = Callable[[Shape, str, Path], Outcome]
@@ -119,6 +129,7 @@ def _backfill(shape: Shape, url: str, out: Path, where: str) -> Outcome:
     code = etl(["backfill", TENANT, "--from", shape.first_day.isoformat(), "--to",
                 last.isoformat()])
     seconds = time.monotonic() - started
+    peak = peak_rss_mib()
     if code != 0:
         return Outcome(seconds, False, f"etl backfill exited {code}")
     with dg.DagsterInstance.get() as instance:
@@ -129,7 +140,7 @@ def _backfill(shape: Shape, url: str, out: Path, where: str) -> Outcome:
              "storage_s": round(buffer.STATS["seconds"], 2),
              "eta": eta_accuracy(lines, started, started + seconds, shape.days),
              "home_mib": round(_size(out / "dagster_home") / 2**20, 1)}
-    return Outcome(seconds, not mismatched, f"{where}; days off: {mismatched}", extra)
+    return Outcome(seconds, not mismatched, f"{where}; days off: {mismatched}", extra, peak)
 
 
 def data_path(shape: Shape, url: str, out: Path) -> Outcome:
@@ -165,9 +176,10 @@ def data_path(shape: Shape, url: str, out: Path) -> Outcome:
         events = sum(1 for _ in run_pipelines(inputs, daily, resolve_transfers(jobs.loaded),
                                               config.source.max_parallel, _Log()))
     seconds = time.monotonic() - started
+    peak = peak_rss_mib()
     mismatched = compare_days(shape, url, out)
     return Outcome(seconds, not mismatched, f"{events} events not emitted; days off: "
-                   f"{mismatched}")
+                   f"{mismatched}", peak_rss_mib=peak)
 
 
 class _Log:
