@@ -38,6 +38,7 @@ _FRAMEWORK_PERMANENT = (
     r"reserved for the day", r"schema_drift", r"incompatible type change",
     r"not a plain identifier", r"no \w+ output for", r"has no scanner",
     r"transfer\.(timeout_s|memory_limit|max_temp_size)",  # a limit, not the network
+    r"warehouse\.memory_limit",
 )
 _TRANSIENT_TYPES = (ConnectionError, TimeoutError, socket.timeout)
 

@@ -121,6 +121,15 @@ class DuckDBFile:
         con.execute("SET preserve_insertion_order = false")  # a table keeps no row order
         return Counted(con)
 
+    def failure(self, error: duckdb.Error, default_limit: str) -> str:
+        """DuckDB's message; running out of memory names the setting a tenant owns instead of
+        DuckDB's own advice (``SET memory_limit``, which no config can run)."""
+        if not isinstance(error, duckdb.OutOfMemoryException):
+            return str(error)
+        first = str(error).strip().splitlines()[0]
+        return (f"{first}; this write ran under {self.memory_limit or default_limit}: raise "
+                "warehouse.memory_limit in the tenant's config.yaml (e.g. '512MB' or '2GB')")
+
     def qualified(self, run: Counted, table: str) -> str:
         return f"{quote(run.catalog)}.{quote(self.schema)}.{quote(table)}"
 

@@ -95,7 +95,8 @@ class DuckDBWarehouse(DuckDBFile):
                               rows_by_day=by_day, added_columns=tuple(added),
                               statements=run.statements)
         except duckdb.Error as e:
-            raise WarehouseError(f"loading {target} into {self.path} failed: {e}") from e
+            raise WarehouseError(f"loading {target} into {self.path} failed: "
+                                 f"{self.failure(e, LOAD_MEMORY_LIMIT)}") from e
         finally:
             con.close()
 

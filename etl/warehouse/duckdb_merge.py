@@ -83,7 +83,8 @@ def _merge(warehouse: DuckDBFile, request: MergeRequest) -> MergeResult:
                            deleted=deleted, added_columns=tuple(added),
                            statements=run.statements)
     except duckdb.Error as e:
-        raise WarehouseError(f"merging into {target} in {warehouse.path} failed: {e}") from e
+        raise WarehouseError(f"merging into {target} in {warehouse.path} failed: "
+                             f"{warehouse.failure(e, MERGE_MEMORY_LIMIT)}") from e
     finally:
         con.close()
 

@@ -317,3 +317,42 @@ def test_each_duckdb_write_runs_under_its_memory_limit(
                       (str(file),))))
     assert seen == ([limit("64MB"), limit("128MB")] if configured is None
                     else [limit(configured)] * 2)
+
+
+def test_a_write_out_of_memory_names_the_setting_the_tenant_owns(tmp_path: Path) -> None:
+    """DuckDB's own advice (``SET memory_limit``) is not one a config can follow: the error
+    says which limit the write ran under and to raise ``warehouse.memory_limit``, and no retry
+    is spent on it."""
+    from etl.stages.retries import is_transient
+    from etl.warehouse.base import LakeFile, MergeRequest, WarehouseError
+    from etl.warehouse.duckdb import DuckDBWarehouseConfig
+
+    def lake(name: str, table: pa.Table) -> LakeFile:
+        file = tmp_path / name / "data.parquet"
+        file.parent.mkdir()
+        pq.write_table(table, file)
+        return LakeFile(pads.dataset(str(file)), pq.read_schema(file), str(file.parent),
+                        (str(file),))
+
+    def warehouse(limit: str | None) -> object:
+        config = DuckDBWarehouseConfig(type="duckdb", path=str(tmp_path / "wh.duckdb"),
+                                       memory_limit=limit)
+        return config.build_resource("t1").warehouse()
+
+    rows = 300_000
+    everything = pa.table({"id": pa.array(range(rows), pa.int64()),
+                           "v": pa.array(range(rows), pa.int64())})
+    warehouse(None).merge(MergeRequest(  # type: ignore[attr-defined]
+        table="items", key=("id",), full=True, mode=None, schema_drift="fail",
+        rows=lake("all", everything)))
+    with pytest.raises(WarehouseError) as raised:
+        warehouse("4MB").merge(MergeRequest(  # type: ignore[attr-defined]
+            table="items", key=("id",), full=False, mode=None, schema_drift="fail",
+            rows=lake("changes", everything.slice(0, 10)), deletes="hard",
+            keys=lake("keys", everything.select(["id"]).slice(0, rows - 1000))))
+    message = str(raised.value)
+    assert "Out of Memory Error" in message, message
+    assert ("this write ran under 4MB: raise warehouse.memory_limit in the tenant's "
+            "config.yaml") in message, message
+    assert "SET memory_limit" not in message
+    assert not is_transient(raised.value)
