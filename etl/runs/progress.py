@@ -131,9 +131,10 @@ class Pace:
                 self.first.setdefault(stage, (now, counts[stage]))
             if counts[stage] >= total and stage not in self.finished:
                 self.finished[stage] = now
-                since = max(now - self._since(stages, index), 0.0) / max(total, 1)
-                own = self._pace(stages, index, total, total, now)  # a staggered stage's days
-                self.per_day[stage] = own if own and stage in self.staggered else since
+                # A staggered stage's own days, not the others' work before its first one.
+                own = (self._pace(stages, index, total, total, now)
+                       if stage in self.staggered else None)
+                self.per_day[stage] = own or max(now - self._since(stages, index), 0.0) / total
 
     def _since(self, stages: list[str], index: int) -> float:
         """When a stage began to count: the end of the one before it, or the run's start."""
@@ -166,8 +167,8 @@ class Pace:
     def recording(self, counts: dict[str, int], total: int) -> str | None:
         """A stage whose work is written and whose days are being recorded: one that lands at
         once, with some of its days. Its days count once every pipeline has them, so every
-        pipeline's statement is done (first seen with a few days, paced from its start, a
-        TPC-H run showed 322x the remainder)."""
+        pipeline's statement is done (asking for a twentieth of the days at first sight, a
+        TPC-H bench round printed 322x the remainder)."""
         return next((stage for stage, done in counts.items()
                      if stage in LANDS_AT_ONCE and 0 < done < total), None)
 
