@@ -123,7 +123,17 @@ class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return f"{base}/{relative}"
 
     def uri(self, relative: str) -> str:
-        return f"s3://{self.path(relative)}" if self.is_s3 else self.path(relative)
+        return self.uri_of(self.path(relative))
+
+    def uri_of(self, path: str) -> str:
+        """The URI of a path :meth:`path` returned (checked there: not again)."""
+        return f"s3://{path}" if self.is_s3 else path
+
+    def written_uri(self, relative: str) -> str:
+        """The URI of a file :meth:`write` just wrote: locally it opened every folder on the
+        way without following a link, so the link check of :meth:`path` is not made again."""
+        _, base = self.filesystem()
+        return self.uri_of(f"{base}/{relative}")
 
     def write(self, relative: str, reader: pa.RecordBatchReader) -> WriteStats:
         """Write one partition's file atomically (see :mod:`etl.utils.parquet`).

@@ -154,7 +154,7 @@ def _fingerprinted(outcome: StageOutcome, request: ExtractRequest, found: Finger
 def _outcome(pipeline: PipelineAssetConfig, storage: StorageResource, relative: str,
              stats: WriteStats, seconds: float) -> StageOutcome:
     return StageOutcome(
-        rows=stats.rows, uri=storage.uri(relative), seconds=seconds, schema=stats.schema,
+        rows=stats.rows, uri=storage.written_uri(relative), seconds=seconds, schema=stats.schema,
         bytes=stats.bytes, extra={"source": pipeline.table or "query",
                                   "row_groups": stats.row_groups},
     )

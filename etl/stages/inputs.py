@@ -116,7 +116,7 @@ def stage_file(storage: StorageResource, relative: str, day: str | None = None
     if info.type != pafs.FileType.File:
         return None
     meta = pq.read_metadata(path, filesystem=fs)  # a storage error is not "missing"
-    return StageFile(day, relative, storage.uri(relative), meta.num_rows, int(info.size or 0),
+    return StageFile(day, relative, storage.uri_of(path), meta.num_rows, int(info.size or 0),
                      meta.schema.to_arrow_schema())
 
 

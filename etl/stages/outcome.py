@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
@@ -66,8 +66,11 @@ def lake_uri(location: str) -> str:
     """``s3://...`` as it is; a local path as a ``file://`` URI."""
     if "://" in location:
         return location
+    # The lake's paths are absolute below its resolved root, checked for links where they were
+    # made (StorageResource.path): normalizing is enough. Resolving again took a dozen lstat
+    # calls a day file, each a wait for the GIL while other pipelines run.
     # As the folders are named: '=' of dt=YYYY-MM-DD is allowed in a URI path, unescaped.
-    return "file://" + quote(Path(location).resolve().as_posix(), safe="/=")
+    return "file://" + quote(os.path.abspath(location), safe="/=")
 
 
 def readable_size(size: int) -> str:

@@ -119,7 +119,7 @@ def _transfer_day(tenant: str, pipeline: PipelineAssetConfig, function: Transfer
     capped = capped_output(checked, what, pipeline.transfer_ref)
     stats = storage.write(target_rel, carry_comments(capped, dataset.schema))
     return StageOutcome(
-        rows=stats.rows, uri=storage.uri(target_rel), seconds=time.monotonic() - started,
+        rows=stats.rows, uri=storage.written_uri(target_rel), seconds=time.monotonic() - started,
         schema=stats.schema, bytes=stats.bytes,
     )
 

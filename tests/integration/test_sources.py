@@ -256,3 +256,52 @@ def test_duckdb_engine_refuses_other_dialects(tmp_path: Path) -> None:
     db.touch()
     with pytest.raises(SourceError, match="engine 'duckdb' reads only PostgreSQL and MySQL"):
         extract(f"sqlite:///{db}", "duckdb", tmp_path, table="t")
+
+
+def test_the_scanner_extension_is_checked_once_per_file(
+    case: source_cases.SourceCase, db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB checks the scanner's signature on the first load of a file in a process; later
+    reads skip the check (0.1 s each), but a file that changed since is checked again, and a
+    tampered one is refused."""
+    from etl.sources import duckdb_reader
+    from etl.sources.dialects.registry import dialect_for
+
+    execute(db, "CREATE TABLE t (id int)")
+    execute(db, "INSERT INTO t VALUES (1), (2)")
+    url = resolve_url(db, None)
+    scanner = dialect_for(url).scanner
+    assert scanner is not None
+    shipped = duckdb_reader.extension_path(scanner)
+    copy = tmp_path / shipped.name
+    copy.write_bytes(shipped.read_bytes())
+    monkeypatch.setattr(duckdb_reader, "extension_path", lambda _: copy)
+    monkeypatch.setattr(duckdb_reader, "VERIFIED", duckdb_reader._Verified())
+    request = ExtractRequest(table="t", query=None, columns=None, row_filter=None,
+                             batch_size=1000)
+    plan = plan_read(create_source_engine(url), request, None)
+
+    def read() -> int:
+        with open_duckdb_reader(url, plan, 1000) as found:
+            return found.reader.read_all().num_rows
+
+    def skips_the_check() -> bool:
+        con = duckdb_reader._connect(scanner)
+        try:
+            return duckdb_reader._current_setting(con, "allow_unsigned_extensions")
+        finally:
+            con.close()
+
+    assert not skips_the_check()
+    assert read() == 2  # checked by DuckDB
+    assert skips_the_check()
+    assert read() == 2  # the same file: loaded without the check
+
+    tampered = bytearray(copy.read_bytes())
+    tampered[len(tampered) // 2] ^= 0xFF
+    replacement = tmp_path / "tampered"
+    replacement.write_bytes(bytes(tampered))
+    replacement.replace(copy)  # a new file: the loaded one stays mapped as it was
+    assert not skips_the_check()
+    with pytest.raises(SourceError, match=f"cannot load DuckDB's {scanner.extension}.*signature"):
+        read()
