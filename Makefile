@@ -108,7 +108,7 @@ bench: venv
 	$(VENV)/bin/python -m bench.deploy_runs
 	$(ENSURE_UV)
 	$(UV) run --locked --group bench python -m bench.extract
-	$(UV) run --locked --group bench python -m bench.backfill
+	$(UV) run --locked --exact python -m bench.backfill  # the project's own environment
 	$(VENV)/bin/python -m bench.reconcile
 
 # By hand, not in CI: the demo, the UI on loopback and headless Chromium (apt-get install chromium).

@@ -1,8 +1,13 @@
 """History benchmark: a tenant's whole history through ``etl backfill``, beside DuckDB's COPY.
 
-    uv run --group bench python -m bench.backfill [--shape events|tpch] [--dsn URL]
-                                                  [--rows N] [--days 2000] [--repeat 3]
-                                                  [--only METHOD ...] [--trino]
+    uv run --locked --exact python -m bench.backfill [--shape events|tpch] [--dsn URL]
+                                                     [--rows N] [--days 2000] [--repeat 3]
+                                                     [--only METHOD ...] [--trino]
+
+It runs in the project's own environment (``--exact``: the default groups of ``uv.lock``, not
+the ``bench`` group). pandas is no dependency of the project; where it is installed, pyarrow's
+dataset module imports it into every process (about 55 MiB more), so the report says which
+methods imported it.
 
 ``--shape events`` (default): a PostgreSQL table of ``--rows`` rows (5,000,000) over ``--days``
 days, the extraction bench's column mix. ``--shape tpch``: TPC-H's ``lineitem`` (``--rows``,
@@ -71,6 +76,7 @@ class Run:
     ok: bool
     note: str
     extra: dict[str, Any] = field(default_factory=dict)
+    pandas: bool = False  # the method's process imported pandas (it holds ~55 MiB more)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,7 +153,8 @@ def child(args: argparse.Namespace) -> int:
     shape = events_shape(args.days) if args.shape == "events" else tpch_shape()
     done = METHODS[args.child](shape, os.environ[URL_ENV], Path(args.out))
     print(json.dumps({"seconds": done.seconds, "ok": done.ok, "note": done.note,
-                      "extra": done.extra, "peak_rss_mib": done.peak_rss_mib}))
+                      "extra": done.extra, "peak_rss_mib": done.peak_rss_mib,
+                      "pandas": "pandas" in sys.modules}))
     return 0
 
 
@@ -168,7 +175,8 @@ def run_child(method: str, shape: Shape, source: str, server_url: str,
         return Run(method, float("nan"), rss, False, "failed (see stderr)")
     data = json.loads(results[-1])
     rss = data.get("peak_rss_mib") or rss  # when the work ended, if the method says
-    return Run(method, data["seconds"], rss, data["ok"], data["note"], data["extra"])
+    return Run(method, data["seconds"], rss, data["ok"], data["note"], data["extra"],
+               data.get("pandas", False))
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -181,6 +189,7 @@ def summarize(runs: dict[str, list[Run]], args: argparse.Namespace,
         "days": shape.days, "repeat": args.repeat, "cpus": os.cpu_count(),
         "load_average": [round(x, 1) for x in os.getloadavg()],
         "date": dt.date.today().isoformat(),
+        "pandas_imported": sorted({r.method for rs in runs.values() for r in rs if r.pandas}),
         "methods": {m: {"median_s": round(medians[m], 2),
                         "runs_s": [round(r.seconds, 2) for r in rs],
                         "peak_rss_mib": round(max(r.peak_rss_mib for r in rs), 1),
@@ -225,6 +234,9 @@ def report(summary: dict[str, Any]) -> str:
         runs = " ".join(f"{s:.1f}" for s in m["runs_s"])
         lines.append(f"{name:20} {m['median_s']:9.2f} {runs:>22} {m['peak_rss_mib']:12.0f}  "
                      f"{'yes' if m['ok'] else 'NO':4} {m['note']}")
+    with_pandas = summary.get("pandas_imported")
+    lines.append("pandas imported by: " + (", ".join(with_pandas) if with_pandas else
+                                           "no method (peak RSS without it)"))
     target = TARGETS[summary["shape"]]
     for method, ratio in summary.get("vs_partitioned", {}).items():
         goal = {"project": target, "project-postgres": target,

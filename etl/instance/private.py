@@ -13,8 +13,12 @@ PostgreSQL event logs and write the same rows in batches; what they write is rep
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationPlanned as CheckPlannedData,
 )
@@ -51,14 +55,16 @@ from dagster._core.storage.event_log.migration import ASSET_KEY_INDEX_COLS
 from dagster._core.storage.event_log.schema import (
     AssetCheckExecutionsTable,
     AssetKeyTable,
+    SqlEventLogStorageMetadata,
     SqlEventLogStorageTable,
 )
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+from dagster._core.storage.event_log.sqlite import sqlite_event_log
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SqliteEventLogStorage,
 )
-from dagster._core.storage.sql import create_engine
+from dagster._core.storage.sql import create_engine, get_alembic_config
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
 from dagster._utils.aiodataloader import BlockingDataLoader, DataLoader
@@ -75,6 +81,34 @@ if TYPE_CHECKING:
     from typing import Any
 
     from dagster import AssetKey, DagsterInstance, PartitionsDefinition
+
+
+@functools.cache
+def event_log_migrations() -> ScriptDirectory:
+    """The SQLite event log's alembic scripts, read once per process (their revision map is
+    then resolved once too)."""
+    return ScriptDirectory.from_config(get_alembic_config(sqlite_event_log.__file__))
+
+
+def init_new_shard(engine: sa.Engine) -> bool:
+    """What ``SqliteEventLogStorage._initdb`` does for a run's database, without reading the
+    migration scripts again: a stamped database is left as it is; one without tables gets the
+    event log's tables, WAL, and the head revision. False (nothing done): tables without a
+    revision, which Dagster's own ``_initdb`` handles.
+
+    Dagster's own loads and resolves every migration script of the event log for each new run
+    (``check_alembic_revision``, then ``stamp``): 0.1-0.2 s a run, a third of a small run's time.
+    """
+    with engine.connect() as conn:
+        if MigrationContext.configure(conn).get_current_revision():
+            return True
+        if sa.inspect(conn).get_table_names():
+            return False
+        SqlEventLogStorageMetadata.create_all(engine)
+        conn.execute(sa.text("PRAGMA journal_mode=WAL;"))
+        MigrationContext.configure(conn).stamp(event_log_migrations(), "head")
+        conn.commit()
+    return True
 
 
 def forget_loaded_job() -> None:
@@ -177,18 +211,23 @@ __all__ = [
     "PlannedMaterializationInfo",
     "PostgresEventLogStorage",
     "SqlEventLogStorage",
+    "SqlEventLogStorageMetadata",
     "SqlEventLogStorageTable",
     "SqliteEventLogStorage",
     "add_wipe_filter",
     "create_engine",
     "create_pg_engine",
+    "event_log_migrations",
     "forget_loaded_job",
+    "get_alembic_config",
     "get_input_data_version_tag",
     "get_input_event_pointer_tag",
     "get_token_provider_from_config",
+    "init_new_shard",
     "latest_unpartitioned_materializations",
     "partition_subsets",
     "pg_config",
     "pg_url_from_config",
     "set_pg_statement_timeout",
+    "sqlite_event_log",
 ]

@@ -12,6 +12,7 @@ once.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -40,6 +41,7 @@ from etl.instance.private import (
     SqlEventLogStorageTable,
     SqliteEventLogStorage,
     create_engine,
+    init_new_shard,
 )
 
 MAX_ENGINES = 16
@@ -79,6 +81,18 @@ class BatchingSqliteEventLogStorage(EventBuffer, PrefetchedReads, SqliteEventLog
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def _initdb(self, engine: sa.Engine, for_index_shard: bool = False) -> None:
+        """A run's new database as Dagster makes it, its migration scripts read once per process
+        (:func:`~etl.instance.private.init_new_shard`); anything else, or two processes creating
+        the same file at once, is Dagster's own ``_initdb`` (it retries such races)."""
+        if not for_index_shard:
+            try:
+                if init_new_shard(engine):
+                    return
+            except (sa.exc.DatabaseError, sqlite3.DatabaseError):
+                pass
+        super()._initdb(engine, for_index_shard)
 
     def _engine_for(self, shard: str) -> sa.Engine:
         engine = self._engines.get(shard)

@@ -49,6 +49,7 @@ REPLICATED: dict[str, tuple[Callable[..., Any], str]] = {
     "SqliteEventLogStorage.store_event": (p.SqliteEventLogStorage.store_event,
                                           "f89aed40602438b9"),
     "SqliteEventLogStorage._connect": (p.SqliteEventLogStorage._connect, "b8435f2665689760"),
+    "SqliteEventLogStorage._initdb": (p.SqliteEventLogStorage._initdb, "7a302d98eb61a34d"),
     "PostgresEventLogStorage.__init__": (p.PostgresEventLogStorage.__init__,
                                          "647dff00b58c1222"),
     "PostgresEventLogStorage.store_event": (p.PostgresEventLogStorage.store_event,
@@ -81,7 +82,8 @@ def test_the_replicated_per_event_writes_are_unchanged(name: str) -> None:
 
 
 def test_all_names_are_exported() -> None:
-    imported = ("annotations", "TYPE_CHECKING")
+    imported = ("annotations", "TYPE_CHECKING", "functools", "sa", "MigrationContext",
+                "ScriptDirectory")  # not Dagster's
     assert set(p.__all__) == {n for n in vars(p) if not n.startswith("_") and n not in imported}
 
 
@@ -156,6 +158,37 @@ def test_the_sqlite_storage_internals(tmp_path: Path) -> None:
         assert conn.in_transaction()
     assert isinstance(p.SQLITE_BUSY_TIMEOUT_SECONDS, int)
     assert params(p.create_engine) == ["url", "kwargs"]
+    storage.dispose()
+
+
+def test_a_new_run_database_is_made_as_dagster_makes_it(tmp_path: Path) -> None:
+    """``init_new_shard`` gives a run's database the tables, indexes, WAL and revision that
+    Dagster's own ``_initdb`` gives it; a stamped one is left alone; tables without a revision
+    are left to Dagster."""
+    storage = p.SqliteEventLogStorage(str(tmp_path / "stock"))
+
+    def made(engine: sa.Engine) -> tuple[list[tuple[str, str]], str | None, str]:
+        with engine.connect() as conn:
+            schema = sorted((str(r[0]), str(r[1])) for r in conn.execute(sa.text(
+                "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL")))
+            revision = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+            journal = str(conn.execute(sa.text("PRAGMA journal_mode")).scalar())
+        return schema, revision, journal
+
+    stock = p.create_engine(storage.conn_string_for_shard("run-stock"))
+    storage._initdb(stock)
+    fast = p.create_engine(storage.conn_string_for_shard("run-fast"))
+    assert p.init_new_shard(fast)
+    assert made(fast) == made(stock)
+    assert made(fast)[1] == p.event_log_migrations().as_revision_number("head")
+    assert made(fast)[2] == "wal"
+    assert p.init_new_shard(fast)  # stamped: nothing to do
+    odd = p.create_engine(storage.conn_string_for_shard("run-odd"))
+    with odd.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE event_logs (id INTEGER PRIMARY KEY)"))
+    assert not p.init_new_shard(odd)
+    for engine in (stock, fast, odd):
+        engine.dispose()
     storage.dispose()
 
 
