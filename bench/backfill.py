@@ -6,7 +6,7 @@
 
 It runs in the project's own environment (``--exact``: the default groups of ``uv.lock``, not
 the ``bench`` group). pandas is no dependency of the project; where it is installed, pyarrow's
-dataset module imports it into every process (about 55 MiB more), so the report says which
+dataset module imports it into every process (and its memory), so the report says which
 methods imported it.
 
 ``--shape events`` (default): a PostgreSQL table of ``--rows`` rows (5,000,000) over ``--days``
@@ -76,7 +76,7 @@ class Run:
     ok: bool
     note: str
     extra: dict[str, Any] = field(default_factory=dict)
-    pandas: bool = False  # the method's process imported pandas (it holds ~55 MiB more)
+    pandas: bool = False  # the method's process imported pandas
 
 
 def main(argv: list[str] | None = None) -> int:

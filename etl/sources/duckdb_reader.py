@@ -176,12 +176,15 @@ def _stream(url: URL, plan: ReadPlan, batch_size: int, statement_timeout_s: floa
     con = pool.take() if pool is not None else None
     fresh = con is None
     if con is None:
-        con = _connect(scanner)
+        extension = extension_path(scanner)
+        identity = VERIFIED.identity(extension)
+        con = _connect(VERIFIED.has(identity))
     held.con = con
     ended = False
     try:
         if fresh:
-            _load(con, dialect, scanner, secret)
+            _load(con, dialect, scanner, extension, secret)
+            VERIFIED.add(identity)  # DuckDB checked it now, or it was checked before
             _attach(con, url, dialect, secret, statement_timeout_s)
         began = False
         if taken is not None:
@@ -283,9 +286,9 @@ class _Verified:
         found = path.stat()
         return str(path), found.st_size, found.st_mtime_ns
 
-    def checked(self, path: Path) -> bool:
+    def has(self, identity: tuple[str, int, int]) -> bool:
         with self._lock:
-            return self.identity(path) in self._files
+            return identity in self._files
 
     def add(self, identity: tuple[str, int, int]) -> None:
         with self._lock:
@@ -295,19 +298,17 @@ class _Verified:
 VERIFIED = _Verified()
 
 
-def _connect(scanner: Scanner) -> duckdb.DuckDBPyConnection:
-    """A new in-memory DuckDB; it skips the extension's signature check when this process
-    already checked the same file (:class:`_Verified`)."""
+def _connect(checked: bool) -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB; ``checked``: this process already checked the extension file it
+    will load (:class:`_Verified`), so its signature check is skipped."""
     config: dict[str, Any] = dict(SETTINGS)
-    if VERIFIED.checked(extension_path(scanner)):
+    if checked:
         config["allow_unsigned_extensions"] = True
     return duckdb.connect(":memory:", config=config)
 
 
-def _load(con: duckdb.DuckDBPyConnection, dialect: Dialect, scanner: Scanner,
+def _load(con: duckdb.DuckDBPyConnection, dialect: Dialect, scanner: Scanner, path: Path,
           secret: str | None) -> None:
-    path = extension_path(scanner)
-    identity = VERIFIED.identity(path)
     statements = [
         "SET TimeZone = 'UTC'",  # timestamptz is exported as timestamp[us, UTC]
         f"LOAD {literal(str(path))}",
@@ -316,13 +317,6 @@ def _load(con: duckdb.DuckDBPyConnection, dialect: Dialect, scanner: Scanner,
     failure = _run(con, statements, secret)
     if failure is not None:
         raise SourceError(f"cannot load DuckDB's {scanner.extension}: {failure}")
-    if not _current_setting(con, "allow_unsigned_extensions"):  # DuckDB checked it: remember
-        VERIFIED.add(identity)
-
-
-def _current_setting(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute(f"SELECT current_setting({literal(name)})").fetchone()
-    return bool(row and row[0])
 
 
 def _attach(con: duckdb.DuckDBPyConnection, url: URL, dialect: Dialect, secret: str | None,
