@@ -149,3 +149,24 @@ def differences(expected: dict[str, list[dict[str, Any]]], found: dict[str, list
                 out.append(f"{table} row {i}: {columns}")
                 break
     return out
+
+
+def assert_counts_as_stored(storage: Any, events: Sequence[dg.EventLogEntry]) -> None:
+    """The progress line's count of a run's check results (:mod:`etl.instance.counts`) equals
+    what a read of the run's records finds, at every point of the run, buffered or not; another
+    run's results and other kinds of event are not counted."""
+    from etl.instance.counts import RunEventCounter
+
+    kind = dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    run_id = next(e.run_id for e in events if e.dagster_event_type == kind)
+    counter = RunEventCounter(storage, run_id, kind)
+    stored = 0
+    for event in events:
+        storage.store_event(event)
+        stored += event.run_id == run_id and event.dagster_event_type == kind
+        if event.dagster_event_type in (kind, dg.DagsterEventType.STEP_SUCCESS):
+            assert counter.update() == stored
+    read = storage.get_records_for_run(run_id, of_type=kind, limit=100_000).records
+    assert counter.update() == stored == len(read) > 0
+    assert any(e.run_id != run_id and e.dagster_event_type == kind for e in events)
+    storage.dispose()

@@ -25,7 +25,13 @@ from tests.day_records_cases import (
     assert_reads_as_dagster,
     record_history,
 )
-from tests.event_storage import differences, dump_postgres, recorded_events, replay
+from tests.event_storage import (
+    assert_counts_as_stored,
+    differences,
+    dump_postgres,
+    recorded_events,
+    replay,
+)
 from tests.helpers import copy_tenants, seed_tenant
 from tests.ui import workspace_ui
 from tests.unit.test_dagster_states import DAYS, PIPELINES, TENANT, more_defects_than_output
@@ -61,6 +67,12 @@ def test_the_same_rows_as_dagsters_own_storage(tmp_path: Path,
     # upsert each), the batch one per asset.
     assert differences(dump_postgres(stock_url), dump_postgres(batched_url),
                        ignore=frozenset({("asset_keys", "id")})) == []
+
+
+def test_a_runs_check_results_are_counted_as_stored(tmp_path: Path,
+                                                     database: Callable[[], str]) -> None:
+    assert_counts_as_stored(BatchingPostgresEventLogStorage(
+        database(), buffer_max_events=7, buffer_max_ms=0), recorded_events(tmp_path / "source"))
 
 
 def pg_home(root: Path, server: Service, db_name: str) -> Path:

@@ -83,12 +83,23 @@ class Line:
     def parsed(self) -> re.Match[str] | None:
         return LINE.search(self.text)
 
-    def stages(self) -> dict[str, int]:
+    def parts(self) -> dict[str, str]:
         found = self.parsed
         if found is None or not found["stages"]:
             return {}
-        pairs = (part.rsplit(" ", 1) for part in found["stages"].split(", "))
-        return {stage: int(n.replace(",", "")) for stage, n in pairs}
+        return dict(part.split(" ", 1) for part in found["stages"].split(", "))
+
+    def stages(self) -> dict[str, int]:
+        return {name: int(n.replace(",", "")) for name, n in self.parts().items()
+                if name != "checks"}
+
+    def checks(self) -> tuple[int, int] | None:
+        """Check results stored, of those the run will store (``checks 12/120``)."""
+        text = self.parts().get("checks")
+        if text is None:
+            return None
+        done, total = (int(n.replace(",", "")) for n in text.split("/"))
+        return done, total
 
     def eta_s(self) -> int | None:
         found = ETA.search(self.text)
@@ -171,6 +182,20 @@ def test_each_stage_counts_its_days_as_they_finish(run: tuple[int, list[Line], f
     rows = [int(line.parsed["rows"].replace(",", "")) for line in lines if line.parsed]
     assert rows == sorted(rows) and rows[-1] == DAYS * ROWS_PER_DAY
     assert any(int(line.parsed["rate"].replace(",", "")) > 0 for line in lines if line.parsed)
+
+
+def test_the_check_results_are_counted_as_they_are_stored(
+        run: tuple[int, list[Line], float]) -> None:
+    """Each day has a result of each check (the key's two and the load's row count): the line
+    counts them as they are stored, out of all the run will store, never going back, and the
+    last line says how many were stored."""
+    lines = progress_lines(run[1])
+    checks = [c for line in lines if (c := line.checks()) is not None]
+    assert checks, [line.text for line in lines]
+    assert {total for _, total in checks} == {3 * DAYS}, checks
+    done = [d for d, _ in checks]
+    assert done == sorted(done), done
+    assert f"rows/s, {3 * DAYS:,} check results — ok in" in lines[-1].text, lines[-1].text
 
 
 def test_the_time_left_shows_from_a_tenth_on_and_counts_down(

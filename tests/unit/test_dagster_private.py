@@ -141,6 +141,7 @@ def test_the_storage_base_classes_and_the_methods_called() -> None:
     assert params(sql._has_asset_key_index_cols_on_connection) == ["self", "conn"]
     assert params(sql.has_secondary_index) == ["self", "name"]
     assert params(sql.index_transaction) == ["self"]
+    assert params(sql.run_connection) == ["self", "run_id"]  # the progress line's count
     stamp = sql._event_insert_timestamp(None, dg.EventLogEntry(  # type: ignore[arg-type]
         error_info=None, level=20, user_message="", run_id="r", timestamp=86400.5))
     assert stamp == dt.datetime(1970, 1, 2, 0, 0, 0, 500000)  # naive UTC

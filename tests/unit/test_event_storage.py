@@ -21,7 +21,13 @@ import pytest
 from etl.instance.buffer import BUFFERED
 from etl.instance.private import SqliteEventLogStorage
 from etl.instance.storage import BatchingSqliteEventLogStorage
-from tests.event_storage import differences, dump_sqlite, recorded_events, replay
+from tests.event_storage import (
+    assert_counts_as_stored,
+    differences,
+    dump_sqlite,
+    recorded_events,
+    replay,
+)
 
 Kind = dg.DagsterEventType
 
@@ -47,6 +53,13 @@ def test_the_same_rows_as_dagsters_own_storage(events: list[dg.EventLogEntry], t
     stock, batched = dump_sqlite(tmp_path / "stock"), dump_sqlite(tmp_path / "batched")
     assert len(stock["index.db:asset_check_executions"]) > 20
     assert differences(stock, batched) == []
+
+
+def test_a_runs_check_results_are_counted_as_stored(events: list[dg.EventLogEntry],
+                                                     tmp_path: Path) -> None:
+    assert_counts_as_stored(batching(tmp_path / "batched", buffer_max_events=7,
+                                     buffer_max_ms=0), events)
+    assert_counts_as_stored(SqliteEventLogStorage(str(tmp_path / "stock")), events)
 
 
 def run_events(events: list[dg.EventLogEntry], kind: Kind) -> list[dg.EventLogEntry]:

@@ -134,12 +134,60 @@ def test_a_load_past_its_expected_time_never_shows_0_00() -> None:
     assert progress._clock(0.2) == "0:01" and progress._clock(61.0) == "1:01"
 
 
+@pytest.mark.parametrize("tail_s", [16.0, 30.0])
+def test_the_tail_is_paced_by_the_results_it_records(tail_s: float) -> None:
+    """A TPC-H-like tail: the extract took 40 s; 2 s of checks measured with nothing recorded,
+    then six results a day recorded at a steady pace, the load running meanwhile, then its
+    days. The same history gave tails of 0.4 and 0.75 of the extract: from the first result
+    on, the time left is within 2x of the truth either way (a fixed share fit one of the two),
+    until the load's days say it is recording them."""
+    pace = Pace(started=0.0)
+    pace.update({"extract": DAYS // 2, "load": 0}, DAYS, 20.0)
+    units, extract_s, gap_s = 7 * DAYS, 40.0, 2.0
+    end = extract_s + gap_s + tail_s
+    shown = 0
+    for tick in range(int(extract_s * 2), int(end * 2)):
+        now = tick / 2
+        recorded = max(0, min(units, int(units * (now - extract_s - gap_s) / (tail_s - 1))))
+        counts = {"extract": DAYS, "load": max(0, recorded - 6 * DAYS)}
+        pace.update(counts, DAYS, now)
+        pace.follow_tail("extract", (recorded, units), now)
+        left = pace.left(counts, DAYS, now)
+        truth = end - now
+        if counts["load"]:  # recording them (or done): no time left to guess
+            assert left is None
+        elif recorded:
+            assert left is not None
+            shown += 1
+            assert truth / 2 <= left <= truth * 2, (now, left, truth)
+    assert shown >= 1.5 * tail_s
+
+
+def test_results_recorded_during_the_first_stage_do_not_pace_the_tail() -> None:
+    """With one pipeline at a time, the first one's results are recorded while the last one
+    still extracts: the tail's pace starts with what comes after the first stage, and a
+    twentieth of what was left then must come before it is used."""
+    pace = Pace(started=0.0)
+    pace.update({"extract": 0, "load": 0}, DAYS, 10.0, {"extract", "load"})
+    pace.follow_tail("extract", (600, 1400), 10.0)  # the first pipeline's, before the tail
+    counts = {"extract": DAYS, "load": 0}
+    pace.update(counts, DAYS, 30.0)
+    pace.follow_tail("extract", (600, 1400), 30.0)
+    pace.follow_tail("extract", (620, 1400), 31.0)  # the tail's first: seen, not yet a pace
+    expected = progress.LATER_STAGE_SHARE["load"] * pace.per_day["extract"] * DAYS
+    assert pace.left(counts, DAYS, 31.0) == pytest.approx(expected - 1.0)  # the fixed share
+    pace.follow_tail("extract", (680, 1400), 32.0)  # 60 results in 1 s: 720 left
+    assert pace.left(counts, DAYS, 32.0) == pytest.approx(12.0)
+
+
 def test_the_line_shows_each_stage_and_then_what_is_left_to_do() -> None:
     keys = frozenset(dg.AssetKey(["t", stage, "p"]) for stage in ("extract", "load"))
     with dg.DagsterInstance.ephemeral() as instance:
         watcher = RunWatcher(instance, "t daily_etl_job [a..b]", keys, 2, io.StringIO())
         watcher.tally.done["d1"] |= {dg.AssetKey(["t", "extract", "p"])}
-        assert "0/2 day(s) (extract 1, load 0)" in watcher.render()
+        assert "0/2 day(s) (extract 1, load 0)," in watcher.render()
+        watcher.tally.checks_planned, watcher.tally.checks_done = 3, 2
+        assert "0/2 day(s) (extract 1, load 0, checks 2/6)," in watcher.render()
         for day in ("d1", "d2"):
             watcher.tally.done[day] |= keys
         line = watcher.render()
