@@ -238,6 +238,9 @@ def _flushing(method: Callable[..., Any]) -> Callable[..., Any]:
         depth = getattr(_CALLS, "depth", 0)
         if depth == 0 and self._buffer:
             self.flush_buffer()
+        elif depth == 0:  # a batch another thread took (the timer's) may be in its write
+            with self._buffer_lock:
+                pass
         _CALLS.depth = depth + 1
         try:
             return method(self, *args, **kwargs)

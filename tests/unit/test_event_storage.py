@@ -89,6 +89,39 @@ def test_a_read_and_any_other_event_write_the_buffer_first(
     other.dispose()
 
 
+def test_a_read_waits_for_a_batch_another_thread_is_writing(
+        events: list[dg.EventLogEntry], tmp_path: Path) -> None:
+    """The timer thread takes the buffer and writes it; a read on another thread meanwhile
+    finds the buffer empty, yet must see those events (a step looks up the materialization it
+    has just reported): it waits for the write to end."""
+    import threading
+
+    entered, gate = threading.Event(), threading.Event()
+
+    class SlowDisk(BatchingSqliteEventLogStorage):
+        def _write_batch(self, batch: list[dg.EventLogEntry]) -> None:
+            entered.set()
+            assert gate.wait(10)
+            super()._write_batch(batch)
+
+    storage = SlowDisk(str(tmp_path), buffer_max_ms=50)
+    mats = run_events(events, Kind.ASSET_MATERIALIZATION)[:3]
+    for event in mats:
+        storage.store_event(event)
+    assert entered.wait(10)  # the timer took the three and is writing them
+    assert storage.buffered_events() == 0
+    found: list[int] = []
+    reader = threading.Thread(target=lambda: found.append(
+        len(storage.get_records_for_run(mats[0].run_id).records)))
+    reader.start()
+    time.sleep(0.2)
+    assert reader.is_alive() and not found  # waiting for the write
+    gate.set()
+    reader.join(10)
+    assert found == [3]
+    storage.dispose()
+
+
 def test_the_oldest_buffered_event_is_written_within_buffer_max_ms(
         events: list[dg.EventLogEntry], tmp_path: Path) -> None:
     storage = batching(tmp_path, buffer_max_ms=200)
