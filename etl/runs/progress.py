@@ -48,14 +48,13 @@ COUNTED = {dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.STEP_F
 PLAIN_EVERY_S = 5.0
 # A later stage's time per day, as a share of the governing stage's, until it reports its own.
 # What followed a range's extract (its checks, the load, recording their results) took 0.40-0.53
-# of the extract on the events bench, 0.39-0.75 on TPC-H's and about 1.0 with one pipeline at a
-# time (max_parallel: 1, the last pipeline's extract is the stage's pace): 0.6 keeps the time
-# left within 2x at the extract's end for tails from 0.3 to 1.2 of it (0.5 showed 0.46x on the
-# TPC-H bench and its serial run).
+# of the extract on the events bench, 0.39-0.74 on TPC-H's and about 1.0 with one pipeline at a
+# time (max_parallel: 1, the last pipeline's extract is the stage's pace), runs recorded by hand:
+# 0.6 keeps the time left within 2x at the extract's end for tails from 0.3 to 1.2 of it (0.5
+# showed 0.46x on the TPC-H bench, 0.37x with max_parallel: 1).
 LATER_STAGE_SHARE = {"transfer": 0.5, "load": 0.6}
-# What a later stage still shows once it took its expected time, as a share of that time: its
-# end and the recording after it (what followed a range's extract, to the command's end, took
-# 0.40-0.53 of the extract on the events bench and 0.59-0.62 on TPC-H's, three runs each).
+# What a later stage still shows once it took its expected time, as a share of that time, until
+# the tail's own results pace it (:meth:`Pace.follow_tail`): its end and the recording after it.
 PAST_EXPECTED = 0.3
 # A range's load writes every day in one statement, then reports its days, as fast as they are
 # stored: faster than the watcher reads them on a busy instance (a poll took 2 s on the history
@@ -117,6 +116,11 @@ class Tally:
         """Stages with a day of some of their assets: a stage whose pipelines do not all run
         at once has these before its first day."""
         return {key.path[1] for keys in self.done.values() for key in keys if len(key.path) > 1}
+
+    @property
+    def counts_checks(self) -> bool:
+        """The run has checks and the storage counts their results."""
+        return bool(self.checks_planned) and self.checks_done is not None
 
     @property
     def checks_expected(self) -> int:
@@ -311,15 +315,15 @@ class RunWatcher:
         counts = t.stage_days()
         self.pace.update(counts, t.days, now, t.begun())
         if counts:
-            self.pace.follow_tail(next(iter(counts)), t.tail_units(), now)
+            self.pace.follow_tail(t.row_stage, t.tail_units(), now)
         line = f"{self.label}: {done}/{t.days} day(s)"
         if self._final:
-            if t.checks_planned and t.checks_done is not None:
+            if t.counts_checks:
                 rate += f", {t.checks_done:,} check results"
             return f"{line}, {rate}"
         if len(counts) > 1 and done < t.days:
             parts = [f"{s} {n:,}" for s, n in counts.items()]
-            if t.checks_planned and t.checks_done is not None:
+            if t.counts_checks:
                 parts.append(f"checks {t.checks_done:,}/{t.checks_expected:,}")
             line += " (" + ", ".join(parts) + ")"
         line += f", {rate}"
