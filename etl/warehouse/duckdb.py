@@ -16,11 +16,7 @@ from pydantic import Field, field_validator
 from etl.model.base import FieldProblem
 from etl.model.sizes import checked_size
 from etl.warehouse.base import LoadMode, WarehouseConfigBase, WarehouseResource
-from etl.warehouse.duckdb_limits import (
-    LOAD_MEMORY_LIMIT,
-    LOAD_RETRY_MEMORY_LIMIT,
-    MERGE_MEMORY_LIMIT,
-)
+from etl.warehouse.duckdb_limits import LOAD_MEMORY_LIMIT, MERGE_MEMORY_LIMIT
 
 if TYPE_CHECKING:
     from etl.warehouse.duckdb_loader import DuckDBWarehouse
@@ -50,8 +46,7 @@ class DuckDBWarehouseConfig(WarehouseConfigBase):
         description=(
             "DuckDB's memory_limit while writing (e.g. 128MB, 2GB). Default "
             f"{LOAD_MEMORY_LIMIT} for loads, whose rows past it are written to the file as "
-            "they come, so years of history load in bounded memory (a load of rows too wide "
-            f"for it is retried once under {LOAD_RETRY_MEMORY_LIMIT}); {MERGE_MEMORY_LIMIT} for "
+            f"they come, so years of history load in bounded memory; {MERGE_MEMORY_LIMIT} for "
             "an incremental pipeline's merge, whose comparison of the source's keys with the "
             "table's holds the keys in memory."
         ),

@@ -9,15 +9,12 @@ source's, held in memory: at 5M keys it ran out under 96 MB and not under 128 MB
 integer column is now compared as bitmaps of 64 keys, :func:`etl.warehouse.duckdb_merge._gone`:
 10M keys merge under 128 MB.)
 
-A load starts under 32 MB. On the TPC-H bench history (lineitem, 6M rows in 2,527 day files)
-the load took 5.97 s under 32 MB and 5.72 s under 64 MB (medians of 3, ad hoc), and the
-PostgreSQL-instance run peaked at 479 and 483 MiB against 505 and 520 (two runs each,
-interleaved, by hand). What 32 MB cannot hold is a wide row group: 25,000 rows of 6 KB of
-text ran out under 32 MB and loaded under 64 MB. Such a load is retried once, from the start,
-under :data:`LOAD_RETRY_MEMORY_LIMIT`, rather than every load paying for the widest table.
-A configured ``warehouse.memory_limit`` is used as it is, with no retry.
+Not lower, nor retried when it runs out: under 32 MB the TPC-H bench's PostgreSQL-instance run
+peaked some 30 MiB lower, but replacing the 5M rows of a master table ran out of it, and
+DuckDB then ran out again rolling the transaction back, a FATAL error that ends the process
+(``Failed to rollback transaction. Cannot continue operation``). A write that runs out of its
+limit is not a state to carry on from in the same process.
 """
 
-LOAD_MEMORY_LIMIT = "32MB"
-LOAD_RETRY_MEMORY_LIMIT = "256MB"
+LOAD_MEMORY_LIMIT = "64MB"
 MERGE_MEMORY_LIMIT = "128MB"

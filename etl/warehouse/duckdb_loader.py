@@ -34,7 +34,7 @@ from etl.warehouse.base import (
     required_columns,
 )
 from etl.warehouse.duckdb_file import Counted, DuckDBFile, keep_required, upgrade, writer_lock
-from etl.warehouse.duckdb_limits import LOAD_MEMORY_LIMIT, LOAD_RETRY_MEMORY_LIMIT
+from etl.warehouse.duckdb_limits import LOAD_MEMORY_LIMIT
 from etl.warehouse.duckdb_merge import merge
 from etl.warehouse.duckdb_types import select_list
 
@@ -45,22 +45,13 @@ class DuckDBWarehouse(DuckDBFile):
     def load(self, request: LoadRequest) -> LoadResult:
         check_no_partition_column(request)
         with writer_lock(self.path):
-            if self.memory_limit is not None:
-                return self._load(request, LOAD_MEMORY_LIMIT, last_try=True)
-            try:
-                return self._load(request, LOAD_MEMORY_LIMIT, last_try=False)
-            except duckdb.OutOfMemoryException:  # rows too wide for the lean default
-                return self._load(request, LOAD_RETRY_MEMORY_LIMIT, last_try=True)
+            return self._load(request)
 
-    def _load(self, request: LoadRequest, limit: str, last_try: bool) -> LoadResult:
-        """One transaction whatever the number of days: delete them, insert the new rows.
-
-        ``limit`` is the memory limit unless the tenant configured one; out of memory before
-        the ``last_try``, DuckDB's own error is raised for :meth:`load` to retry (the
-        transaction is rolled back when the connection closes)."""
+    def _load(self, request: LoadRequest) -> LoadResult:
+        """One transaction whatever the number of days: delete them, insert the new rows."""
         part = quote(request.partition_column)
         con = self.connect()
-        run = self.writing(con, limit)
+        run = self.writing(con, LOAD_MEMORY_LIMIT)
         target = self.qualified(run, request.table)
         try:
             columns = select_list(request.schema)
@@ -104,10 +95,8 @@ class DuckDBWarehouse(DuckDBFile):
                               rows_by_day=by_day, added_columns=tuple(added),
                               statements=run.statements)
         except duckdb.Error as e:
-            if isinstance(e, duckdb.OutOfMemoryException) and not last_try:
-                raise
             raise WarehouseError(f"loading {target} into {self.path} failed: "
-                                 f"{self.failure(e, limit)}") from e
+                                 f"{self.failure(e, LOAD_MEMORY_LIMIT)}") from e
         finally:
             con.close()
 
