@@ -79,10 +79,8 @@ class DuckDBWarehouse(DuckDBFile):
                 for name in added:
                     run(f"ALTER TABLE {target} ADD COLUMN {quote(name)} {incoming[name]}")
             cols = ", ".join(quote(c) for c in incoming)
-            if request.days is None:
-                run(f"DELETE FROM {target}")
-            else:
-                run(f"DELETE FROM {target} WHERE {part} IN (SELECT unnest({_dates(request.days)}))")
+            self.clear(run, request.table, None if request.days is None else
+                       f"{part} IN (SELECT unnest({_dates(request.days)}))")
             run(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM incoming")
             run("COMMIT")
             if request.days is None:

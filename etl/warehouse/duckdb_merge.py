@@ -63,7 +63,7 @@ def _merge(warehouse: DuckDBFile, request: MergeRequest) -> MergeResult:
             run(f"ALTER TABLE {target} ADD COLUMN {soft} TIMESTAMP WITH TIME ZONE")
         deleted = 0
         if request.full:
-            run(f"DELETE FROM {target}")
+            warehouse.clear(run, request.table, None)
         elif request.keys is not None and request.deletes != "off":
             gone = _gone(run, target, request.key, existing)
             if request.deletes == "hard":
