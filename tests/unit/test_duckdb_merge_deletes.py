@@ -18,7 +18,7 @@ import pytest
 
 from etl.warehouse.base import LakeFile, MergeRequest
 from etl.warehouse.duckdb import DuckDBWarehouseConfig
-from etl.warehouse.duckdb_file import Counted
+from tests.duckdb_statements import record_statements
 
 BIG = 2**63 - 1
 # Bucket edges, both signs, the extremes of BIGINT: every key a bitmap could get wrong.
@@ -36,15 +36,7 @@ def lake(tmp_path: Path, name: str, table: pa.Table) -> LakeFile:
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every statement the merges run, to tell which comparison they took."""
-    seen: list[str] = []
-    call = Counted.__call__
-
-    def spy(self: Counted, sql: str, params: object = None) -> duckdb.DuckDBPyConnection:
-        seen.append(sql)
-        return call(self, sql, params)
-
-    monkeypatch.setattr(Counted, "__call__", spy)
-    return seen
+    return record_statements(monkeypatch)
 
 
 def merge(tmp_path: Path, tag: str, key: tuple[str, ...], rows: pa.Table, keys: pa.Table | None,

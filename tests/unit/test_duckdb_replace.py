@@ -21,8 +21,8 @@ import pytest
 
 from etl.warehouse import duckdb_file
 from etl.warehouse.base import LakeFile, LoadRequest, MergeRequest
-from etl.warehouse.duckdb_file import Counted
 from etl.warehouse.duckdb_loader import DuckDBWarehouse
+from tests.duckdb_statements import record_statements
 
 DAYS = [f"2026-03-{d:02d}" for d in range(1, 7)]
 
@@ -58,15 +58,7 @@ def snapshot(path: Path, order: str = "dt, id") -> tuple[object, ...]:
 
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    seen: list[str] = []
-    call = Counted.__call__
-
-    def spy(self: Counted, sql: str, params: object = None) -> duckdb.DuckDBPyConnection:
-        seen.append(sql)
-        return call(self, sql, params)
-
-    monkeypatch.setattr(Counted, "__call__", spy)
-    return seen
+    return record_statements(monkeypatch)
 
 
 @pytest.mark.parametrize("rebuild", [False, True])
