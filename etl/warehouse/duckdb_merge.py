@@ -24,6 +24,7 @@ from etl.warehouse.duckdb_types import select_list
 # a key's bucket and bit are exact.
 BITMAP_KEY_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT"})
 
+
 def merge(warehouse: DuckDBFile, request: MergeRequest) -> MergeResult:
     with writer_lock(warehouse.path):
         return _merge(warehouse, request)
@@ -100,7 +101,7 @@ def _gone(run: Counted, target: str, names: Sequence[str], existing: dict[str, s
     source's keys folded into ``source_bits`` (a 64th of the rows), each row of the table
     looked up there by a join on its bucket. A join of the table with every source key builds
     a hash table of all of them: at 5M keys that took 1.06 s and at 10M ran out of the merge's
-    128MB, where the bitmaps took 0.50 s and 0.87 s (ad hoc, medians of 3). Other keys (text,
+    128MB, where the bitmaps took about 0.5 s and 0.9 s (ad hoc, medians of 3). Other keys (text,
     several columns) are compared as they are."""
     key = [quote(n) for n in names]
     if len(names) != 1 or existing.get(names[0], "").upper() not in BITMAP_KEY_TYPES:
